@@ -1,0 +1,114 @@
+"""The two-way-flow marketplace (双向流通): the Flask application factory."""
+from flask import Flask, request, session
+from flask_babel import get_locale
+
+from marketplace import config, crypto, database
+from marketplace.celery_setup import celery_init_app
+from marketplace.config import PROJECT_ROOT
+from marketplace.i18n import translation_directories
+from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
+from marketplace.money import format_fen
+
+
+def create_app(config_overrides=None):
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(config.load_settings())
+    if config_overrides:
+        app.config.update(config_overrides)
+    config.check_production_settings(app.config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_security_headers(app)
+    register_commands(app)
+    return app
+
+
+def select_locale():
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in ("en", "zh_CN"):
+        return chosen
+    return "zh_CN"
+
+
+def register_extensions(app):
+    from marketplace import models  # noqa: F401  (the whole schema, for Alembic)
+    from marketplace.people.auth import load_user
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "marketplace" / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "storefront.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=";".join(translation_directories()))
+    limiter.init_app(app)
+    crypto.init_app(app)
+    celery_init_app(app)
+
+
+def register_blueprints(app):
+    from marketplace.web.storefront import bp as storefront
+
+    app.register_blueprint(storefront)
+
+
+def register_errorhandlers(app):
+    from flask import render_template
+
+    from marketplace.errors import DomainError
+
+    def render_error(error):
+        status = getattr(error, "code", 500)
+        status = status if isinstance(status, int) else 500
+        return render_template("errors.html", status=status), status
+
+    for status in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(status, render_error)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error):
+        return render_template("errors.html", status=error.status, message=error.message), error.status
+
+
+def register_template_helpers(app):
+    @app.template_filter("fen")
+    def fen_filter(amount_fen):
+        return format_fen(amount_fen, "en" if str(get_locale()).startswith("en") else "zh_CN")
+
+    @app.context_processor
+    def inject_locale():
+        locale = str(get_locale())
+        return {"locale": locale, "is_english": locale.startswith("en")}
+
+
+def register_security_headers(app):
+    @app.after_request
+    def security_headers(response):
+        # No inline script anywhere: the CSP forbids it, and assets come only from this origin.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def register_commands(app):
+    from marketplace.commands import register
+
+    register(app)

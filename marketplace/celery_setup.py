@@ -1,0 +1,21 @@
+"""Celery bound to a Flask app: every task runs inside the app context (Flask's own pattern)."""
+from celery import Celery, Task
+from celery.schedules import crontab  # noqa: F401  (kept for schedules added by domains)
+
+BEAT_SCHEDULE = {
+    "outbox-resend": {"task": "outbox.resend_unprocessed", "schedule": 30.0},
+}
+
+
+def celery_init_app(app):
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask, include=["worker.tasks"])
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.conf.beat_schedule = {**BEAT_SCHEDULE, **app.config["CELERY"].get("beat_schedule", {})}
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

@@ -1,0 +1,75 @@
+"""Settings: read from the environment, with embedded defaults that need no server."""
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+# A valid Fernet key for development only; production must set FIELD_ENCRYPTION_KEYS.
+DEV_FIELD_KEY = "ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLWxvbmc="
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def broker_transport_options(broker_url):
+    if broker_url.startswith(("redis://", "rediss://")):
+        # Longer than any task or retry delay, so Redis never redelivers a task still running.
+        return {"visibility_timeout": 3600}
+    return {}
+
+
+def load_settings():
+    """Return the settings dict for `app.config`, read from the environment now."""
+    database_url = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}")
+    broker_url = _env("CELERY_BROKER_URL", f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}")
+    return {
+        "ENV_NAME": _env("MARKETPLACE_ENV", "development"),
+        "SECRET_KEY": _env("SECRET_KEY", DEV_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "CELERY": {
+            "broker_url": broker_url,
+            "result_backend": None,
+            "task_ignore_result": True,
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "broker_connection_retry_on_startup": True,
+            "broker_transport_options": broker_transport_options(broker_url),
+            "timezone": "Asia/Shanghai",
+        },
+        "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY", "sk_test_localstripe"),
+        "STRIPE_PUBLISHABLE_KEY": _env("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
+        "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET", "whsec_localstripe_dev"),
+        "STRIPE_API_BASE": _env("STRIPE_API_BASE", "http://127.0.0.1:8420"),
+        "FIELD_ENCRYPTION_KEYS": _env("FIELD_ENCRYPTION_KEYS", DEV_FIELD_KEY),
+        "PLATFORM_COMMISSION_RATE": _env("PLATFORM_COMMISSION_RATE", "0.05"),
+        "RESERVATION_MINUTES": int(_env("RESERVATION_MINUTES", "30")),
+        "OUTBOX_RESEND_AFTER_SECONDS": int(_env("OUTBOX_RESEND_AFTER_SECONDS", "60")),
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "MAIL_SERVER": _env("MAIL_SERVER", "127.0.0.1"),
+        "MAIL_PORT": int(_env("MAIL_PORT", "8025")),
+        "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "noreply@shuangxiang.local"),
+        "UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ["zh_CN", "en"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env("MARKETPLACE_ENV", "development") == "production",
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+    }
+
+
+def check_production_settings(settings):
+    """Refuse to start a production app on development secrets."""
+    if settings["ENV_NAME"] != "production":
+        return
+    if settings["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise RuntimeError("SECRET_KEY must be set in production; refusing the development key.")
+    if settings["FIELD_ENCRYPTION_KEYS"] == DEV_FIELD_KEY:
+        raise RuntimeError("FIELD_ENCRYPTION_KEYS must be set in production.")

@@ -1,0 +1,51 @@
+"""Database helpers shared by every domain: time, column shapes, SQLite setup, row locks."""
+from datetime import UTC, datetime
+
+from sqlalchemy import CheckConstraint, event
+
+from marketplace.extensions import db
+
+
+def utcnow():
+    """Naive UTC, the one timestamp shape stored on SQLite and PostgreSQL alike."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def one_of(column, values, name=None):
+    """A CHECK constraint that keeps a string column within `values`."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_allowed")
+
+
+def init_app(app):
+    """Tune the app's own engine (not other libraries' engines, such as Celery's broker)."""
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _configure_sqlite)
+            event.listen(db.engine, "begin", _begin_sqlite_immediately)
+
+
+def _configure_sqlite(dbapi_connection, _record):
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling is broken).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_sqlite_immediately(connection):
+    # with_for_update() compiles to nothing on SQLite, so every transaction takes the write
+    # lock up front: a read-then-write can never fail half way with "database is locked".
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_postgres():
+    return db.engine.dialect.name == "postgresql"
+
+
+def lock_for_update(query):
+    """Row-lock what `query` selects (PostgreSQL); SQLite already holds its write lock."""
+    return query.with_for_update()

@@ -1,0 +1,60 @@
+"""Translations: Simplified Chinese first, English second.
+
+Message ids are English; every area keeps its own catalog in a `translations` folder beside
+its code (so areas never edit one shared file), and Flask-Babel merges them all.
+`flask --app wsgi translations` extracts, updates and compiles every catalog.
+"""
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+LOCALES = ("zh_Hans_CN",)
+
+
+def translation_directories():
+    return sorted(str(path) for path in PACKAGE_ROOT.rglob("translations") if path.is_dir())
+
+
+def catalog_files(locale="zh_Hans_CN"):
+    return sorted(Path(d) / locale / "LC_MESSAGES" / "messages.po" for d in translation_directories()
+                  if (Path(d) / locale / "LC_MESSAGES" / "messages.po").exists())
+
+
+def merged_translations(locale="zh_Hans_CN"):
+    """msgid -> msgstr over every catalog of `locale`."""
+    merged = {}
+    for po_path in catalog_files(locale):
+        with po_path.open("rb") as handle:
+            for message in read_po(handle, locale=locale):
+                if message.id and message.string:
+                    merged[message.id] = message.string
+    return merged
+
+
+def compile_catalogs():
+    """Write each messages.mo from its messages.po."""
+    for locale in LOCALES:
+        for po_path in catalog_files(locale):
+            with po_path.open("rb") as handle:
+                catalog = read_po(handle, locale=locale)
+            with po_path.with_suffix(".mo").open("wb") as handle:
+                write_mo(handle, catalog)
+
+
+def extracted_message_ids(project_root=PACKAGE_ROOT.parent):
+    """Every message id the code and templates ask to translate."""
+    from babel.messages.extract import extract_from_dir
+
+    method_map = [("marketplace/**.py", "python"), ("templates/**.html", "jinja2")]
+    ids = set()
+    for _filename, _line, message, _comments, _context in extract_from_dir(str(project_root), method_map):
+        for single in (message if isinstance(message, tuple) else (message,)):
+            if single:
+                ids.add(single)
+    return ids
+
+
+def untranslated(locale="zh_Hans_CN"):
+    return sorted(extracted_message_ids() - set(merged_translations(locale)))

@@ -1,0 +1,89 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.database import one_of, utcnow
+from marketplace.extensions import db
+
+# The roles of DESIGN §3; owner_type says whose account it is where there is one per owner.
+ACCOUNT_KINDS = (
+    "stripe_receivable", "sales_pending", "household_payable", "cooperative_revenue",
+    "cooperative_inventory", "cooperative_deposit", "supplier_payable", "platform_fees",
+    "payment_fees", "love_fund", "shipping", "payouts_in_transit", "bank",
+    "fixed_return_receivable", "cash_collected",
+)
+OWNER_TYPES = ("", "household", "cooperative", "supplier", "town", "investment")
+
+
+class Account(db.Model):
+    """A ledger account. Balance = sum of its postings (debits positive, credits negative)."""
+
+    __tablename__ = "ledger_accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    owner_type: Mapped[str] = mapped_column(String(12), default="")
+    owner_id: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        one_of("kind", ACCOUNT_KINDS, "account_kind_known"),
+        one_of("owner_type", OWNER_TYPES, "owner_type_known"),
+        db.UniqueConstraint("kind", "owner_type", "owner_id", name="uq_ledger_accounts_kind_owner"),
+    )
+
+
+class JournalEntry(db.Model):
+    """An immutable journal entry. `idempotency_key` names its cause, so it is posted once.
+
+    `rule` and `rule_settings` record which attribution rule and which settings (rates, floor
+    price) produced it, so reports never recompute from today's configuration.
+    """
+
+    __tablename__ = "journal_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    rule: Mapped[str] = mapped_column(String(40), index=True)
+    rule_settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    memo: Mapped[str] = mapped_column(String(300), default="")
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("supply_lots.id"), index=True)
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"), index=True)
+    payout_item_id: Mapped[int | None] = mapped_column(ForeignKey("payout_items.id"), index=True)
+    reverses_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    postings: Mapped[list["Posting"]] = relationship(back_populates="entry", order_by="Posting.id")
+
+
+class Posting(db.Model):
+    """One leg of an entry, in signed fen: debit positive, credit negative, never zero."""
+
+    __tablename__ = "postings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+    entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+    account: Mapped[Account] = relationship()
+
+    __table_args__ = (CheckConstraint("amount_fen != 0", name="posting_not_zero"),)
+
+
+class LotAllocation(db.Model):
+    """Which supply lots a sold order line's units came from (FIFO), with the floor snapshotted."""
+
+    __tablename__ = "lot_allocations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("supply_lots.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    lot_units: Mapped[int]
+    floor_price_fen: Mapped[int]
+    returned_units: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        CheckConstraint("lot_units > 0", name="allocated_units_positive"),
+        CheckConstraint("returned_units >= 0 AND returned_units <= lot_units", name="returned_in_range"),
+        db.UniqueConstraint("order_line_id", "lot_id", name="uq_lot_allocations_line_lot"),
+    )

@@ -1,0 +1,14 @@
+"""Every model, imported once so Alembic and the app see the whole schema."""
+from marketplace.audit.models import AuditLog  # noqa: F401
+from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, SupplyLot, Variant  # noqa: F401
+from marketplace.coops.models import (  # noqa: F401
+    Cooperative, CooperativePeriod, Membership, ShareChange, ShareHolding, SharingRule,
+)
+from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding, LoveFundGrant  # noqa: F401
+from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Posting  # noqa: F401
+from marketplace.orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, StockReservation  # noqa: F401
+from marketplace.outbox.models import OutboxMessage  # noqa: F401
+from marketplace.payments.models import Payment, Refund, RefundLine, StripeEvent  # noqa: F401
+from marketplace.payouts.models import PayoutBatch, PayoutItem  # noqa: F401
+from marketplace.people.models import Household, Supplier, User  # noqa: F401
+from marketplace.places.models import ServicePoint, Town, Village  # noqa: F401

@@ -1,0 +1,153 @@
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.catalog.models import DIRECTIONS, SELLER_KINDS, Variant
+from marketplace.database import one_of, utcnow
+from marketplace.extensions import db
+
+ORDER_STATUSES = (
+    "pending_payment", "paid", "packed", "shipped", "delivered", "completed",
+    "cancelled", "refunded", "partially_refunded",
+)
+DELIVERY_KINDS = ("address", "pickup")
+PAYMENT_METHODS = ("stripe", "earnings", "cash")
+RESERVATION_STATUSES = ("held", "converted", "released")
+
+
+class Cart(db.Model):
+    """A cart kept in the database: anonymous carts by token, signed-in carts by user."""
+
+    __tablename__ = "carts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    items: Mapped[list["CartItem"]] = relationship(back_populates="cart", order_by="CartItem.id")
+
+
+class CartItem(db.Model):
+    __tablename__ = "cart_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    quantity: Mapped[int]
+    cart: Mapped[Cart] = relationship(back_populates="items")
+    variant: Mapped[Variant] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="cart_quantity_positive"),
+        db.UniqueConstraint("cart_id", "variant_id", name="uq_cart_items_cart_variant"),
+    )
+
+
+class Order(db.Model):
+    """An order. Amounts are fen computed on the server from the database at checkout."""
+
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_no: Mapped[str] = mapped_column(String(32), unique=True)
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(10), default="uplink")
+    status: Mapped[str] = mapped_column(String(20), default="pending_payment", index=True)
+    payment_method: Mapped[str] = mapped_column(String(10), default="stripe")
+    delivery_kind: Mapped[str] = mapped_column(String(10), default="address")
+    recipient_name: Mapped[str] = mapped_column(String(80), default="")
+    recipient_phone: Mapped[str] = mapped_column(String(30), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    # Downlink: the household the agent ordered for (None for a walk-in).
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    donation_town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    subtotal_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    shipping_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    donation_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    total_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    refunded_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="cny")
+    reservation_expires_at: Mapped[datetime | None]
+    carrier: Mapped[str] = mapped_column(String(40), default="")
+    tracking_no: Mapped[str] = mapped_column(String(60), default="")
+    pickup_code: Mapped[str | None] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    paid_at: Mapped[datetime | None]
+    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.id")
+    events: Mapped[list["OrderEvent"]] = relationship(order_by="OrderEvent.id")
+
+    __table_args__ = (
+        one_of("status", ORDER_STATUSES, "order_status_known"),
+        one_of("direction", DIRECTIONS, "order_direction_known"),
+        one_of("delivery_kind", DELIVERY_KINDS, "delivery_kind_known"),
+        one_of("payment_method", PAYMENT_METHODS, "payment_method_known"),
+        CheckConstraint("subtotal_fen >= 0 AND shipping_fen >= 0 AND donation_fen >= 0", name="amounts_not_negative"),
+        CheckConstraint("total_fen = subtotal_fen + shipping_fen + donation_fen", name="total_adds_up"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= total_fen", name="refund_within_total"),
+        CheckConstraint("delivery_kind != 'pickup' OR service_point_id IS NOT NULL", name="pickup_has_point"),
+    )
+
+
+class OrderLine(db.Model):
+    """A line with the price, title and seller snapshotted at checkout: later edits never change it."""
+
+    __tablename__ = "order_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    seller_kind: Mapped[str] = mapped_column(String(12))
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(260))
+    unit: Mapped[str] = mapped_column(String(10))
+    lot_units: Mapped[int] = mapped_column(default=1)
+    unit_price_fen: Mapped[int]
+    quantity: Mapped[int]
+    line_total_fen: Mapped[int] = mapped_column(db.BigInteger)
+    refunded_quantity: Mapped[int] = mapped_column(default=0)
+    refunded_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    __table_args__ = (
+        one_of("seller_kind", SELLER_KINDS, "line_seller_kind_known"),
+        CheckConstraint("quantity > 0", name="line_quantity_positive"),
+        CheckConstraint("unit_price_fen > 0", name="line_price_positive"),
+        CheckConstraint("line_total_fen = unit_price_fen * quantity", name="line_total_adds_up"),
+        CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refund_qty_in_range"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= line_total_fen", name="refund_fen_in_range"),
+    )
+
+    def title(self, locale="zh"):
+        return self.title_en if str(locale).startswith("en") else self.title_zh
+
+
+class StockReservation(db.Model):
+    """Stock taken at checkout; returned to the variant if the order is not paid in time."""
+
+    __tablename__ = "stock_reservations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    quantity: Mapped[int]
+    status: Mapped[str] = mapped_column(String(10), default="held", index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    released_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        one_of("status", RESERVATION_STATUSES, "reservation_status_known"),
+        CheckConstraint("quantity > 0", name="reserved_quantity_positive"),
+    )
+
+
+class OrderEvent(db.Model):
+    """The order's status timeline, as the buyer sees it."""
+
+    __tablename__ = "order_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

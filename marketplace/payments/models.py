@@ -1,0 +1,71 @@
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.database import utcnow
+from marketplace.extensions import db
+
+
+class Payment(db.Model):
+    """One Stripe PaymentIntent per order, with what Stripe settled it as."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    stripe_payment_intent_id: Mapped[str] = mapped_column(String(80), unique=True)
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="cny")
+    status: Mapped[str] = mapped_column(String(30), default="requires_payment_method")
+    stripe_charge_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    balance_transaction_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    fee_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    settlement_currency: Mapped[str | None] = mapped_column(String(3))
+    settlement_amount: Mapped[int | None] = mapped_column(db.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    succeeded_at: Mapped[datetime | None]
+
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="payment_positive"),)
+
+
+class Refund(db.Model):
+    """A whole or partial refund; `lines` says which order lines (and how many units) it covers."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    stripe_refund_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    restock: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lines: Mapped[list["RefundLine"]] = relationship(order_by="RefundLine.id")
+
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="refund_positive"),)
+
+
+class RefundLine(db.Model):
+    __tablename__ = "refund_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column(default=0)
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="refund_line_qty_not_negative"),
+        CheckConstraint("amount_fen >= 0", name="refund_line_amount_not_negative"),
+    )
+
+
+class StripeEvent(db.Model):
+    """Each Stripe event id once: recorded in the same transaction as its effect."""
+
+    __tablename__ = "stripe_events"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    type: Mapped[str] = mapped_column(String(80))
+    object_id: Mapped[str] = mapped_column(String(80), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

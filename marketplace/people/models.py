@@ -1,0 +1,118 @@
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from marketplace.crypto import EncryptedText
+from marketplace.database import one_of, utcnow
+from marketplace.extensions import db
+from marketplace.places.models import Village
+
+ROLES = ("buyer", "coop_manager", "town_staff", "supplier", "agent", "admin")
+PAYOUT_METHODS = ("bank", "cash")
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in. The role says what they do; the scope columns say where."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="buyer")
+    cooperative_id: Mapped[int | None] = mapped_column(ForeignKey("cooperatives.id"), index=True)
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    # Bumped on logout-everywhere, password change and deactivation: old cookies stop working.
+    session_version: Mapped[int] = mapped_column(default=1)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        one_of("role", ROLES, "role_known"),
+        CheckConstraint("role != 'coop_manager' OR cooperative_id IS NOT NULL", name="coop_manager_scoped"),
+        CheckConstraint("role != 'town_staff' OR town_id IS NOT NULL", name="town_staff_scoped"),
+        CheckConstraint("role != 'supplier' OR supplier_id IS NOT NULL", name="supplier_scoped"),
+        CheckConstraint("role != 'agent' OR service_point_id IS NOT NULL", name="agent_scoped"),
+    )
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self):
+        return self.is_active_account
+
+    def get_id(self):
+        # The session carries the version, so bumping it logs out every other session.
+        return f"{self.id}:{self.session_version}"
+
+
+class Household(db.Model):
+    """A registered household (建档立卡户) in a village.
+
+    The registry number and bank account are encrypted at rest; only masks are shown. The
+    public sees `display_label` only when the household consented; otherwise an anonymous
+    "a household in <village>".
+    """
+
+    __tablename__ = "households"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    head_name: Mapped[str] = mapped_column(String(60))
+    people_count: Mapped[int] = mapped_column(default=1)
+    registry_no: Mapped[str] = mapped_column(EncryptedText)
+    registry_no_index: Mapped[str] = mapped_column(String(64), unique=True)
+    registry_no_masked: Mapped[str] = mapped_column(String(40))
+    is_verified_poor: Mapped[bool] = mapped_column(default=False)
+    verified_at: Mapped[datetime | None]
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verification_evidence: Mapped[str] = mapped_column(String(500), default="")
+    consent_public: Mapped[bool] = mapped_column(default=False)
+    consent_changed_at: Mapped[datetime | None]
+    consent_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    display_label_zh: Mapped[str] = mapped_column(String(60), default="")
+    display_label_en: Mapped[str] = mapped_column(String(80), default="")
+    payout_method: Mapped[str] = mapped_column(String(10), default="cash")
+    bank_account: Mapped[str | None] = mapped_column(EncryptedText)
+    bank_account_masked: Mapped[str] = mapped_column(String(40), default="")
+    bank_name: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    village: Mapped[Village] = relationship()
+
+    __table_args__ = (
+        one_of("payout_method", PAYOUT_METHODS, "payout_method_known"),
+        CheckConstraint("people_count > 0", name="people_count_positive"),
+    )
+
+    def public_label(self, locale="zh"):
+        """What a buyer may see: the consented label, or an anonymous one."""
+        english = str(locale).startswith("en")
+        if self.consent_public and self.display_label_zh:
+            return self.display_label_en if english and self.display_label_en else self.display_label_zh
+        if english:
+            return f"a household in {self.village.name_en}"
+        return f"{self.village.name_zh}的一户人家"
+
+
+class Supplier(db.Model):
+    """An urban retailer or wholesaler of daily goods for the countryside (downlink)."""
+
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(120))
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def name(self, locale="zh"):
+        return self.name_en if str(locale).startswith("en") else self.name_zh

@@ -1,0 +1,38 @@
+from sqlalchemy import select
+
+from marketplace.demo.seed import USERS, seed_demo
+from marketplace.extensions import db
+from marketplace.ledger.services import household_account, owed_to_fen
+from marketplace.models import Household, Product, User
+
+
+def test_seeding_twice_changes_nothing(app_ctx):
+    first = seed_demo()
+    second = seed_demo()
+    assert first == second
+    assert first["Household"] >= 60
+    assert first["Town"] >= 6
+
+
+def test_the_district_has_what_the_article_describes(demo):
+    titles = set(db.session.scalars(select(Product.title_zh)))
+    assert {"焦氏雪梨", "李里小杂粮", "寨里有机小米", "纱帽山楂", "久润富硒西红柿"} <= titles
+    roles = {user.role for user in db.session.scalars(select(User))}
+    assert roles == {role for _, _, role, _ in USERS}
+
+
+def test_lot_intake_credited_households_their_floor_price(demo):
+    # The Lili co-op buys minor grains at 5元/斤: a 100 斤 lot is 500元 owed to the household.
+    lili_grower = db.session.scalars(select(Household).join(Household.village).filter_by(name_zh="李里村")
+                                     .order_by(Household.id)).first()
+    assert owed_to_fen(household_account(lili_grower.id)) == 100 * 500
+
+
+def test_sensitive_numbers_are_encrypted_at_rest_and_masked(demo):
+    household = db.session.scalars(select(Household).where(Household.payout_method == "bank")).first()
+    stored = db.session.connection().exec_driver_sql(
+        f"SELECT registry_no, bank_account FROM households WHERE id = {household.id}").one()
+    assert household.registry_no.encode() not in bytes(stored[0])
+    assert household.bank_account.encode() not in bytes(stored[1])
+    assert household.registry_no_masked.endswith(household.registry_no[-4:])
+    assert household.registry_no_masked.count("*") >= 6
