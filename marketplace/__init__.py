@@ -47,7 +47,7 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "marketplace" / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
-    login_manager.login_view = "storefront.login"
+    login_manager.login_view = "auth.login"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=";".join(translation_directories()))
@@ -57,9 +57,11 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    from marketplace.web.auth import bp as auth
     from marketplace.web.storefront import bp as storefront
 
     app.register_blueprint(storefront)
+    app.register_blueprint(auth)
 
 
 def register_errorhandlers(app):

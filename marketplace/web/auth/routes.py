@@ -1,0 +1,48 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from marketplace.extensions import limiter
+from marketplace.people import accounts
+from marketplace.web.access import safe_next
+from marketplace.web.auth import bp
+from marketplace.web.auth.forms import LoginForm
+
+HOME_BY_ROLE = {
+    "coop_manager": "coop.dashboard", "town_staff": "town.dashboard", "supplier": "supplier.dashboard",
+    "agent": "downlink.agent_home", "admin": "admin.dashboard",
+}
+
+
+def home_for(user):
+    from flask import current_app
+
+    endpoint = HOME_BY_ROLE.get(user.role)
+    if endpoint and endpoint in current_app.view_functions:
+        return url_for(endpoint)
+    return url_for("storefront.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except accounts.BadCredentials:
+            flash(_("Wrong e-mail or password."), "error")
+            return render_template("auth/login.html", form=form), 401
+        login_user(user)
+        return redirect(safe_next(request.args.get("next"), home_for(user)))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    # Ends this session and every other one of this user: old cookies stop working.
+    accounts.end_all_sessions(current_user.id)
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("storefront.index"))
