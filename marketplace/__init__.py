@@ -89,8 +89,10 @@ def register_template_helpers(app):
 
     @app.context_processor
     def inject_locale():
+        from marketplace.web.auth.routes import workspace_url
+
         locale = str(get_locale())
-        return {"locale": locale, "is_english": locale.startswith("en")}
+        return {"locale": locale, "is_english": locale.startswith("en"), "workspace_url": workspace_url}
 
 
 def register_security_headers(app):

@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -14,13 +14,17 @@ HOME_BY_ROLE = {
 }
 
 
-def home_for(user):
-    from flask import current_app
-
-    endpoint = HOME_BY_ROLE.get(user.role)
+def workspace_url(user=None):
+    """The signed-in user's own area (cooperative portal, town portal…), if their role has one."""
+    user = user or current_user
+    endpoint = HOME_BY_ROLE.get(getattr(user, "role", None))
     if endpoint and endpoint in current_app.view_functions:
         return url_for(endpoint)
-    return url_for("storefront.index")
+    return None
+
+
+def home_for(user):
+    return workspace_url(user) or url_for("storefront.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
