@@ -53,6 +53,11 @@ def load_settings():
         "MAIL_SERVER": _env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(_env("MAIL_PORT", "8025")),
         "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "noreply@shuangxiang.local"),
+        "MAIL_USE_TLS": _env("MAIL_USE_TLS", "0") == "1",
+        "MAIL_USERNAME": _env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
+        # Development default: mail is appended to this file instead of sent; unset it in production.
+        "MAIL_LOG_PATH": _env("MAIL_LOG_PATH", str(INSTANCE_DIR / "mail.log") if _env("MAIL_SERVER") is None else None),
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "zh_CN",

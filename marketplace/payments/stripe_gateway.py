@@ -1,0 +1,87 @@
+"""The only module that imports `stripe`. Amounts cross it as integer fen (CNY's minor unit).
+
+Each call builds a client from the app's settings, so tests and `make run` point it at
+localstripe (STRIPE_API_BASE) and production at Stripe.
+"""
+import stripe
+from flask import current_app
+
+SignatureError = stripe.SignatureVerificationError
+StripeError = stripe.StripeError
+TEST_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+
+
+def _client():
+    config = current_app.config
+    return stripe.StripeClient(config["STRIPE_SECRET_KEY"], base_addresses={"api": config["STRIPE_API_BASE"]},
+                               max_network_retries=2)
+
+
+def uses_local_server():
+    return not current_app.config["STRIPE_API_BASE"].startswith("https://api.stripe.com")
+
+
+def create_payment_intent(amount_fen, idempotency_key, metadata, payment_method=None):
+    """One PaymentIntent per order; on Stripe the idempotency key makes a retried create return the
+    same one (localstripe ignores idempotency keys, so callers also keep one Payment row per order)."""
+    params = {"amount": amount_fen, "currency": "cny", "metadata": metadata}
+    if payment_method:
+        params["payment_method"] = payment_method
+        params["payment_method_types"] = ["card"]
+    elif not uses_local_server():
+        params["automatic_payment_methods"] = {"enabled": True}
+    else:
+        params["payment_method_types"] = ["card"]
+    return _client().v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
+
+
+def retrieve_payment_intent(payment_intent_id):
+    return _client().v1.payment_intents.retrieve(payment_intent_id)
+
+
+def create_test_card_payment_method():
+    """localstripe only: a card PaymentMethod for the clearly labelled test checkout."""
+    return _client().v1.payment_methods.create(params={"type": "card", "card": TEST_CARD})
+
+
+def confirm_payment_intent(payment_intent_id):
+    return _client().v1.payment_intents.confirm(payment_intent_id)
+
+
+def cancel_payment_intent(payment_intent_id):
+    return _client().v1.payment_intents.cancel(payment_intent_id)
+
+
+def create_refund(payment_intent_id, amount_fen, idempotency_key, metadata=None):
+    return _client().v1.refunds.create(
+        params={"payment_intent": payment_intent_id, "amount": amount_fen, "metadata": metadata or {}},
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def retrieve_balance_transaction(balance_transaction_id):
+    return _client().v1.balance_transactions.retrieve(balance_transaction_id)
+
+
+def list_balance_transactions(created_after=None, limit=100):
+    """Every balance transaction, oldest pages first, streaming through Stripe's pagination."""
+    params = {"limit": limit}
+    if created_after is not None:
+        params["created"] = {"gt": created_after}
+    return _client().v1.balance_transactions.list(params=params).auto_paging_iter()
+
+
+def list_payouts(limit=100):
+    return _client().v1.payouts.list(params={"limit": limit}).auto_paging_iter()
+
+
+def construct_event(payload, signature_header):
+    """Verify the Stripe-Signature over the raw body (300 s tolerance) and parse the event."""
+    return stripe.Webhook.construct_event(payload, signature_header, current_app.config["STRIPE_WEBHOOK_SECRET"],
+                                          tolerance=300)
+
+
+def sign_payload_for_tests(payload, secret, timestamp):
+    """The library's own signature scheme, for tests and the local server: `t=…,v1=…`."""
+    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
+    return f"t={timestamp},v1={signature}"
