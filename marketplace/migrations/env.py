@@ -74,7 +74,7 @@ def run_migrations_offline():
 
 def render_item(type_, obj, autogen_context):
     """Encrypted columns are stored as bytes; render them as plain LargeBinary."""
-    if type_ == "type" and type(obj).__name__ == "EncryptedText":
+    if type_ == "type" and type(obj).__module__ == "marketplace.crypto":
         return "sa.LargeBinary()"
     return False
 
