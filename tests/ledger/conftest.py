@@ -1,7 +1,6 @@
 import pytest
 
 from tests.conftest import WorkerHandle
-
 from tests.ledger.builders import District
 
 
