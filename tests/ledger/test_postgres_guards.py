@@ -9,7 +9,6 @@ from marketplace.ledger.attribution import pay_order_from_earnings, post_payout_
 from marketplace.ledger.balances import household_balance
 from marketplace.ledger.errors import InsufficientBalance
 from marketplace.ledger.models import JournalEntry
-from marketplace.payouts.models import PayoutBatch, PayoutItem
 
 pytestmark = pytest.mark.postgres
 
@@ -67,11 +66,7 @@ def test_a_payout_and_a_purchase_racing_on_one_household_never_take_it_below_zer
     order = district.order([(district.variant(shop, price_fen=6_000), 1)], household=household,
                            status="pending_payment")
     agent = district.agent_for()
-    maker, checker = (district.user("town_staff", town_id=district.town.id) for _ in range(2))
-    batch = district.add(PayoutBatch(town_id=district.town.id, method="cash", created_by_id=maker.id,
-                                     approved_by_id=checker.id, status="approved"))
-    item = district.add(PayoutItem(batch_id=batch.id, household_id=household.id, amount_fen=6_000))
-    db.session.commit()
+    item = district.payout_item(household, amount_fen=6_000)
     order_id, item_id, agent_id, household_id = order.id, item.id, agent.id, household.id
 
     # Hold the household's account so both contenders are inside their transactions at once.
