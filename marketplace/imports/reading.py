@@ -24,6 +24,10 @@ class FileRefused(DomainError):
 
     code = "file_refused"
 
+    def __init__(self, message, detail=""):
+        super().__init__(message)
+        self.detail = detail
+
 
 @dataclass
 class SheetRow:
@@ -51,7 +55,7 @@ def read_rows(filename, data, columns, required):
     positions = _column_positions(header, columns)
     missing = [columns[name][0] for name in required if name not in positions]
     if missing:
-        raise FileRefused("The file lacks the column(s): " + "、".join(missing))
+        raise FileRefused("The file lacks a required column:", "、".join(missing))
     rows = []
     for number, cells in table:
         if cells is None:
@@ -63,7 +67,7 @@ def read_rows(filename, data, columns, required):
         row = SheetRow(number, values, any(REPLACEMENT_CHARACTER in value for value in values.values()))
         rows.append(row)
         if len(rows) > MAX_ROWS:
-            raise FileRefused(f"The file has more than {MAX_ROWS} rows; split it.")
+            raise FileRefused("The file has too many rows; split it. Rows at most:", str(MAX_ROWS))
     return rows
 
 

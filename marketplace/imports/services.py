@@ -6,6 +6,7 @@ and why). `start_apply` queues `imports.apply` through the outbox; the task call
 person approved, and writes every good row in one transaction. Applying the same file again
 finds every household by its blind index, so nothing is duplicated.
 """
+import logging
 from datetime import timedelta
 
 from sqlalchemy import or_, update
@@ -22,6 +23,7 @@ from marketplace.imports.reading import read_rows
 from marketplace.outbox.services import publish
 from marketplace.people.models import User
 
+log = logging.getLogger(__name__)
 IMPORTERS = {"households": households, "memberships": memberships}
 STALLED_AFTER = timedelta(minutes=10)
 
@@ -105,9 +107,10 @@ def run_apply(job_id):
         record("import.applied", job.created_by_id, job, town_id=job.scope_town_id, kind=job.kind,
                created=counts["create"], updated=counts["update"], rejected=counts["reject"])
         db.session.commit()
-    except SQLAlchemyError as error:
+    except SQLAlchemyError:
+        log.exception("import %s refused by the database", job_id)
         db.session.rollback()
-        return _fail(job_id, f"Nothing was written: the database refused the import ({type(error).__name__}).")
+        return _fail(job_id, "Nothing was written: the database refused the import; check the file again.")
     return job
 
 

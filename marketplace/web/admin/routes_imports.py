@@ -45,7 +45,7 @@ def check_import():
         job = services.check_import(form.kind.data, upload.filename, upload.read(), current_user.id,
                                     mark_verified=form.mark_verified.data, evidence=form.evidence.data)
     except DomainError as error:
-        flash(_(error.message), "error")
+        flash(" ".join(filter(None, (_(error.message), getattr(error, "detail", "")))), "error")
         return _imports_page(form, error.status)
     return redirect(url_for("admin.import_job", job_id=job.id)), 303
 
