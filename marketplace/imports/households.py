@@ -6,12 +6,12 @@ registry number that appears on two rows of one file is rejected on both: the fi
 which is right.
 """
 import re
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from marketplace.crypto import blind_index, mask
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.imports.plans import Plan, chunks, report_progress
+from marketplace.imports.plans import Plan, chunks, insert_rows, report_progress
 from marketplace.people.models import Household, HouseholdStatusChange
 from marketplace.places.models import Town, Village
 
@@ -66,28 +66,21 @@ def plan(rows, scope_town_id=None, mark_verified=False, on_progress=None):
 def write(plan_, job):
     """Write the planned rows with bulk statements in the caller's transaction."""
     now = utcnow()
-    for row in plan_.creates:
-        if job.mark_verified:
-            row.update(verified_at=now, verified_by_id=job.created_by_id, verification_evidence=job.evidence[:500])
+    verified = {"verified_at": now, "verified_by_id": job.created_by_id, "verification_evidence": job.evidence[:500]}
+    unverified = {"verified_at": None, "verified_by_id": None, "verification_evidence": ""}
     if plan_.creates:
-        db.session.execute(insert(Household), plan_.creates)
+        insert_rows(Household, [{**row, **(verified if job.mark_verified else unverified), "created_at": now}
+                                for row in plan_.creates])
     if plan_.updates:
-        for row in plan_.updates:
-            if row.get("is_verified_poor"):
-                row.update(verified_at=now, verified_by_id=job.created_by_id, verification_evidence=job.evidence[:500])
-        db.session.execute(update(Household), plan_.updates)
+        db.session.execute(update(Household), [{**row, **verified} if row.get("is_verified_poor") else row
+                                               for row in plan_.updates])
     if job.mark_verified:
-        _record_verification(plan_, job, now)
-
-
-def _record_verification(plan_, job, now):
-    ids = [row["id"] for row in plan_.updates if row.get("is_verified_poor")]
-    for indexes in chunks(row["registry_no_index"] for row in plan_.creates):
-        ids.extend(db.session.scalars(select(Household.id).where(Household.registry_no_index.in_(indexes))))
-    history = [{"household_id": household_id, "field": "verified_poor", "value": True, "at": now,
-                "evidence": job.evidence[:500], "actor_id": job.created_by_id} for household_id in ids]
-    if history:
-        db.session.execute(insert(HouseholdStatusChange), history)
+        verified_ids = [row["id"] for row in plan_.updates if row.get("is_verified_poor")]
+        for indexes in chunks(row["registry_no_index"] for row in plan_.creates):
+            verified_ids.extend(db.session.scalars(select(Household.id).where(Household.registry_no_index.in_(indexes))))
+        insert_rows(HouseholdStatusChange, [
+            {"household_id": household_id, "field": "verified_poor", "value": True, "at": now,
+             "evidence": job.evidence[:500], "actor_id": job.created_by_id} for household_id in verified_ids])
 
 
 def _villages_by_name(scope_town_id):

@@ -8,14 +8,14 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import select, update
 
 from marketplace.coops.models import Cooperative, Membership, ShareChange, ShareHolding
 from marketplace.crypto import blind_index, mask
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.imports.households import REGISTRY_NO
-from marketplace.imports.plans import Plan, chunks, report_progress
+from marketplace.imports.plans import Plan, chunks, insert_rows, report_progress
 from marketplace.people.models import Household
 
 SHARE_COLUMNS = {"land": ("土地股(亩)", "土地股", "land shares"), "house": ("房屋股", "house shares"),
@@ -75,8 +75,8 @@ def write(plan_, job):
     now = utcnow()
     history = []
     if plan_.creates:
-        db.session.execute(insert(Membership), [{k: v for k, v in row.items() if k != "shares"} for row in plan_.creates])
-        ids = _membership_ids([(row["cooperative_id"], row["household_id"]) for row in plan_.creates])
+        insert_rows(Membership, [{k: v for k, v in row.items() if k != "shares"} for row in plan_.creates])
+        ids = _membership_ids({row["household_id"] for row in plan_.creates})
         holdings = []
         for row in plan_.creates:
             membership_id = ids[(row["cooperative_id"], row["household_id"])]
@@ -84,7 +84,7 @@ def write(plan_, job):
                 holdings.append({"membership_id": membership_id, "kind": kind, "quantity": quantity})
                 history.append(_change(membership_id, kind, Decimal(0), quantity, job, now))
         if holdings:
-            db.session.execute(insert(ShareHolding), holdings)
+            insert_rows(ShareHolding, holdings)
     new_holdings, changed_holdings = [], []
     for row in plan_.updates:
         for kind, (holding_id, old, new) in row["changes"].items():
@@ -94,11 +94,11 @@ def write(plan_, job):
                 changed_holdings.append({"id": holding_id, "quantity": new})
             history.append(_change(row["membership_id"], kind, old, new, job, now))
     if new_holdings:
-        db.session.execute(insert(ShareHolding), new_holdings)
+        insert_rows(ShareHolding, new_holdings)
     if changed_holdings:
         db.session.execute(update(ShareHolding), changed_holdings)
     if history:
-        db.session.execute(insert(ShareChange), history)
+        insert_rows(ShareChange, history)
 
 
 def _change(membership_id, kind, old, new, job, now):
@@ -180,12 +180,12 @@ def _memberships(household_ids):
     return found
 
 
-def _membership_ids(pairs):
+def _membership_ids(household_ids):
     ids = {}
-    for chunk in chunks(pairs, 400):
+    for chunk in chunks(household_ids):
         ids.update({(c, h): i for i, c, h in db.session.execute(
             select(Membership.id, Membership.cooperative_id, Membership.household_id)
-            .where(tuple_(Membership.cooperative_id, Membership.household_id).in_(chunk)))})
+            .where(Membership.household_id.in_(chunk)))})
     return ids
 
 

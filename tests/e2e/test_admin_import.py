@@ -28,6 +28,8 @@ def test_an_admin_on_a_phone_imports_a_registry_and_finds_a_household(district, 
     expect(phone.locator("h1", has_text="平台管理")).to_be_visible()
 
     phone.click("nav.admin-nav >> text=导入")
+    expect(phone.locator("a", has_text="建档立卡户名册模板（.xlsx）")).to_be_visible()
+    snap(phone, "upload-form")
     phone.set_input_files("input[type=file]", str(upload))
     phone.click("text=检查文件（试运行）")
     expect(phone.locator(".stat-grid")).to_contain_text(str(len(registry.good)))

@@ -2,10 +2,12 @@
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from marketplace import reference_data
 from marketplace.audit.queries import search_audit
@@ -52,14 +54,18 @@ def paginate(query):
 
 
 def place_choices(model, optional=False):
-    rows = db.session.scalars(select(model).order_by(model.id)).all()
+    """(id, name) choices for a select; villages and service points say where they are."""
+    query = select(model).order_by(model.id)
+    if model is Village:
+        query = query.options(joinedload(Village.town))
+    elif model is ServicePoint:
+        query = query.options(joinedload(ServicePoint.village))
+    rows = db.session.scalars(query).all()
     choices = [(row.id, _place_label(row)) for row in rows]
     return ([(0, _("— none —"))] if optional else []) + choices
 
 
 def _place_label(row):
-    from flask_babel import get_locale
-
     locale = str(get_locale())
     if isinstance(row, Village):
         return f"{row.town.name(locale)} · {row.name(locale)}"

@@ -1,5 +1,5 @@
 """The link in an invitation e-mail: the invitee chooses a password and is signed in."""
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import login_user
 
