@@ -57,11 +57,15 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    from marketplace.web.admin import bp as admin
     from marketplace.web.auth import bp as auth
+    from marketplace.web.invitations import bp as invitations
     from marketplace.web.storefront import bp as storefront
 
     app.register_blueprint(storefront)
     app.register_blueprint(auth)
+    app.register_blueprint(admin)
+    app.register_blueprint(invitations)
 
 
 def register_errorhandlers(app):

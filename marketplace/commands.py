@@ -11,6 +11,7 @@ def register(app):
     app.cli.add_command(local_stripe_command)
     app.cli.add_command(translations_command)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(rotate_field_keys_command)
 
 
 @click.command("seed-demo")
@@ -34,3 +35,18 @@ def translations_command():
     for message in missing:
         click.echo(f"untranslated: {message}")
     click.echo(f"{len(missing)} untranslated")
+
+
+@click.command("rotate-field-keys")
+@with_appcontext
+def rotate_field_keys_command():
+    """Re-encrypt every registry and bank number (and pending upload) with the newest key."""
+    from marketplace.audit.services import record
+    from marketplace.crypto import rotate_stored_values
+    from marketplace.extensions import db
+
+    counts = rotate_stored_values()
+    record("crypto.keys_rotated", counts=counts)
+    db.session.commit()
+    for column, count in counts.items():
+        click.echo(f"{column}: {count} re-encrypted")

@@ -10,5 +10,6 @@ from marketplace.orders.models import Cart, CartItem, Order, OrderEvent, OrderLi
 from marketplace.outbox.models import OutboxMessage  # noqa: F401
 from marketplace.payments.models import Payment, Refund, RefundLine, StripeEvent  # noqa: F401
 from marketplace.payouts.models import PayoutBatch, PayoutItem  # noqa: F401
-from marketplace.people.models import Household, Supplier, User  # noqa: F401
+from marketplace.imports.models import ImportJob  # noqa: F401
+from marketplace.people.models import Household, HouseholdStatusChange, Invitation, Supplier, User  # noqa: F401
 from marketplace.places.models import ServicePoint, Town, Village  # noqa: F401

@@ -259,6 +259,10 @@ class WorkerHandle:
 
 @pytest.fixture
 def celery_worker(app, _session_worker):
+    # Another test's create_app() makes its own Celery app the default, and the running worker
+    # would then run tasks inside that app (another database): make the session's app current again.
+    _session_worker.set_default()
+    _session_worker.set_current()
     app.config["OUTBOX_DISPATCH"] = True
     yield WorkerHandle(app, _session_worker)
     app.config["OUTBOX_DISPATCH"] = False

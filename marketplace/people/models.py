@@ -12,6 +12,8 @@ from marketplace.places.models import Village
 
 ROLES = ("buyer", "coop_manager", "town_staff", "supplier", "agent", "admin")
 PAYOUT_METHODS = ("bank", "cash")
+INVITABLE_ROLES = ("admin", "town_staff", "coop_manager", "agent", "supplier")
+STATUS_FIELDS = ("verified_poor", "public_consent")
 
 
 class User(UserMixin, db.Model):
@@ -116,3 +118,48 @@ class Supplier(db.Model):
 
     def name(self, locale="zh"):
         return self.name_en if str(locale).startswith("en") else self.name_zh
+
+
+class HouseholdStatusChange(db.Model):
+    """Append-only history of a household's verified-poor status and public-display consent.
+
+    Each row says who set which flag to what, when, and on what evidence (a registry extract,
+    a signed consent form, a village meeting record…).
+    """
+
+    __tablename__ = "household_status_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    field: Mapped[str] = mapped_column(String(20))
+    value: Mapped[bool]
+    evidence: Mapped[str] = mapped_column(String(500))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (one_of("field", STATUS_FIELDS, "status_field_known"),)
+
+
+class Invitation(db.Model):
+    """An invitation by e-mail to a role bound to its scope; the link works once, until it expires.
+
+    Only a digest of the token is stored, so a database reader cannot use pending links.
+    """
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    cooperative_id: Mapped[int | None] = mapped_column(ForeignKey("cooperatives.id"))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_points.id"))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (one_of("role", INVITABLE_ROLES, "invitation_role_known"),)

@@ -1,0 +1,26 @@
+"""Reading the audit log: filtered, newest first. (Writing is `services.record`; rows never change.)"""
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from marketplace.audit.models import AuditLog
+from marketplace.people.models import User
+
+
+def search_audit(action="", actor_email="", object_type="", town_id=None, since=None, until=None):
+    """A query of audit rows matching every filter given; `since`/`until` are dates, inclusive."""
+    query = select(AuditLog).order_by(AuditLog.id.desc())
+    if action:
+        query = query.where(AuditLog.action.startswith(action.strip()[:60], autoescape=True))
+    if actor_email:
+        query = query.join(User, User.id == AuditLog.actor_id).where(
+            func.lower(User.email).contains(actor_email.strip().lower()[:254], autoescape=True))
+    if object_type:
+        query = query.where(AuditLog.object_type == object_type.strip()[:40])
+    if town_id:
+        query = query.where(AuditLog.town_id == town_id)
+    if since:
+        query = query.where(AuditLog.at >= datetime.combine(since, time.min))
+    if until:
+        query = query.where(AuditLog.at < datetime.combine(until + timedelta(days=1), time.min))
+    return query
