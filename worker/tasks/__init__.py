@@ -1,3 +1,2 @@
 """Every task module, imported so a worker registers them all."""
-from worker.tasks import ledger, outbox  # noqa: F401
-from worker.tasks import imports, outbox  # noqa: F401
+from worker.tasks import imports, ledger, outbox  # noqa: F401
