@@ -5,6 +5,7 @@ mechanism), never recomputed from today's settings.
 """
 from collections import defaultdict
 from datetime import date
+from types import SimpleNamespace
 
 from sqlalchemy import or_, select
 
@@ -13,6 +14,7 @@ from marketplace.coops import scope
 from marketplace.coops.models import CooperativePeriod, Membership
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, JournalEntry, Posting
+from marketplace.ledger.rules.names import household_mechanism
 from marketplace.orders.models import Order, OrderLine
 from marketplace.orders.fulfilment import local_day
 
@@ -61,8 +63,8 @@ def credits_by_household(cooperative_id):
     """Money the ledger credited to each member household through this cooperative, by rule.
 
     Counts entries caused by this cooperative: floor purchases of its lots, its order lines
-    (profit return, reversed on refund) and its period dividends. Returns (household, {rule: fen},
-    total fen), largest first.
+    (profit return, reversed on refund) and its period dividends. Returns (household,
+    {mechanism: fen}, total fen), largest first; mechanisms are the ledger's names.
     """
     members = {m.household_id: m.household for m in db.session.scalars(
         select(Membership).where(Membership.cooperative_id == cooperative_id))}
@@ -74,14 +76,16 @@ def credits_by_household(cooperative_id):
     caused_here = or_(JournalEntry.lot_id.in_(coop_lots), JournalEntry.order_line_id.in_(coop_lines),
                       *[JournalEntry.idempotency_key.startswith(key) for key in coop_periods])
     postings = db.session.execute(
-        select(Account.owner_id, JournalEntry.rule, Posting.amount_fen)
+        select(Account.owner_id, JournalEntry.rule, JournalEntry.rule_settings, Posting.amount_fen)
         .join(Posting, Posting.account_id == Account.id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .where(Account.kind == "household_payable", Account.owner_type == "household",
                Account.owner_id.in_(list(members)), caused_here)
     ).all()
     by_household = defaultdict(lambda: defaultdict(int))
-    for household_id, rule, amount_fen in postings:
-        by_household[household_id][rule] -= amount_fen  # a credit is negative: owed to the household
+    for household_id, rule, settings, amount_fen in postings:
+        # A credit is negative (owed to the household); a refund counts against what it reverses.
+        mechanism = household_mechanism(SimpleNamespace(rule=rule, rule_settings=settings))
+        by_household[household_id][mechanism] -= amount_fen
     rows = [(members[hid], dict(rules), sum(rules.values())) for hid, rules in by_household.items()]
     rows.sort(key=lambda row: (-row[2], row[0].id))
     return rows

@@ -4,7 +4,7 @@ The manager previews the dividend of every member, then confirms; confirming rec
 period and sends `ledger.post_dividends` through the outbox, which posts exactly what the
 preview showed (the ledger computes both the same way). A period closes once.
 """
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _
 from sqlalchemy import select
@@ -12,10 +12,11 @@ from sqlalchemy import select
 from marketplace.audit.services import record
 from marketplace.coops import scope
 from marketplace.coops.models import Cooperative, CooperativePeriod
-from marketplace.coops.rules import rule_in_force
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
+from marketplace.database import utcnow
 from marketplace.ledger import attribution
+from marketplace.ledger.rules.sales import sharing_rule_in_force
 from marketplace.outbox.services import publish
 from marketplace.people.models import Household
 
@@ -29,6 +30,18 @@ def period_end(period_start, kind):
     return first_of_next - timedelta(days=1)
 
 
+def rule_at_end(cooperative_id, end):
+    """The sharing rule in force when the period ended: it sets the dividend rate, weights and kind."""
+    return sharing_rule_in_force(cooperative_id, datetime.combine(end + timedelta(days=1), time.min))
+
+
+def _period_kind(cooperative_id):
+    rule = sharing_rule_in_force(cooperative_id, utcnow())
+    if rule is None:
+        raise DomainError(_("Set the cooperative's sharing rules first."))
+    return rule.period
+
+
 def _check_period_start(period_start, kind):
     if not isinstance(period_start, date) or period_start.day != 1 or (kind == "quarter" and period_start.month % 3 != 1):
         raise DomainError(_("Choose the first day of a month or quarter."), field="period_start")
@@ -39,7 +52,7 @@ def _check_period_start(period_start, kind):
 def closable_periods(actor_id, today=None, count=6):
     """The last few ended periods (of the kind the rules say) that are not closed yet, newest first."""
     cooperative_id = scope.managed_cooperative_id(actor_id)
-    kind = rule_in_force(cooperative_id).period
+    kind = _period_kind(cooperative_id)
     today = today or date.today()
     start = date(today.year, today.month - (today.month - 1) % MONTHS_IN[kind], 1)
     closed = set(db.session.scalars(select(CooperativePeriod.period_start)
@@ -62,7 +75,7 @@ def closed_periods(actor_id):
 def preview_period(actor_id, period_start):
     """The dividend each member would receive for the period from `period_start`: list of (household, fen)."""
     cooperative_id = scope.managed_cooperative_id(actor_id)
-    kind = rule_in_force(cooperative_id).period
+    kind = _period_kind(cooperative_id)
     _check_period_start(period_start, kind)
     end = period_end(period_start, kind)
     amounts = attribution.preview_dividends(cooperative_id, period_start, end)
@@ -78,15 +91,18 @@ def close_period(actor_id, period_start, previewed_total_fen):
     or refund), nothing is closed and the manager previews again.
     """
     cooperative_id = scope.managed_cooperative_id(actor_id)
-    rule = rule_in_force(cooperative_id)
     end, rows = preview_period(actor_id, period_start)
+    rule = rule_at_end(cooperative_id, end)
+    if rule is None:
+        raise DomainError(_("No sharing rules were in force in this period."))
     if sum(fen for _household, fen in rows) != previewed_total_fen:
         raise Conflict(_("The figures changed since your preview. Please look at the new preview and confirm again."))
     if db.session.scalar(select(CooperativePeriod).filter_by(cooperative_id=cooperative_id, period_start=period_start)):
         raise Conflict(_("This period is already closed."))
     period = CooperativePeriod(cooperative_id=cooperative_id, period_start=period_start, period_end=end,
                                status="closing", dividend_rate=rule.dividend_rate, sharing_rule_id=rule.id,
-                               closed_by_id=actor_id)
+                               closed_by_id=actor_id,
+                               distributable_profit_fen=attribution.distributable_profit_fen(cooperative_id, period_start, end))
     db.session.add(period)
     db.session.flush()
     publish("ledger.post_dividends", period_id=period.id)

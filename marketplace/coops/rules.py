@@ -1,9 +1,8 @@
 """A cooperative's sharing rules (分配规则) and floor prices, changed only forward.
 
 A sharing rule is never edited: a change adds a new version with who and when, effective from
-that moment. Sales are attributed with the version in force when they were paid
-(`rule_in_force`), and each journal entry records the settings it used, so past attributions
-keep theirs. A floor price change is kept in FloorPriceChange; lots snapshot the floor at
+that moment. The ledger attributes each sale with the version in force when it was paid
+(`sharing_rule_in_force`) and records the settings it used, so past attributions keep theirs. A floor price change is kept in FloorPriceChange; lots snapshot the floor at
 intake, so it reaches only lots recorded after it.
 """
 from decimal import Decimal, InvalidOperation
@@ -19,15 +18,7 @@ from marketplace.coops.models import PERIOD_KINDS, SHARE_KINDS, Cooperative, Flo
 from marketplace.database import utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-
-
-def rule_in_force(cooperative_id, at=None):
-    """The sharing-rule version in force at `at` (now by default): the newest effective by then."""
-    at = at or utcnow()
-    return db.session.scalar(
-        select(SharingRule).where(SharingRule.cooperative_id == cooperative_id, SharingRule.effective_at <= at)
-        .order_by(SharingRule.effective_at.desc(), SharingRule.id.desc()).limit(1)
-    )
+from marketplace.ledger.rules.sales import sharing_rule_in_force
 
 
 def rule_history(actor_id):
@@ -37,7 +28,7 @@ def rule_history(actor_id):
 
 
 def current_rule(actor_id):
-    return rule_in_force(scope.managed_cooperative_id(actor_id))
+    return sharing_rule_in_force(scope.managed_cooperative_id(actor_id), utcnow())
 
 
 def _decimal(text, field, low, high):

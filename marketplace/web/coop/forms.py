@@ -22,7 +22,7 @@ CARRIER_LABELS = {"顺丰速运": _("SF Express"), "中国邮政": _("China Post
 
 # Ledger rule names (JournalEntry.rule) of the money that reaches households through a cooperative.
 MECHANISM_LABELS = {"floor_purchase": _("Floor purchase"), "profit_return": _("Profit return"),
-                    "share_dividend": _("Share dividend")}
+                    "dividend": _("Share dividend")}
 
 
 class YuanField(StringField):
