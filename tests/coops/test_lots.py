@@ -1,3 +1,6 @@
+import threading
+
+import pytest
 from sqlalchemy import func, select
 
 from marketplace.audit.models import AuditLog
@@ -108,3 +111,29 @@ def test_an_agent_cannot_act_for_a_household_of_another_village(app, client, aut
     assert response.status_code == 404
     with app.app_context():
         assert db.session.scalar(select(SupplyLot).filter_by(idempotency_token="agent-2")) is None
+
+
+@pytest.mark.postgres
+def test_two_submits_racing_with_one_token_record_one_lot(app, lili):
+    from marketplace.coops.services import record_supply_lot
+
+    barrier = threading.Barrier(2)
+    lot_ids = []
+
+    def submit():
+        with app.app_context():
+            barrier.wait()
+            lot = record_supply_lot(lili.cooperative_id, lili.product_id, lili.household_id, 25, "race-token",
+                                    actor_id=lili.manager_id)
+            lot_ids.append(lot.id)
+            db.session.remove()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(lot_ids) == 2 and lot_ids[0] == lot_ids[1]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(SupplyLot.id)).filter_by(idempotency_token="race-token")) == 1
+        assert db.session.scalar(select(func.count(JournalEntry.id)).where(JournalEntry.lot_id == lot_ids[0])) == 1
