@@ -60,12 +60,14 @@ def register_blueprints(app):
     from marketplace.web.admin import bp as admin
     from marketplace.web.auth import bp as auth
     from marketplace.web.invitations import bp as invitations
+    from marketplace.web.coop import bp as coop
     from marketplace.web.storefront import bp as storefront
 
     app.register_blueprint(storefront)
     app.register_blueprint(auth)
     app.register_blueprint(admin)
     app.register_blueprint(invitations)
+    app.register_blueprint(coop)
 
 
 def register_errorhandlers(app):
