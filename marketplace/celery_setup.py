@@ -4,6 +4,9 @@ from celery.schedules import crontab  # noqa: F401  (kept for schedules added by
 
 BEAT_SCHEDULE = {
     "outbox-resend": {"task": "outbox.resend_unprocessed", "schedule": 30.0},
+    # Downlink: consolidate runs twice a day (before the morning and afternoon loads), flag unpicked goods daily.
+    "downlink-consolidate-runs": {"task": "downlink.consolidate_runs", "schedule": crontab(hour="7,14", minute=0)},
+    "downlink-flag-unpicked": {"task": "downlink.flag_unpicked", "schedule": crontab(hour=8, minute=30)},
 }
 
 
