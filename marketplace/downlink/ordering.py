@@ -20,6 +20,10 @@ from marketplace.downlink.models import PickupTicket
 from marketplace.downlink.scope import agent_point, household_of_point
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
+from marketplace.ledger.attribution import pay_order_from_earnings
+from marketplace.ledger.balances import household_balance
+from marketplace.ledger.errors import InsufficientBalance
+from marketplace.money import format_fen
 from marketplace.orders.models import Order, OrderEvent, OrderLine, StockReservation
 from marketplace.people.models import Household, Supplier
 
@@ -157,17 +161,14 @@ def _create_order(actor_id, point, household, supplier_id, lines, variants, paym
 
 
 def _pay_from_earnings(order, actor_id):
-    """Rule 9 through the ledger (it locks the household's account and refuses an overdraft)."""
-    from marketplace.ledger.attribution import pay_order_from_earnings
-
-    pay_order_from_earnings(order.id, actor_id)
-    _mark_paid(order, actor_id, "paid from earnings")
-
-
-def _mark_paid(order, actor_id, note):
-    if order.status != "paid":
-        order.status, order.paid_at = "paid", utcnow()
-        db.session.add(OrderEvent(order_id=order.id, status="paid", actor_id=actor_id, note=note))
+    """Rule 9 through the ledger: it locks the household's account, refuses an overdraft, commits."""
+    try:
+        pay_order_from_earnings(order.id, actor_id)
+    except InsufficientBalance as error:
+        available = max(household_balance(order.household_id).available_fen, 0)
+        raise InsufficientBalance(_(
+            "Not enough earnings: %(available)s available, the order costs %(total)s. Nothing was charged.",
+            available=format_fen(available), total=format_fen(order.total_fen))) from error
 
 
 def point_order(actor_id, public_no):

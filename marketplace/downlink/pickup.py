@@ -18,22 +18,28 @@ from marketplace.downlink.ordering import point_order
 from marketplace.downlink.scope import agent_point
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
+from marketplace.ledger.rules.sales import attribute_order
 from marketplace.ledger.services import account_id, post_entry
 from marketplace.orders.models import Order, OrderEvent
+
+CASH_PAYMENT = "cash_payment"  # the downlink's cash-on-pickup payment (the counterpart of rule 1 for cash)
 
 
 def ticket_for(order):
     return db.session.scalar(select(PickupTicket).where(PickupTicket.order_id == order.id))
 
 
-def post_cash_collected(order, supplier_id, town_id):
-    """Cash taken by the agent at pickup: Dr cash_collected[town], Cr supplier_payable[S], once per order."""
-    return post_entry(
-        f"downlink:cash:{order.id}", "downlink_cash",
+def post_cash_collected(order, town_id, actor_id, paid_at):
+    """Cash taken by the agent at pickup: Dr cash_collected[town], Cr sales_pending, once per order;
+    then the lines are attributed as any paid order's (the supplier is owed its share)."""
+    post_entry(
+        f"cash:order:{order.id}", CASH_PAYMENT,
         [(account_id("cash_collected", "town", town_id), order.total_fen),
-         (account_id("supplier_payable", "supplier", supplier_id), -order.total_fen)],
-        memo=f"cash collected at pickup for order {order.public_no}", order_id=order.id,
+         (account_id("sales_pending"), -order.total_fen)],
+        rule_settings={"amount_fen": order.total_fen, "collected_by_id": actor_id},
+        memo=f"cash collected at pickup for order {order.public_no}", order_id=order.id, created_by_id=actor_id,
     )
+    attribute_order(order, paid_at=paid_at)
 
 
 def hand_over(actor_id, public_no, code, cash_received_fen=None):
@@ -55,7 +61,7 @@ def hand_over(actor_id, public_no, code, cash_received_fen=None):
     if order.payment_method == "cash" and order.status == "pending_payment":
         if cash_received_fen != order.total_fen:
             raise DomainError(_("Record the cash received: it must be exactly the order's total."), field="cash")
-        post_cash_collected(order, ticket.supplier_id, point.village.town_id)
+        post_cash_collected(order, point.village.town_id, actor_id, now)
         ticket.cash_collected_fen, order.paid_at = cash_received_fen, now
     elif order.status != "delivered":
         raise Conflict(_("This order is not waiting for pickup."))

@@ -4,6 +4,7 @@ from sqlalchemy import or_, select
 from marketplace.coops.models import Cooperative
 from marketplace.downlink.scope import agent_point, supplier_of
 from marketplace.extensions import db
+from marketplace.ledger.balances import supplier_payable_fen
 from marketplace.ledger.models import Account, JournalEntry, Posting
 from marketplace.orders.models import Order, OrderLine
 from marketplace.people.models import Household, Supplier
@@ -58,8 +59,6 @@ def two_way_by_month(actor_id):
 
 def supplier_owed(actor_id):
     """What the ledger says the acting supplier is owed now (supplier_payable)."""
-    from marketplace.ledger.balances import supplier_payable_fen
-
     return supplier_payable_fen(supplier_of(actor_id))
 
 
@@ -69,8 +68,6 @@ def supplier_payables_for_town(town_id, min_amount_fen=1):
     Returns [(supplier, fen)] with fen >= min_amount_fen, by supplier id; the amounts are the
     ledger's supplier_payable balances, so an item built from them never pays more than is owed.
     """
-    from marketplace.ledger.balances import supplier_payable_fen
-
     suppliers = db.session.scalars(select(Supplier).where(Supplier.town_id == town_id).order_by(Supplier.id)).all()
     owed = [(supplier, supplier_payable_fen(supplier.id)) for supplier in suppliers]
     return [(supplier, fen) for supplier, fen in owed if fen >= min_amount_fen]

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -9,8 +10,10 @@ from marketplace.downlink.models import DeliveryRun, PickupTicket
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
 from marketplace.ledger.models import JournalEntry
-from marketplace.ledger.services import account_id, owed_to_fen
+from marketplace.ledger.services import account_id, balance_fen, owed_to_fen
+from marketplace.money import apply_rate
 from marketplace.orders.models import Order
+from marketplace.places.models import ServicePoint
 
 
 def arrived(dl):
@@ -43,7 +46,11 @@ def test_the_right_code_hands_over_and_the_cash_is_owed_to_the_supplier(app_ctx,
     pickup.hand_over(dl.agent_id, order.public_no, order.pickup_code, cash_received_fen=2 * 9900)
 
     assert db.session.get(Order, order.id).status == "completed"
-    assert owed_to_fen(account_id("supplier_payable", "supplier", dl.supplier_id)) == 2 * 9900
+    commission = apply_rate(2 * 9900, Decimal(app_ctx.config["PLATFORM_COMMISSION_RATE"]))
+    assert owed_to_fen(account_id("supplier_payable", "supplier", dl.supplier_id)) == 2 * 9900 - commission
+    assert owed_to_fen(account_id("platform_fees")) == commission
+    town_id = db.session.get(ServicePoint, order.service_point_id).village.town_id
+    assert balance_fen(account_id("cash_collected", "town", town_id)) == 2 * 9900
     with pytest.raises(Conflict):
         pickup.hand_over(dl.agent_id, order.public_no, order.pickup_code, cash_received_fen=2 * 9900)
 
