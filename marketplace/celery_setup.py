@@ -4,6 +4,7 @@ from celery.schedules import crontab  # noqa: F401  (kept for schedules added by
 
 BEAT_SCHEDULE = {
     "outbox-resend": {"task": "outbox.resend_unprocessed", "schedule": 30.0},
+    "orders-release-expired": {"task": "orders.release_expired_reservations", "schedule": 60.0},
 }
 
 
