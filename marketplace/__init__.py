@@ -63,9 +63,11 @@ def register_blueprints(app):
     from marketplace.web.downlink import bp as downlink
     from marketplace.web.storefront import bp as storefront
     from marketplace.web.supplier import bp as supplier
+    from marketplace.web.webhooks import bp as webhooks
 
     app.register_blueprint(storefront)
     app.register_blueprint(auth)
+    app.register_blueprint(webhooks)
     app.register_blueprint(downlink)
     app.register_blueprint(supplier)
 
