@@ -25,6 +25,8 @@ from marketplace.ledger.balances import household_balance
 from marketplace.ledger.errors import InsufficientBalance
 from marketplace.money import format_fen
 from marketplace.orders.models import Order, OrderEvent, OrderLine, StockReservation
+from marketplace.payments.models import Payment
+from marketplace.payments.settlement import cancel_and_settle, settle_payment_intent
 from marketplace.people.models import Household, Supplier
 
 PAYMENT_CHOICES = ("earnings", "cash", "stripe")
@@ -181,21 +183,38 @@ def point_order(actor_id, public_no):
 
 
 def cancel_unpaid_order(actor_id, public_no):
-    """Cancel an order not yet paid and not yet in a delivery run; its stock goes back on sale."""
+    """Cancel an order not yet paid and not yet in a delivery run; its stock goes back on sale.
+
+    A card order is cancelled at Stripe first and settled from what Stripe says (the storefront's
+    path), so a payment that went through just now makes it paid instead.
+    """
     order = point_order(actor_id, public_no)
     ticket = db.session.scalar(select(PickupTicket).where(PickupTicket.order_id == order.id))
     if order.status != "pending_payment" or ticket.run_id is not None:
         raise Conflict(_("Only an unpaid order that is not on its way can be cancelled."))
+    record("downlink.order_cancelled", actor_id=actor_id, obj=order, on_behalf_of_household_id=order.household_id)
+    if order.payment_method == "stripe":
+        db.session.commit()
+        cancel_and_settle(order.id, "cancelled at the service point", actor_id=actor_id)
+        return db.session.get(Order, order.id)
+    # Cash on pickup: its stock was taken for good at ordering, so give it back here.
     for reservation in db.session.scalars(select(StockReservation).where(
-            StockReservation.order_id == order.id, StockReservation.status != "released")):
+            StockReservation.order_id == order.id, StockReservation.status == "converted")):
         return_stock(reservation.variant_id, reservation.quantity)
         reservation.status, reservation.released_at = "released", utcnow()
     order.status = "cancelled"
-    db.session.add(OrderEvent(order_id=order.id, status="cancelled", actor_id=actor_id))
-    record("downlink.order_cancelled", actor_id=actor_id, obj=order, on_behalf_of_household_id=order.household_id)
+    db.session.add(OrderEvent(order_id=order.id, status="cancelled", actor_id=actor_id,
+                              note="cancelled at the service point"))
     db.session.commit()
     return order
 
+
+def settle_card_payment(actor_id, public_no):
+    """Back from Stripe's page: settle the order from its own PaymentIntent (the storefront's path)."""
+    order = point_order(actor_id, public_no)
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if payment is not None:
+        settle_payment_intent(payment.stripe_payment_intent_id)
 
 
 def point_orders(actor_id, limit=30):

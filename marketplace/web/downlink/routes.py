@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -7,9 +7,17 @@ from marketplace.downlink import catalog, ordering, pickup, reports, runs
 from marketplace.downlink.scope import agent_point
 from marketplace.errors import DomainError
 from marketplace.money import MoneyError, yuan_to_fen
+from marketplace.orders.checkout import pay_with_test_card, start_payment
+from marketplace.payments import stripe_gateway
 from marketplace.web.access import role_required
 from marketplace.web.downlink import bp
 from marketplace.web.downlink.forms import WALK_IN, ConfirmForm, OrderForm, PickupForm
+
+STRIPE_JS = "https://js.stripe.com/v3/"
+STRIPE_CSP = (
+    "default-src 'self'; img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; "
+    "connect-src 'self' https://api.stripe.com; object-src 'none'; base-uri 'self'; form-action 'self'")
 
 
 @bp.before_request
@@ -66,7 +74,8 @@ def new_order(supplier_id):
             status = error.status
         else:
             flash(_("Order %(number)s placed.", number=order.public_no), "info")
-            return redirect(url_for("downlink.order_detail", public_no=order.public_no))
+            target = "downlink.pay" if order.payment_method == "stripe" else "downlink.order_detail"
+            return redirect(url_for(target, public_no=order.public_no))
     elif request.method == "POST":
         status = 422
     return render_template("downlink/new_order.html", form=form, goods=goods, supplier=goods[0].seller.supplier,
@@ -76,10 +85,48 @@ def new_order(supplier_id):
 @bp.get("/orders/<public_no>")
 def order_detail(public_no):
     order = ordering.point_order(current_user.id, public_no)
+    if order.status == "pending_payment" and request.args.get("payment_intent"):
+        # Back from Stripe's page: settle from the order's own PaymentIntent, never the one in the URL.
+        ordering.settle_card_payment(current_user.id, public_no)
+        order = ordering.point_order(current_user.id, public_no)
     ticket = pickup.ticket_for(order)
     pickup_url = url_for("downlink.hand_over", public_no=order.public_no, code=order.pickup_code, _external=True)
     return render_template("downlink/order_detail.html", order=order, ticket=ticket, qr=qr_svg(pickup_url),
                            form=ConfirmForm())
+
+
+@bp.get("/orders/<public_no>/pay")
+def pay(public_no):
+    order = ordering.point_order(current_user.id, public_no)
+    if order.status != "pending_payment" or order.payment_method != "stripe":
+        return redirect(url_for("downlink.order_detail", public_no=public_no))
+    test_card = stripe_gateway.uses_local_server()
+    client_secret = None
+    if not test_card:
+        _payment, intent = start_payment(order.id)
+        client_secret = intent.client_secret
+    response = current_app.make_response(render_template(
+        "downlink/pay.html", order=order, test_card=test_card, client_secret=client_secret, stripe_js=STRIPE_JS,
+        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"], form=ConfirmForm(formdata=None),
+        return_url=url_for("downlink.order_detail", public_no=public_no, _external=True)))
+    if not test_card:
+        response.headers["Content-Security-Policy"] = STRIPE_CSP  # Stripe's Payment Element runs in Stripe's frames
+    return response
+
+
+@bp.post("/orders/<public_no>/pay/test-card")
+def pay_test_card(public_no):
+    order = ordering.point_order(current_user.id, public_no)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        order = pay_with_test_card(order.id)
+    except DomainError as error:
+        flash(str(error.message), "error")
+    else:
+        if order.status == "paid":
+            flash(_("Payment received."), "info")
+    return redirect(url_for("downlink.order_detail", public_no=public_no))
 
 
 @bp.post("/orders/<public_no>/cancel")
