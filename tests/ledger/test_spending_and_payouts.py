@@ -26,7 +26,7 @@ def earner(district):
 
 
 def payout_item(district, household=None, supplier=None, amount_fen=1_000):
-    maker, checker = district.user("town_staff", town_id=district.town.id), district.user("town_staff", town_id=district.town.id)
+    maker, checker = (district.user("town_staff", town_id=district.town.id) for _ in range(2))
     batch = district.add(PayoutBatch(town_id=district.town.id, method="bank", created_by_id=maker.id,
                                      approved_by_id=checker.id, status="approved"))
     item = district.add(PayoutItem(batch_id=batch.id, household_id=household.id if household else None,
