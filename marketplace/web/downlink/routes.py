@@ -5,7 +5,7 @@ from flask_login import current_user
 from marketplace.documents import qr_svg
 from marketplace.downlink import catalog, ordering, pickup, reports, runs
 from marketplace.downlink.scope import agent_point
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.orders.checkout import pay_with_test_card, start_payment
 from marketplace.payments import stripe_gateway
@@ -121,6 +121,8 @@ def pay_test_card(public_no):
         abort(400)
     try:
         order = pay_with_test_card(order.id)
+    except (NotFound, Forbidden):
+        raise  # someone else's: as if it did not exist
     except DomainError as error:
         flash(str(error.message), "error")
     else:
@@ -136,6 +138,8 @@ def cancel_order(public_no):
     try:
         ordering.cancel_unpaid_order(current_user.id, public_no)
         flash(_("The order was cancelled and its goods are back on sale."), "info")
+    except (NotFound, Forbidden):
+        raise  # someone else's: as if it did not exist
     except DomainError as error:
         flash(error.message, "error")
     return redirect(url_for("downlink.order_detail", public_no=public_no))
@@ -180,6 +184,8 @@ def receive_run(run_id):
     try:
         runs.receive_run(current_user.id, run_id)
         flash(_("Received: the villagers can pick up their goods now."), "info")
+    except (NotFound, Forbidden):
+        raise  # someone else's: as if it did not exist
     except DomainError as error:
         flash(error.message, "error")
     return redirect(url_for("downlink.run_detail", run_id=run_id))

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from marketplace.documents import render_pdf, xlsx_bytes
 from marketplace.downlink import catalog, reports, runs
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.web.access import role_required
 from marketplace.web.downlink.forms import ConfirmForm
@@ -52,6 +52,8 @@ def dispatch(run_id):
     try:
         runs.dispatch_run(current_user.id, run_id)
         flash(_("Dispatched: the service point has been told the goods are on their way."), "info")
+    except (NotFound, Forbidden):
+        raise  # someone else's: as if it did not exist
     except DomainError as error:
         flash(error.message, "error")
     return redirect(url_for("supplier.run_detail", run_id=run_id))
@@ -116,6 +118,8 @@ def update_variant(variant_id):
         flash(_("Saved."), "info")
     except MoneyError:
         flash(_("Enter the price in yuan, e.g. 99.00."), "error")
+    except (NotFound, Forbidden):
+        raise  # someone else's: as if it did not exist
     except DomainError as error:
         flash(error.message, "error")
     return redirect(url_for("supplier.products"))
@@ -144,6 +148,8 @@ def areas():
             catalog.add_delivery_area(current_user.id, town_id=int(place_id) if kind == "town" else None,
                                       village_id=int(place_id) if kind == "village" else None)
             flash(_("Added to your delivery areas."), "info")
+        except (NotFound, Forbidden):
+            raise  # someone else's: as if it did not exist
         except DomainError as error:
             flash(error.message, "error")
         return redirect(url_for("supplier.areas"))
@@ -158,6 +164,8 @@ def remove_area(area_id):
     try:
         catalog.remove_delivery_area(current_user.id, area_id)
         flash(_("Removed from your delivery areas."), "info")
+    except (NotFound, Forbidden):
+        raise  # someone else's: as if it did not exist
     except DomainError as error:
         flash(error.message, "error")
     return redirect(url_for("supplier.areas"))
