@@ -133,4 +133,4 @@ def test_the_two_way_page_shows_the_month_of_the_villages_downlink(app, client, 
     auth.login_as("agent@demo.cn")
     page = client.get("/agent/two-way").get_data(as_text=True)
     assert month in page
-    assert "¥94.05" in page  # what the supplier was credited: ¥99.00 less the platform's 5 %
+    assert "¥99.00" in page  # what the village paid for its daily goods
