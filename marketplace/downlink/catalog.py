@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from marketplace.audit.services import record
 from marketplace.catalog.models import UNITS, Category, Product, Seller, Variant
 from marketplace.downlink.models import DeliveryArea
-from marketplace.downlink.scope import supplier_of
+from marketplace.downlink.scope import agent_point, supplier_of
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
-from marketplace.places.models import ServicePoint, Town, Village
+from marketplace.places.models import Town, Village
 
 MAX_PRICE_FEN = 10_000_000  # 100,000 yuan: nothing a village orders costs more
 MAX_STOCK = 1_000_000
@@ -158,15 +158,14 @@ def suppliers_delivering_to(village):
     ))
 
 
-def goods_for_point(service_point_id):
-    """Active downlink products that some supplier delivers to this service point's village."""
-    point = db.session.get(ServicePoint, service_point_id)
-    supplier_ids = suppliers_delivering_to(point.village)
-    if not supplier_ids:
+def goods_for_agent(actor_id, supplier_id):
+    """The supplier's active downlink products, if the supplier delivers to the agent's village."""
+    point = agent_point(actor_id)
+    if supplier_id not in suppliers_delivering_to(point.village):
         return []
     return db.session.scalars(
         select(Product).join(Seller)
-        .where(Seller.supplier_id.in_(supplier_ids), Product.direction == "downlink", Product.status == "active")
+        .where(Seller.supplier_id == supplier_id, Product.direction == "downlink", Product.status == "active")
         .options(selectinload(Product.variants), selectinload(Product.seller).selectinload(Seller.supplier))
-        .order_by(Seller.supplier_id, Product.category_id, Product.id)
+        .order_by(Product.category_id, Product.id)
     ).all()

@@ -47,7 +47,8 @@ def _clean_quantities(quantities):
     lines = {}
     for variant_id, quantity in quantities.items():
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0 or quantity > MAX_QUANTITY:
-            raise DomainError(_("Quantities must be whole numbers from 0 to %(most)s.", most=MAX_QUANTITY), field="quantity")
+            raise DomainError(_("Quantities must be whole numbers from 0 to %(most)s.", most=MAX_QUANTITY),
+                              field="quantity")
         if quantity:
             lines[int(variant_id)] = quantity
     if not lines:
@@ -146,7 +147,8 @@ def _create_order(actor_id, point, household, supplier_id, lines, variants, paym
         db.session.add(OrderLine(
             order_id=order.id, variant_id=variant.id, product_id=variant.product_id,
             seller_id=variant.product.seller_id, seller_kind="supplier",
-            title_zh=f"{variant.product.title_zh} {variant.name_zh}", title_en=f"{variant.product.title_en} {variant.name_en}",
+            title_zh=f"{variant.product.title_zh} {variant.name_zh}",
+            title_en=f"{variant.product.title_en} {variant.name_en}",
             unit=variant.unit, lot_units=variant.lot_units, unit_price_fen=variant.price_fen, quantity=quantity,
             line_total_fen=variant.price_fen * quantity,
         ))

@@ -55,7 +55,8 @@ def hand_over(actor_id, public_no, code, cash_received_fen=None):
     if ticket.run is None or ticket.run.status != "received":
         raise Conflict(_("These goods have not arrived at the service point yet."))
     if not hmac.compare_digest((code or "").strip().encode(), (order.pickup_code or "").encode()):
-        raise DomainError(_("The pickup code is wrong. Nothing was handed over."), code="wrong_pickup_code", field="code")
+        raise DomainError(_("The pickup code is wrong. Nothing was handed over."), code="wrong_pickup_code",
+                          field="code")
     point = agent_point(actor_id)
     now = utcnow()
     if order.payment_method == "cash" and order.status == "pending_payment":

@@ -23,7 +23,8 @@ def test_an_agent_orders_for_a_household_delivered_to_the_service_point(app_ctx,
     assert len(order.pickup_code) == 6 and order.pickup_code.isdigit()
     assert stock(dl.oil) == before - 2
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "downlink.order_placed"))
-    assert (audit.actor_id, audit.on_behalf_of_household_id, audit.object_id) == (dl.agent_id, dl.household_id, order.id)
+    assert (audit.actor_id, audit.on_behalf_of_household_id, audit.object_id) == (
+        dl.agent_id, dl.household_id, order.id)
 
 
 def test_an_agent_cannot_order_for_a_household_of_another_village(app_ctx, dl, place):

@@ -66,7 +66,8 @@ def test_the_suppliers_button_consolidates_only_their_own_orders(app_ctx, dl, pl
     made = runs.consolidate_for_supplier(second.user_id)
 
     assert [run.supplier_id for run in made] == [second.id]
-    assert db.session.scalar(select(db.func.count()).select_from(PickupTicket).where(PickupTicket.run_id.is_(None))) == 1
+    left = select(db.func.count()).select_from(PickupTicket).where(PickupTicket.run_id.is_(None))
+    assert db.session.scalar(left) == 1
 
 
 def test_dispatch_then_receive_moves_paid_orders_to_waiting_for_pickup(app_ctx, dl, place):

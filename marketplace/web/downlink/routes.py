@@ -56,7 +56,7 @@ def new_order(supplier_id):
     form = OrderForm()
     form.customer.choices = [(str(h.id), f"{h.head_name} · {h.registry_no_masked}") for h in households]
     form.customer.choices.append((WALK_IN, _("Walk-in customer")))
-    goods = [p for p in catalog.goods_for_point(current_user.service_point_id) if p.seller.supplier_id == supplier_id]
+    goods = catalog.goods_for_agent(current_user.id, supplier_id)
     if not goods:
         abort(404)
     status = 200
