@@ -229,10 +229,12 @@ def point_orders(actor_id, limit=30):
 
 
 def point_households(actor_id):
-    """The households of the agent's village, by name: the only ones the agent may order for."""
+    """The households of the agent's village, by name, each with its available earnings in fen:
+    the only households the agent may order for."""
     point = agent_point(actor_id)
-    return db.session.scalars(select(Household).where(Household.village_id == point.village_id)
-                              .order_by(Household.head_name, Household.id)).all()
+    households = db.session.scalars(select(Household).where(Household.village_id == point.village_id)
+                                    .order_by(Household.head_name, Household.id)).all()
+    return [(household, max(household_balance(household.id).available_fen, 0)) for household in households]
 
 
 def point_suppliers(actor_id):

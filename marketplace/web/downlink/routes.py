@@ -1,4 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -6,7 +7,7 @@ from marketplace.documents import qr_svg
 from marketplace.downlink import catalog, ordering, pickup, reports, runs
 from marketplace.downlink.scope import agent_point
 from marketplace.errors import DomainError, Forbidden, NotFound
-from marketplace.money import MoneyError, yuan_to_fen
+from marketplace.money import MoneyError, format_fen, yuan_to_fen
 from marketplace.orders.checkout import pay_with_test_card, start_payment
 from marketplace.payments import stripe_gateway
 from marketplace.web.access import role_required
@@ -54,7 +55,11 @@ def _parse_quantities(form_data):
 def new_order(supplier_id):
     households = ordering.point_households(current_user.id)
     form = OrderForm()
-    form.customer.choices = [(str(h.id), f"{h.head_name} · {h.registry_no_masked}") for h in households]
+    locale = "en" if str(get_locale()).startswith("en") else "zh_CN"
+    form.customer.choices = [
+        (str(h.id), _("%(name)s · %(registry)s · earnings %(available)s", name=h.head_name,
+                      registry=h.registry_no_masked, available=format_fen(available_fen, locale)))
+        for h, available_fen in households]
     form.customer.choices.append((WALK_IN, _("Walk-in customer")))
     goods = catalog.goods_for_agent(current_user.id, supplier_id)
     if not goods:
