@@ -62,6 +62,11 @@ def consolidate(supplier_id=None, actor_id=None):
     return runs
 
 
+def waiting_for_a_run(actor_id):
+    """How many of the supplier's orders are ready to go and not in a run yet."""
+    return len(_ready_tickets(supplier_of(actor_id)))
+
+
 def consolidate_for_supplier(actor_id):
     """The supplier's button: consolidate now, only their own orders."""
     return consolidate(supplier_id=supplier_of(actor_id), actor_id=actor_id)

@@ -62,10 +62,12 @@ def test_the_suppliers_button_consolidates_only_their_own_orders(app_ctx, dl, pl
     second = make_supplier()
     rice = variant_id("RICE-10KG")
     place({rice: 2}, "cash", supplier_id=second.id)
+    assert runs.waiting_for_a_run(second.user_id) == 1
 
     made = runs.consolidate_for_supplier(second.user_id)
 
     assert [run.supplier_id for run in made] == [second.id]
+    assert (runs.waiting_for_a_run(second.user_id), runs.waiting_for_a_run(dl.supplier_user_id)) == (0, 1)
     left = select(db.func.count()).select_from(PickupTicket).where(PickupTicket.run_id.is_(None))
     assert db.session.scalar(left) == 1
 

@@ -23,7 +23,8 @@ def only_suppliers():
 @bp.get("/")
 def dashboard():
     return render_template("supplier/dashboard.html", owed_fen=reports.supplier_owed(current_user.id),
-                           runs=runs.supplier_runs(current_user.id, limit=20), form=ConfirmForm())
+                           runs=runs.supplier_runs(current_user.id, limit=20),
+                           waiting=runs.waiting_for_a_run(current_user.id), form=ConfirmForm())
 
 
 @bp.post("/runs/consolidate")
