@@ -1,7 +1,7 @@
 """Downlink models: where suppliers deliver, consolidated delivery runs, and each order's pickup."""
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import one_of, utcnow
@@ -27,7 +27,12 @@ class DeliveryArea(db.Model):
 
     __table_args__ = (
         CheckConstraint("(town_id IS NULL) != (village_id IS NULL)", name="town_or_village"),
-        db.UniqueConstraint("supplier_id", "town_id", "village_id", name="uq_delivery_areas_supplier_place"),
+        # Each place once per supplier. Two partial indexes, since a UNIQUE over a NULL column
+        # never conflicts (town_id is NULL for a village, village_id for a town).
+        db.Index("uq_delivery_areas_supplier_town", "supplier_id", "town_id", unique=True,
+                 postgresql_where=text("town_id IS NOT NULL"), sqlite_where=text("town_id IS NOT NULL")),
+        db.Index("uq_delivery_areas_supplier_village", "supplier_id", "village_id", unique=True,
+                 postgresql_where=text("village_id IS NOT NULL"), sqlite_where=text("village_id IS NOT NULL")),
     )
 
     def name(self, locale="zh"):
