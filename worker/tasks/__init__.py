@@ -1,2 +1,3 @@
 """Every task module, imported so a worker registers them all."""
 from worker.tasks import imports, ledger, outbox  # noqa: F401
+from worker.tasks import downlink, ledger, orders, outbox  # noqa: F401
