@@ -1,3 +1,2 @@
 """Every task module, imported so a worker registers them all."""
-from worker.tasks import imports, ledger, outbox  # noqa: F401
-from worker.tasks import downlink, ledger, orders, outbox  # noqa: F401
+from worker.tasks import downlink, imports, ledger, orders, outbox  # noqa: F401
