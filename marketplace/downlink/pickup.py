@@ -18,11 +18,11 @@ from marketplace.downlink.ordering import point_order
 from marketplace.downlink.scope import agent_point
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
+from marketplace.ledger.rules.names import CASH_PAYMENT
 from marketplace.ledger.rules.sales import attribute_order
 from marketplace.ledger.services import account_id, post_entry
 from marketplace.orders.models import Order, OrderEvent
 
-CASH_PAYMENT = "cash_payment"  # the downlink's cash-on-pickup payment (the counterpart of rule 1 for cash)
 
 
 def ticket_for(order):

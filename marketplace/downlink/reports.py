@@ -2,17 +2,15 @@
 from sqlalchemy import or_, select
 
 from marketplace.coops.models import Cooperative
-from marketplace.downlink.pickup import CASH_PAYMENT
 from marketplace.downlink.scope import agent_point, supplier_of
 from marketplace.extensions import db
 from marketplace.ledger.balances import supplier_payable_fen
 from marketplace.ledger.models import Account, JournalEntry, Posting
-from marketplace.ledger.rules.names import EARNINGS_PAYMENT, PAYMENT_RECEIVED
+from marketplace.ledger.rules.names import ORDER_PAYMENT_RULES
 from marketplace.orders.models import Order, OrderLine
 from marketplace.people.models import Household, Supplier
 
-
-PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT)
+PAYMENT_RULES = ORDER_PAYMENT_RULES
 
 
 def _orders_matching(*conditions):

@@ -10,6 +10,8 @@ from marketplace.downlink.models import DeliveryRun, PickupTicket
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
 from marketplace.ledger.models import JournalEntry
+from marketplace.ledger.reports import impact_receipt
+from marketplace.ledger.verify import verify_ledger
 from marketplace.ledger.services import account_id, balance_fen, owed_to_fen
 from marketplace.money import apply_rate
 from marketplace.orders.models import Order
@@ -51,6 +53,9 @@ def test_the_right_code_hands_over_and_the_cash_is_owed_to_the_supplier(app_ctx,
     assert owed_to_fen(account_id("platform_fees")) == commission
     town_id = db.session.get(ServicePoint, order.service_point_id).village.town_id
     assert balance_fen(account_id("cash_collected", "town", town_id)) == 2 * 9900
+    report = verify_ledger()
+    assert report.ok, report.violations
+    assert impact_receipt(order.id).total_fen == 2 * 9900
     with pytest.raises(Conflict):
         pickup.hand_over(dl.agent_id, order.public_no, order.pickup_code, cash_received_fen=2 * 9900)
 

@@ -12,6 +12,7 @@ PAYMENT_FEE = "payment_fee"                  # rule 7
 REFUND = "refund"                            # rule 8, reversal of one line (or shipping/donation)
 REFUND_PAID = "refund_paid"                  # rule 8, the money going back to the buyer
 EARNINGS_PAYMENT = "earnings_payment"        # rule 9
+CASH_PAYMENT = "cash_payment"                # a downlink order paid in cash at pickup (rule 1's counterpart)
 PAYOUT_APPROVED = "payout_approved"          # rule 10
 PAYOUT_PAID = "payout_paid"                  # rule 10
 PAYOUT_FAILED = "payout_failed"              # rule 10
@@ -24,7 +25,7 @@ LOVE_FUND_GIFT = "love_fund_gift"            # charity-market takings and gifts 
 # Entries that carry an order's money to the people it is owed to (the per-order invariant).
 ORDER_ATTRIBUTION_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, SHIPPING, LOVE_FUND_DONATION, REFUND)
 # Entries through which an order is paid.
-ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT)
+ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT)
 # Account kinds that receive an order's money.
 RECIPIENT_KINDS = ("household_payable", "cooperative_revenue", "supplier_payable", "platform_fees", "shipping",
                    "love_fund")
