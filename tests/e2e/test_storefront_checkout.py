@@ -56,3 +56,8 @@ def test_a_phone_buyer_finds_the_pear_pays_and_sees_the_receipt(language, distri
     expect(phone.locator("#receipt-heading")).to_have_text(words["receipt"])
     expect(phone.locator(".receipt-total")).to_contain_text("¥50.00")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling on a phone"
+    phone.screenshot(path=str(ARTIFACTS / f"storefront-order-{language}.png"), full_page=True)
+
+    phone.goto(live_server + "/towns/taihe/impact")
+    expect(phone.locator("svg.chart rect.chart-bar").first).to_be_attached()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
