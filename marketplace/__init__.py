@@ -8,6 +8,7 @@ from marketplace.config import PROJECT_ROOT
 from marketplace.i18n import translation_directories
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
 from marketplace.money import format_fen
+from marketplace.web import page_cache
 
 
 def create_app(config_overrides=None):
@@ -53,15 +54,18 @@ def register_extensions(app):
                    default_translation_directories=";".join(translation_directories()))
     limiter.init_app(app)
     crypto.init_app(app)
+    page_cache.init_app(app)
     celery_init_app(app)
 
 
 def register_blueprints(app):
     from marketplace.web.auth import bp as auth
+    from marketplace.web.health import bp as health
     from marketplace.web.storefront import bp as storefront
 
     app.register_blueprint(storefront)
     app.register_blueprint(auth)
+    app.register_blueprint(health)
 
 
 def register_errorhandlers(app):

@@ -3,10 +3,12 @@ from urllib.parse import urlsplit
 from flask import current_app, redirect, render_template, request, send_from_directory, session, url_for
 
 from marketplace.catalog import services as catalog
+from marketplace.web.page_cache import cached_page
 from marketplace.web.storefront import bp
 
 
 @bp.get("/")
+@cached_page
 def index():
     products = catalog.featured_products()
     return render_template("storefront/index.html", products=products, lowest_price_fen=catalog.lowest_price_fen)

@@ -1,0 +1,87 @@
+"""What this branch has landed: each function returns the benchmark to run, or None.
+
+The benchmarks of features built on other branches (storefront, ledger, town) live beside
+this module and are only imported once their code is here.
+"""
+import importlib
+
+from sqlalchemy import text
+
+from tests.perf.load import Request
+
+SEARCH_WORDS = ["雪梨", "小米", "富硒", "山楂", "核桃", "蜂蜜", "有机小米", "西红柿"]
+HOT_PRODUCTS = 50
+
+
+def _app_rules():
+    from marketplace import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    return {rule.endpoint: rule.rule for rule in app.url_map.iter_rules()}
+
+
+def _has(module, *names):
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError:
+        return False
+    return all(hasattr(loaded, name) for name in names)
+
+
+def page_requests(context):
+    """name -> list of Requests (cycled by the load generator), or None where the page is missing."""
+    rules = _app_rules()
+    catalogue_path = next((rules[e] for e in ("storefront.catalogue", "storefront.products", "storefront.catalog")
+                           if e in rules), "/")
+    engine = context.engine()
+    with engine.connect() as connection:
+        slugs = connection.execute(text(
+            "SELECT slug FROM products WHERE status = 'active' AND direction = 'uplink' ORDER BY id LIMIT :n"),
+            {"n": HOT_PRODUCTS}).scalars().all()
+    engine.dispose()
+    product = None
+    if "storefront.product" in rules:
+        product = [Request(rules["storefront.product"].replace("<slug>", slug)) for slug in slugs]
+    search_rule = next((rule for endpoint, rule in rules.items() if "search" in endpoint), None)
+    search = None
+    if search_rule:
+        from urllib.parse import quote
+
+        search = [Request(f"{search_rule}?q={quote(word)}") for word in SEARCH_WORDS]
+    return {"catalogue": [Request(catalogue_path)], "product page": product, "Chinese search": search}
+
+
+def checkout():
+    if not _has("marketplace.orders.checkout", "place_order", "start_payment"):
+        return None
+    from tests.perf import bench_checkout
+
+    return bench_checkout.run
+
+
+def webhook():
+    if "storefront.stripe_webhook" not in _app_rules() and "/stripe/webhook" not in _app_rules().values():
+        return None
+    from tests.perf import bench_webhook
+
+    return bench_webhook.run
+
+
+def attribution():
+    if not _has("marketplace.ledger.attribution", "attribute_payment"):
+        return None
+    from tests.perf import bench_attribution
+
+    return bench_attribution.run
+
+
+def reconciliation():
+    return None
+
+
+def payout_batch():
+    return None
+
+
+def statements():
+    return None
