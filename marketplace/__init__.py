@@ -62,10 +62,12 @@ def register_blueprints(app):
     from marketplace.web.auth import bp as auth
     from marketplace.web.health import bp as health
     from marketplace.web.storefront import bp as storefront
+    from marketplace.web.webhooks import bp as webhooks
 
     app.register_blueprint(storefront)
     app.register_blueprint(auth)
     app.register_blueprint(health)
+    app.register_blueprint(webhooks)
 
 
 def register_errorhandlers(app):
