@@ -4,6 +4,7 @@ from celery.schedules import crontab  # noqa: F401  (kept for schedules added by
 
 BEAT_SCHEDULE = {
     "outbox-resend": {"task": "outbox.resend_unprocessed", "schedule": 30.0},
+    "stripe-reconciliation": {"task": "reconciliation.sync_stripe", "schedule": 900.0},
 }
 
 
