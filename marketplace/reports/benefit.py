@@ -2,8 +2,9 @@
 
 Income is read from the ledger's credits to each household's account in the period, grouped by
 the rule that posted them: operating income (direct sales, guaranteed purchase, profit return),
-asset income (share dividends, fixed returns) and wages where recorded. Refunds count against
-operating income; aid from the love fund is shown apart, as it is not earned.
+asset income (share dividends, fixed returns). A refund counts against the mechanism it
+reverses (the ledger's `household_mechanism`); aid from the love fund is shown apart, as it is not
+earned. Wages are not recorded by any ledger rule yet, so the report has no wage column.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,23 +16,15 @@ from sqlalchemy import select
 from marketplace.documents import xlsx_bytes
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, JournalEntry, Posting
+from marketplace.ledger.rules.names import household_mechanism
 from marketplace.people.models import Household
 from marketplace.places.models import Town, Village
 from marketplace.statements.services import check_period, render_chinese_pdf
 
-# Ledger rule -> report column. Payouts and downlink spending are not income and are left out.
-RULE_COLUMNS = {
-    "direct_sale": "direct_sales", "refund": "direct_sales",
-    "floor_purchase": "guaranteed_purchase",
-    "profit_return": "profit_return",
-    "dividend": "dividends",
-    "fixed_return": "fixed_returns",
-    "wage": "wages",
-    "love_fund_aid": "aid",
-}
-OPERATING = ("direct_sales", "guaranteed_purchase", "profit_return")
-ASSET = ("dividends", "fixed_returns")
-COLUMNS = (*OPERATING, *ASSET, "wages", "aid")
+OPERATING = ("direct_sale", "floor_purchase", "profit_return")
+ASSET = ("dividend", "fixed_return")
+AID = "love_fund_aid"
+COLUMNS = (*OPERATING, *ASSET, AID)
 
 
 @dataclass
@@ -50,7 +43,7 @@ class VillageFigures:
 
     @property
     def income_fen(self):
-        return self.operating_fen + self.asset_fen + self.fen["wages"]
+        return self.operating_fen + self.asset_fen
 
 
 def benefit_report(town_id, start, end):
@@ -59,7 +52,7 @@ def benefit_report(town_id, start, end):
     villages = db.session.scalars(select(Village).where(Village.town_id == town_id).order_by(Village.id)).all()
     figures = {village.id: VillageFigures(village) for village in villages}
     rows = db.session.execute(
-        select(Household.id, Household.village_id, JournalEntry.rule, Posting.amount_fen)
+        select(Household.id, Household.village_id, JournalEntry, Posting.amount_fen)
         .join(Account, (Account.owner_type == "household") & (Account.owner_id == Household.id)
               & (Account.kind == "household_payable"))
         .join(Posting, Posting.account_id == Account.id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
@@ -68,12 +61,12 @@ def benefit_report(town_id, start, end):
                JournalEntry.created_at >= datetime.combine(start, time.min),
                JournalEntry.created_at < datetime.combine(end + timedelta(days=1), time.min))).all()
     earned = defaultdict(int)
-    for household_id, village_id, rule, amount in rows:
-        column = RULE_COLUMNS.get(rule)
-        if column is None:
-            continue
-        figures[village_id].fen[column] -= amount  # a credit to the household is negative
-        if column != "aid":
+    for household_id, village_id, entry, amount in rows:
+        mechanism = household_mechanism(entry)
+        if mechanism not in COLUMNS:
+            continue  # payouts and spending are not income
+        figures[village_id].fen[mechanism] -= amount  # a credit to the household is negative
+        if mechanism != AID:
             earned[(village_id, household_id)] -= amount
     for (village_id, household_id), fen in earned.items():
         if fen > 0:
@@ -89,14 +82,14 @@ def benefit_report(town_id, start, end):
 
 HEADERS = ["村 Village", "带动户数 Households reached", "直接销售 Direct sales", "保底收购 Guaranteed purchase",
            "利润返还 Profit return", "经营性收入 Operating", "股份分红 Dividends", "固定收益 Fixed returns",
-           "资产性收益 Asset", "务工收入 Wages", "合计 Income", "爱心救助 Love-fund aid"]
+           "资产性收益 Asset", "合计 Income", "爱心救助 Love-fund aid"]
 
 
 def _line(name, figures):
     yuan = lambda fen: Decimal(fen) / 100  # noqa: E731
     return [name, len(figures.households), *(yuan(figures.fen[c]) for c in OPERATING), yuan(figures.operating_fen),
-            *(yuan(figures.fen[c]) for c in ASSET), yuan(figures.asset_fen), yuan(figures.fen["wages"]),
-            yuan(figures.income_fen), yuan(figures.fen["aid"])]
+            *(yuan(figures.fen[c]) for c in ASSET), yuan(figures.asset_fen), yuan(figures.income_fen),
+            yuan(figures.fen[AID])]
 
 
 def benefit_xlsx(report):
