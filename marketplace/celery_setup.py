@@ -1,10 +1,14 @@
 """Celery bound to a Flask app: every task runs inside the app context (Flask's own pattern)."""
 from celery import Celery, Task
-from celery.schedules import crontab  # noqa: F401  (kept for schedules added by domains)
+from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
     "outbox-resend": {"task": "outbox.resend_unprocessed", "schedule": 30.0},
+<<<<<<< HEAD
     "stripe-reconciliation": {"task": "reconciliation.sync_stripe", "schedule": 900.0},
+=======
+    "ledger-fixed-returns": {"task": "ledger.run_fixed_returns", "schedule": crontab(hour=3, minute=15)},
+>>>>>>> ledger
 }
 
 

@@ -1,22 +1,26 @@
-"""Attribution rules of DESIGN §3: each a named function that posts one cause exactly once."""
-from marketplace.ledger.services import account_id, household_account, post_entry
+"""Attribution rules of DESIGN §3: each a named function that posts one cause exactly once.
 
+The rules live in `marketplace.ledger.rules`, one module per subject; this module is the one
+place other packages import them from. Functions that take an actor or close a cause whole
+(`attribute_*`, `pay_order_from_earnings`, `post_dividends`, `post_fixed_returns`,
+`record_love_fund_donation`) commit; `post_floor_purchase`, `post_payout_*`,
+`post_stripe_payout` and `post_love_fund_aid` join the caller's transaction.
+"""
+from marketplace.ledger.rules.dividends import distributable_profit_fen, post_dividends, preview_dividends
+from marketplace.ledger.rules.earnings import pay_order_from_earnings
+from marketplace.ledger.rules.funds import (
+    post_fixed_returns, post_love_fund_aid, record_fixed_return_received, record_love_fund_donation,
+)
+from marketplace.ledger.rules.lots import allocate_units_to_lots, post_floor_purchase
+from marketplace.ledger.rules.payouts import (
+    post_payout_approved, post_payout_failed, post_payout_paid, post_stripe_payout,
+)
+from marketplace.ledger.rules.refunds import attribute_refund
+from marketplace.ledger.rules.sales import attribute_payment
 
-def post_floor_purchase(lot):
-    """Rule 3, guaranteed floor purchase (保底收购) at lot intake.
-
-    Dr cooperative_inventory[C] q×floor, Cr household_payable[H] q×floor. The household earns
-    this at intake, whatever the goods later sell for, and a refund never takes it back.
-    """
-    amount = lot.quantity * lot.floor_price_fen
-    return post_entry(
-        f"lot:{lot.id}:floor",
-        "floor_purchase",
-        [
-            (account_id("cooperative_inventory", "cooperative", lot.cooperative_id), amount),
-            (household_account(lot.household_id), -amount),
-        ],
-        rule_settings={"floor_price_fen": lot.floor_price_fen, "quantity": lot.quantity},
-        memo=f"floor purchase of lot {lot.id}",
-        lot_id=lot.id,
-    )
+__all__ = [
+    "allocate_units_to_lots", "attribute_payment", "attribute_refund", "distributable_profit_fen",
+    "pay_order_from_earnings", "post_dividends", "post_fixed_returns", "post_floor_purchase",
+    "post_love_fund_aid", "post_payout_approved", "post_payout_failed", "post_payout_paid",
+    "post_stripe_payout", "preview_dividends", "record_fixed_return_received", "record_love_fund_donation",
+]

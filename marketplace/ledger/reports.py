@@ -1,0 +1,217 @@
+"""What the ledger tells people: a buyer's impact receipt, a town's impact, a household's statement.
+
+Everything is read from posted entries (with the settings they recorded), never recomputed
+from today's configuration.
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from marketplace.coops.models import Cooperative
+from marketplace.errors import NotFound
+from marketplace.extensions import db
+from marketplace.ledger.models import Account, JournalEntry, Posting
+from marketplace.ledger.rules.names import (
+    INCOME_MECHANISMS, ORDER_ATTRIBUTION_RULES, ORDER_PAYMENT_RULES, PAYMENT_FEE, RECIPIENT_KINDS,
+    household_mechanism,
+)
+from marketplace.ledger.services import household_account
+from marketplace.orders.models import Order
+from marketplace.people.models import Household, Supplier
+from marketplace.places.models import Town, Village
+
+
+@dataclass(frozen=True)
+class ReceiptRow:
+    kind: str
+    label_zh: str
+    label_en: str
+    fen: int
+    owner_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ImpactReceipt:
+    attributed: bool
+    rows: list
+    total_fen: int
+
+
+ROW_ORDER = ("household", "cooperative", "supplier", "platform", "shipping", "love_fund", "payment_fees")
+KIND_OF_ACCOUNT = {"household_payable": "household", "cooperative_revenue": "cooperative",
+                   "supplier_payable": "supplier", "platform_fees": "platform", "shipping": "shipping",
+                   "love_fund": "love_fund"}
+
+
+def _label(kind, owner_id):
+    if kind == "household":
+        household = db.session.get(Household, owner_id)
+        return household.public_label("zh"), household.public_label("en")
+    if kind == "cooperative":
+        coop = db.session.get(Cooperative, owner_id)
+        return coop.name_zh, coop.name_en
+    if kind == "supplier":
+        supplier = db.session.get(Supplier, owner_id)
+        return supplier.name_zh, supplier.name_en
+    if kind == "love_fund":
+        town = db.session.get(Town, owner_id)
+        return f"{town.name_zh}爱心基金", f"{town.name_en} love fund"
+    return {"platform": ("平台服务费", "Platform commission"), "shipping": ("运费", "Shipping"),
+            "payment_fees": ("支付手续费（平台承担）", "Payment fees (borne by the platform)")}[kind]
+
+
+def impact_receipt(order_id):
+    """Where the buyer's money went: one row per household, cooperative, supplier, the platform,
+    shipping, the love fund and the payment fees; rows sum exactly to paid − refunded.
+
+    Households appear by `public_label` (their consented label, or anonymous). The platform's
+    row is its commission less the payment fees it bears, which get a row of their own.
+    """
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFound("No such order.")
+    paid = db.session.scalar(select(func.count()).select_from(JournalEntry).where(
+        JournalEntry.order_id == order.id, JournalEntry.rule.in_(ORDER_PAYMENT_RULES)))
+    if not paid:
+        return ImpactReceipt(attributed=False, rows=[], total_fen=0)
+    credited = db.session.execute(
+        select(Account.kind, Account.owner_id, func.sum(Posting.amount_fen))
+        .join(Posting, Posting.account_id == Account.id)
+        .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+        .where(JournalEntry.order_id == order.id, JournalEntry.rule.in_(ORDER_ATTRIBUTION_RULES),
+               Account.kind.in_(RECIPIENT_KINDS))
+        .group_by(Account.kind, Account.owner_id)
+    ).all()
+    fees = -int(db.session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_fen), 0))
+        .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+        .join(Account, Posting.account_id == Account.id)
+        .where(JournalEntry.order_id == order.id, JournalEntry.rule == PAYMENT_FEE, Account.kind == "stripe_receivable")
+    ))
+    amounts = {}
+    for account_kind, owner_id, total in credited:
+        kind = KIND_OF_ACCOUNT[account_kind]
+        key = (kind, owner_id if kind in ("household", "cooperative", "supplier", "love_fund") else None)
+        amounts[key] = amounts.get(key, 0) - int(total)
+    if fees:
+        amounts[("platform", None)] = amounts.get(("platform", None), 0) - fees
+        amounts[("payment_fees", None)] = fees
+    rows = [ReceiptRow(kind, *_label(kind, owner), fen, owner)
+            for (kind, owner), fen in sorted(amounts.items(), key=lambda item: (ROW_ORDER.index(item[0][0]), item[0][1] or 0))
+            if fen]
+    return ImpactReceipt(attributed=True, rows=rows, total_fen=sum(row.fen for row in rows))
+
+
+def _bounds(start, end):
+    low = datetime.combine(start, time.min) if isinstance(start, date) and not isinstance(start, datetime) else start
+    high = (datetime.combine(end + timedelta(days=1), time.min)
+            if isinstance(end, date) and not isinstance(end, datetime) else end)
+    return low, high
+
+
+def _household_postings(household_ids, start=None, end=None):
+    """(household_id, entry, fen credited) for each posting on these households' accounts, oldest first."""
+    query = (select(Account.owner_id, JournalEntry, Posting.amount_fen)
+             .join(Posting, Posting.account_id == Account.id)
+             .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+             .where(Account.kind == "household_payable", Account.owner_id.in_(household_ids))
+             .order_by(JournalEntry.id))
+    if start is not None:
+        query = query.where(JournalEntry.created_at >= start)
+    if end is not None:
+        query = query.where(JournalEntry.created_at < end)
+    return [(owner, entry, -amount) for owner, entry, amount in db.session.execute(query).all()]
+
+
+@dataclass(frozen=True)
+class TownImpact:
+    town_id: int
+    households_reached: int
+    income_fen: int
+    by_mechanism: dict
+    households_by_mechanism: dict
+
+
+def town_impact(town_id, start=None, end=None):
+    """Households of the town that earned anything in [start, end] (dates, inclusive) and income by mechanism."""
+    if db.session.get(Town, town_id) is None:
+        raise NotFound("No such town.")
+    low, high = _bounds(start, end)
+    households = db.session.scalars(select(Household.id).join(Village).where(Village.town_id == town_id)).all()
+    by_mechanism = {mechanism: 0 for mechanism in INCOME_MECHANISMS}
+    earners = {mechanism: set() for mechanism in INCOME_MECHANISMS}
+    for household_id, entry, fen in _household_postings(households, low, high):
+        mechanism = household_mechanism(entry)
+        if mechanism in by_mechanism:
+            by_mechanism[mechanism] += fen
+            earners[mechanism].add(household_id)
+    reached = set().union(*earners.values())
+    return TownImpact(town_id=town_id, households_reached=len(reached), income_fen=sum(by_mechanism.values()),
+                      by_mechanism=by_mechanism,
+                      households_by_mechanism={mechanism: len(ids) for mechanism, ids in earners.items()})
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    at: datetime
+    entry_id: int
+    mechanism: str
+    fen: int
+    rule: str
+    memo: str
+    order_no: str | None = None
+    lot_id: int | None = None
+
+
+@dataclass(frozen=True)
+class HouseholdStatement:
+    household_id: int
+    start: date
+    end: date
+    opening_fen: int
+    credits_by_mechanism: dict
+    spending_fen: int
+    payouts_fen: int
+    other_fen: int
+    closing_fen: int
+    lines: list = field(default_factory=list)
+
+
+def household_statement(household_id, start, end):
+    """A household's statement for [start, end] (dates, inclusive, UTC days).
+
+    Opening balance, every credit by mechanism (refunds counted against the mechanism they
+    reverse), spending on downlink goods and payouts (positive numbers, net of failed payouts),
+    and closing = opening + credits − spending − payouts + other.
+    """
+    if db.session.get(Household, household_id) is None:
+        raise NotFound("No such household.")
+    low, high = _bounds(start, end)
+    account = household_account(household_id)
+    opening = -int(db.session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_fen), 0)).join(JournalEntry, Posting.entry_id == JournalEntry.id)
+        .where(Posting.account_id == account, JournalEntry.created_at < low)))
+    credits = {mechanism: 0 for mechanism in INCOME_MECHANISMS}
+    spending = payouts = other = 0
+    lines = []
+    order_numbers = {}
+    for _household, entry, fen in _household_postings([household_id], low, high):
+        mechanism = household_mechanism(entry)
+        if mechanism in credits:
+            credits[mechanism] += fen
+        elif mechanism == "downlink_spending":
+            spending -= fen
+        elif mechanism == "payout":
+            payouts -= fen
+        else:
+            other += fen
+        if entry.order_id and entry.order_id not in order_numbers:
+            order_numbers[entry.order_id] = db.session.get(Order, entry.order_id).public_no
+        lines.append(StatementLine(at=entry.created_at, entry_id=entry.id, mechanism=mechanism, fen=fen,
+                                   rule=entry.rule, memo=entry.memo, order_no=order_numbers.get(entry.order_id),
+                                   lot_id=entry.lot_id))
+    closing = opening + sum(credits.values()) - spending - payouts + other
+    return HouseholdStatement(household_id=household_id, start=start, end=end, opening_fen=opening,
+                              credits_by_mechanism=credits, spending_fen=spending, payouts_fen=payouts,
+                              other_fen=other, closing_fen=closing, lines=lines)

@@ -1,0 +1,51 @@
+"""The names of the attribution rules as recorded in `JournalEntry.rule`, and what they mean to a household."""
+
+PAYMENT_RECEIVED = "payment_received"        # rule 1
+DIRECT_SALE = "direct_sale"                  # rule 2
+FLOOR_PURCHASE = "floor_purchase"            # rule 3
+COOPERATIVE_SALE = "cooperative_sale"        # rule 4 (sale and profit return in one entry)
+SUPPLIER_SALE = "supplier_sale"              # a daily-goods line: supplier less the platform rate
+DIVIDEND = "dividend"                        # rule 5
+LOVE_FUND_DONATION = "love_fund_donation"    # rule 6, round-up at checkout
+SHIPPING = "shipping"                        # rule 6
+PAYMENT_FEE = "payment_fee"                  # rule 7
+REFUND = "refund"                            # rule 8, reversal of one line (or shipping/donation)
+REFUND_PAID = "refund_paid"                  # rule 8, the money going back to the buyer
+EARNINGS_PAYMENT = "earnings_payment"        # rule 9
+PAYOUT_APPROVED = "payout_approved"          # rule 10
+PAYOUT_PAID = "payout_paid"                  # rule 10
+PAYOUT_FAILED = "payout_failed"              # rule 10
+STRIPE_PAYOUT = "stripe_payout"              # rule 11
+FIXED_RETURN = "fixed_return"                # rule 12
+FIXED_RETURN_RECEIVED = "fixed_return_received"  # rule 12, the company's payment clears the receivable
+LOVE_FUND_AID = "love_fund_aid"              # rule 13
+LOVE_FUND_GIFT = "love_fund_gift"            # charity-market takings and gifts recorded by staff
+
+# Entries that carry an order's money to the people it is owed to (the per-order invariant).
+ORDER_ATTRIBUTION_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, SHIPPING, LOVE_FUND_DONATION, REFUND)
+# Entries through which an order is paid.
+ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT)
+# Account kinds that receive an order's money.
+RECIPIENT_KINDS = ("household_payable", "cooperative_revenue", "supplier_payable", "platform_fees", "shipping",
+                   "love_fund")
+
+# How a posting on a household's account reads on its statement.
+MECHANISM_OF_RULE = {
+    DIRECT_SALE: "direct_sale",
+    FLOOR_PURCHASE: "floor_purchase",
+    COOPERATIVE_SALE: "profit_return",
+    DIVIDEND: "dividend",
+    FIXED_RETURN: "fixed_return",
+    LOVE_FUND_AID: "love_fund_aid",
+    EARNINGS_PAYMENT: "downlink_spending",
+    PAYOUT_APPROVED: "payout",
+    PAYOUT_FAILED: "payout",
+}
+INCOME_MECHANISMS = ("direct_sale", "floor_purchase", "profit_return", "dividend", "fixed_return", "love_fund_aid")
+
+
+def household_mechanism(entry):
+    """The mechanism of a household posting made by `entry` (a refund counts against what it reverses)."""
+    if entry.rule == REFUND:
+        return MECHANISM_OF_RULE.get((entry.rule_settings or {}).get("reverses_rule"), "other")
+    return MECHANISM_OF_RULE.get(entry.rule, "other")

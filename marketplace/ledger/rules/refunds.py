@@ -1,0 +1,114 @@
+"""Rule 8: a refund, whole or partial, reverses pro rata what the refunded lines credited.
+
+The floor purchase stays with the household: it earned that at intake. Each line is reversed
+so that, after all of its refunds, every recipient has given back exactly its largest-remainder
+share of the refunded amount — so refunds in any order, or a line refunded in pieces, end
+where one whole refund would.
+"""
+from sqlalchemy import func, select
+
+from marketplace.errors import DomainError, NotFound
+from marketplace.extensions import db
+from marketplace.ledger.errors import NotReady
+from marketplace.ledger.models import JournalEntry, Posting
+from marketplace.ledger.rules.lots import return_units_to_lots
+from marketplace.ledger.rules.names import REFUND, REFUND_PAID
+from marketplace.ledger.rules.sales import lock_payment
+from marketplace.ledger.services import account_id, entry_for_key, post_entry
+from marketplace.money import split_largest_remainder
+from marketplace.orders.models import Order, OrderLine
+from marketplace.payments.models import Refund
+
+NOT_REFUNDED_STATUSES = ("failed", "canceled", "cancelled")
+
+
+def attribute_refund(refund_id):
+    """Rule 8 for one refund; commits. Idempotent: returns the entry paying the buyer back.
+
+    Raises NotReady if the order's payment has not been attributed yet (events out of order).
+    """
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound("No such refund.")
+    lock_payment(refund.payment_id)
+    existing = entry_for_key(f"refund:{refund.id}")
+    if existing is not None or refund.status in NOT_REFUNDED_STATUSES:
+        db.session.commit()
+        return existing
+    if entry_for_key(f"pay:{refund.payment_id}") is None:
+        raise NotReady(f"Refund {refund.id} waits for its payment to be attributed.")
+    order = db.session.get(Order, refund.order_id)
+    lines_fen = 0
+    for refund_line in sorted(refund.lines, key=lambda rl: rl.id):
+        line = db.session.get(OrderLine, refund_line.order_line_id)
+        if line is None or line.order_id != order.id:
+            raise DomainError(f"Refund {refund.id} names a line that is not in order {order.public_no}.")
+        reverse_line(refund, line, refund_line.amount_fen)
+        lines_fen += refund_line.amount_fen
+        if refund.restock and refund_line.quantity:
+            return_units_to_lots(line.id, refund_line.quantity * line.lot_units)
+    rest = refund.amount_fen - lines_fen
+    if rest < 0:
+        raise DomainError(f"Refund {refund.id}: its lines add up to more than the refund.")
+    rest = reverse_order_extra(refund, order, "shipping", account_id("shipping"), rest)
+    if rest:
+        donation = entry_for_key(f"attr:order:{order.id}:donation")
+        fund = next((p.account_id for p in donation.postings if p.amount_fen < 0), None) if donation else None
+        rest = reverse_order_extra(refund, order, "donation", fund, rest) if fund else rest
+    if rest:
+        raise DomainError(f"Refund {refund.id} is {rest} fen more than what is left to refund on the order.")
+    entry = post_entry(
+        f"refund:{refund.id}", REFUND_PAID,
+        [(account_id("sales_pending"), refund.amount_fen), (account_id("stripe_receivable"), -refund.amount_fen)],
+        rule_settings={"amount_fen": refund.amount_fen, "stripe_refund_id": refund.stripe_refund_id},
+        memo=f"refund {refund.id} to the buyer of order {order.public_no}", order_id=order.id, refund_id=refund.id,
+    )
+    db.session.commit()
+    return entry
+
+
+def _reversed_so_far(order_id, accounts, order_line_id=None):
+    """Per account, what refund entries of this order (or line) have already taken back."""
+    query = (select(Posting.account_id, func.sum(Posting.amount_fen))
+             .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+             .where(JournalEntry.rule == REFUND, JournalEntry.order_id == order_id,
+                    JournalEntry.order_line_id.is_(None) if order_line_id is None
+                    else JournalEntry.order_line_id == order_line_id,
+                    Posting.account_id.in_(accounts))
+             .group_by(Posting.account_id))
+    return {account: int(total) for account, total in db.session.execute(query).all()}
+
+
+def reverse_line(refund, line, amount_fen):
+    """Take back `amount_fen` of one line from its recipients, pro rata to what they were credited."""
+    original = entry_for_key(f"attr:line:{line.id}")
+    pending = account_id("sales_pending")
+    credits = sorted((p.account_id, -p.amount_fen) for p in original.postings if p.account_id != pending)
+    done = _reversed_so_far(line.order_id, [account for account, _ in credits], line.id)
+    refunded_before = sum(done.values())
+    if refunded_before + amount_fen > line.line_total_fen:
+        raise DomainError(f"Refund {refund.id} would refund line {line.id} beyond its total.")
+    target = split_largest_remainder(refunded_before + amount_fen, credits)
+    legs = [(account, target[account] - done.get(account, 0)) for account, _ in credits]
+    return post_entry(
+        f"refund:{refund.id}:line:{line.id}", REFUND, legs + [(pending, -amount_fen)],
+        rule_settings={"reverses_rule": original.rule, "reverses_entry_id": original.id, "amount_fen": amount_fen,
+                       "line_refunded_fen": refunded_before + amount_fen, "line_total_fen": line.line_total_fen},
+        memo=f"refund {refund.id}: {line.title_zh}", order_id=line.order_id, order_line_id=line.id,
+        refund_id=refund.id,
+    )
+
+
+def reverse_order_extra(refund, order, what, account, rest):
+    """Refund the part of `rest` that shipping (or the round-up) still holds; returns what is left."""
+    original = entry_for_key(f"attr:order:{order.id}:{what}")
+    credited = -sum(p.amount_fen for p in original.postings if p.account_id == account) if original else 0
+    left = credited - _reversed_so_far(order.id, [account]).get(account, 0)
+    amount = min(left, rest)
+    if amount > 0:
+        post_entry(f"refund:{refund.id}:{what}", REFUND,
+                   [(account, amount), (account_id("sales_pending"), -amount)],
+                   rule_settings={"reverses_rule": original.rule, "reverses_entry_id": original.id,
+                                  "amount_fen": amount},
+                   memo=f"refund {refund.id}: {what}", order_id=order.id, refund_id=refund.id)
+    return rest - amount

@@ -1,0 +1,94 @@
+"""Ledger tasks: each takes ids, runs one attribution rule, and marks its outbox message processed.
+
+Safe to run twice (every rule is idempotent), acknowledged late and requeued if the worker
+dies mid-task, retried with backoff and jitter on database trouble and on causes not ready
+yet (a refund before its payment). A cause that can never be posted is logged and dropped.
+"""
+import logging
+from datetime import date
+
+from celery import shared_task
+from sqlalchemy.exc import DBAPIError
+
+from marketplace.errors import DomainError
+from marketplace.extensions import db
+from marketplace.ledger import attribution
+from marketplace.ledger.errors import NotReady
+from marketplace.ledger.rules.fixed_returns_schedule import run_fixed_returns as run_fixed_returns_service
+from marketplace.outbox.services import mark_processed
+
+log = logging.getLogger(__name__)
+
+TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (NotReady, DBAPIError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 12,
+}
+
+
+def _run(rule, *args, outbox_id=None):
+    """Run `rule(*args)`; roll back on any failure so the retry starts clean."""
+    try:
+        rule(*args)
+        db.session.commit()
+    except (NotReady, DBAPIError):
+        db.session.rollback()
+        raise
+    except DomainError as error:
+        db.session.rollback()
+        log.error("ledger: %s%s refused: %s", rule.__name__, args, error.message)
+    finally:
+        db.session.remove()
+    mark_processed(outbox_id)
+
+
+@shared_task(name="ledger.attribute_payment", **TASK_OPTIONS)
+def attribute_payment(payment_id, outbox_id=None):
+    """payment_succeeded: rules 1, 2, 4, 6, 7 for one payment."""
+    _run(attribution.attribute_payment, payment_id, outbox_id=outbox_id)
+
+
+@shared_task(name="ledger.attribute_refund", **TASK_OPTIONS)
+def attribute_refund(refund_id, outbox_id=None):
+    """refund_created: rule 8 for one refund."""
+    _run(attribution.attribute_refund, refund_id, outbox_id=outbox_id)
+
+
+@shared_task(name="ledger.post_floor_purchase", **TASK_OPTIONS)
+def post_floor_purchase(lot_id, outbox_id=None):
+    """lot_received: rule 3 for one supply lot (a no-op when intake already posted it)."""
+    from marketplace.catalog.models import SupplyLot
+
+    def floor_purchase(identifier):
+        lot = db.session.get(SupplyLot, identifier)
+        if lot is None:
+            raise NotReady(f"Lot {identifier} is not committed yet.")
+        attribution.post_floor_purchase(lot)
+
+    _run(floor_purchase, lot_id, outbox_id=outbox_id)
+
+
+@shared_task(name="ledger.post_dividends", **TASK_OPTIONS)
+def post_dividends(period_id, outbox_id=None):
+    """period_closed: rule 5 for one cooperative period."""
+    _run(attribution.post_dividends, period_id, outbox_id=outbox_id)
+
+
+@shared_task(name="ledger.post_payout_paid", **TASK_OPTIONS)
+def post_payout_paid(payout_item_id, outbox_id=None):
+    """payout_confirmed: rule 10, the money left the bank."""
+    _run(attribution.post_payout_paid, payout_item_id, outbox_id=outbox_id)
+
+
+@shared_task(name="ledger.run_fixed_returns", **TASK_OPTIONS)
+def run_fixed_returns(today=None):
+    """Beat, daily: pay every investment's fixed return for the last quarter that has ended."""
+    day = date.fromisoformat(today) if today else None
+    try:
+        return run_fixed_returns_service(day)
+    finally:
+        db.session.remove()
