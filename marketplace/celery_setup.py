@@ -4,11 +4,8 @@ from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
     "outbox-resend": {"task": "outbox.resend_unprocessed", "schedule": 30.0},
-<<<<<<< HEAD
-    "stripe-reconciliation": {"task": "reconciliation.sync_stripe", "schedule": 900.0},
-=======
     "ledger-fixed-returns": {"task": "ledger.run_fixed_returns", "schedule": crontab(hour=3, minute=15)},
->>>>>>> ledger
+    "stripe-reconciliation": {"task": "reconciliation.sync_stripe", "schedule": 900.0},
 }
 
 

@@ -32,11 +32,7 @@ def record_donation(actor_id, source, amount_fen, reference):
         raise Conflict("Choose charity market or gift.", field="source")
     if not reference or len(reference) > 80:
         raise Conflict("Enter the receipt or market-day reference (at most 80 characters).", field="reference")
-    entry = record_love_fund_donation(town_id, amount_fen, source, f"town:{town_id}:{reference}", actor_id)
-    record("love_fund.donation", actor_id, entry, town_id=town_id, source=source, amount_fen=amount_fen,
-           reference=reference)
-    db.session.commit()
-    return entry
+    return record_love_fund_donation(town_id, amount_fen, source, reference, actor_id)  # audits and commits
 
 
 def _committed_fen(town_id):
