@@ -62,12 +62,14 @@ def register_blueprints(app):
     from marketplace.web.auth import bp as auth
     from marketplace.web.health import bp as health
     from marketplace.web.storefront import bp as storefront
+    from marketplace.web.town import bp as town
     from marketplace.web.webhooks import bp as webhooks
 
     app.register_blueprint(storefront)
     app.register_blueprint(auth)
     app.register_blueprint(health)
     app.register_blueprint(webhooks)
+    app.register_blueprint(town)
 
 
 def register_errorhandlers(app):
