@@ -313,7 +313,7 @@ def check_scale_ledger():
         "entries with fewer than two postings": "SELECT count(*) FROM journal_entries e WHERE "
                                                 "(SELECT count(*) FROM postings p WHERE p.entry_id = e.id) < 2",
         "paid orders whose payment entry is missing": "SELECT count(*) FROM payments p WHERE NOT EXISTS (SELECT 1 FROM "
-                                                      "journal_entries e WHERE e.idempotency_key = 'attr:payment:' || p.id)",
+                                                      "journal_entries e WHERE e.idempotency_key = 'pay:' || p.id)",
     }
     with db.engine.connect() as connection:
         for name, query in checks.items():

@@ -1,16 +1,17 @@
 """Paid orders of the scale district with their payments and the ledger the attribution rules post.
 
-Per order (DESIGN §3): `attr:payment:{payment id}` — Dr stripe_receivable A − fee, Dr payment_fees
-fee (rule 7, borne by the platform), Cr sales_pending, Cr shipping S, Cr love_fund[town] D
-(rules 1 and 6, netted). Per line `attr:line:{line id}` — a cooperative line (rule 4: Dr
-sales_pending T, Cr cooperative_revenue[C] T less the profit returned, Cr household_payable[H] r ×
-u × max(0, unit price − floor) for each FIFO lot allocation), a direct household line (rule 2: no
-commission for a verified poor household) or a supplier line. Per lot `lot:{id}:floor` (rule 3).
-Integer fen only; rounding half up, the remainder staying with the cooperative.
+The same entries, keys and rule names as `marketplace.ledger.rules.sales.attribute_payment`:
+`pay:{payment}` (rule 1), `attr:line:{line}` per line (rule 2 direct, rule 4 cooperative sale with
+its profit return over the FIFO lot allocations, or a supplier sale), `attr:order:{order}:shipping`
+and `:donation` (rule 6), `fee:{payment}` (rule 7, borne by the platform); and `lot:{lot}:floor`
+per supply lot (rule 3). Integer fen only, rounded as the rules round.
 """
 import json
+from decimal import ROUND_HALF_UP, Decimal
 
 from marketplace.demo import scale
+from marketplace.ledger.rules import names
+from marketplace.money import split_largest_remainder
 
 CHUNK = 50_000
 PLATFORM_RATE_PERCENT = 5
@@ -99,15 +100,9 @@ class LedgerWriter:
                            1 + o % self.sizes.households if downlink else None, town if donation else None,
                            subtotal, shipping, donation, amount, 0, "cny", when, paid_at))
             payments.append((o, o, f"pi_scale_{o}", amount, "cny", "succeeded", f"ch_scale_{o}", f"txn_scale_{o}", fee,
-                             "hkd", amount * 109 // 100, when, paid_at))
+                             "cny", amount, when, paid_at))
             events.append((o, o, status, "", paid_at))
-            self._entry(entries, postings, f"attr:payment:{o}", "payment_succeeded", "{}",
-                        [(glob["stripe_receivable"], amount - fee), (glob["payment_fees"], fee),
-                         (glob["sales_pending"], -(amount - shipping - donation)), (glob["shipping"], -shipping),
-                         (self.accounts.love_fund + town, -donation)], paid_at, order_id=o)
-            for line_id, rule, legs, settings in line_legs:
-                self._entry(entries, postings, f"attr:line:{line_id}", rule, settings, legs, paid_at,
-                            order_id=o, line_id=line_id)
+            self._post_payment(entries, postings, o, amount, fee, shipping, donation, town, paid_at, line_legs)
         copy = self.copier.copy
         copy("orders", ORDER_COLUMNS, orders)
         copy("payments", ["id", "order_id", "stripe_payment_intent_id", "amount_fen", "currency", "status",
@@ -121,6 +116,28 @@ class LedgerWriter:
                                  "returned_units"], allocations)
         copy("journal_entries", ENTRY_COLUMNS, entries)
         copy("postings", ["id", "entry_id", "account_id", "amount_fen"], postings)
+
+    def _post_payment(self, entries, postings, o, amount, fee, shipping, donation, town, paid_at, line_legs):
+        """The entries `attribute_payment` posts for order o (its payment has the same id)."""
+        glob = self.accounts.glob
+        self._entry(entries, postings, f"pay:{o}", names.PAYMENT_RECEIVED,
+                    json.dumps({"amount_fen": amount, "payment_intent": f"pi_scale_{o}"}),
+                    [(glob["stripe_receivable"], amount), (glob["sales_pending"], -amount)], paid_at, order_id=o)
+        for line_id, rule, legs, settings in line_legs:
+            self._entry(entries, postings, f"attr:line:{line_id}", rule, settings, legs, paid_at,
+                        order_id=o, line_id=line_id)
+        if shipping:
+            self._entry(entries, postings, f"attr:order:{o}:shipping", names.SHIPPING, json.dumps({"shipping_fen": shipping}),
+                        [(glob["sales_pending"], shipping), (glob["shipping"], -shipping)], paid_at, order_id=o)
+        if donation:
+            self._entry(entries, postings, f"attr:order:{o}:donation", names.LOVE_FUND_DONATION,
+                        json.dumps({"town_id": town, "donation_fen": donation}),
+                        [(glob["sales_pending"], donation), (self.accounts.love_fund + town, -donation)],
+                        paid_at, order_id=o)
+        if fee:
+            self._entry(entries, postings, f"fee:{o}", names.PAYMENT_FEE,
+                        json.dumps({"fee_fen": fee, "balance_transaction": f"txn_scale_{o}", "borne_by": "platform"}),
+                        [(glob["payment_fees"], fee), (glob["stripe_receivable"], -fee)], paid_at, order_id=o)
 
     def _seller_id(self, kind, owner):
         if kind == "cooperative":
@@ -137,32 +154,36 @@ class LedgerWriter:
         if kind == "household":
             poor = self.district.household_poor[owner]
             fee = 0 if poor else (total * PLATFORM_RATE_PERCENT + 50) // 100
-            return ("household_line",
+            return (names.DIRECT_SALE,
                     [(glob["sales_pending"], total), (self.accounts.household + owner, fee - total),
                      (glob["platform_fees"], -fee)],
                     json.dumps({"platform_rate": "0" if poor else "0.05", "verified_poor": poor}))
         if kind == "supplier":
             fee = (total * PLATFORM_RATE_PERCENT + 50) // 100
-            return ("supplier_line",
+            return (names.SUPPLIER_SALE,
                     [(glob["sales_pending"], total), (self.accounts.supplier + owner, fee - total),
                      (glob["platform_fees"], -fee)], '{"platform_rate": "0.05"}')
         rate = self.district.coop_rates[owner]
-        percent = int(rate * 100)
-        legs = [(glob["sales_pending"], total)]
-        returned = 0
+        allocations_of_line = []
         for lot_id, household, taken in self._fifo(product_id, quantity * lot_units):
             self.allocation_id += 1
             allocations.append((self.allocation_id, self.line_id, lot_id, household, taken, floor, 0))
-            # r × u × max(0, unit price − floor), u in lot units and the price per lot unit.
-            numerator = percent * taken * max(0, price - floor * lot_units)
-            denominator = lot_units * 100
-            back = (2 * numerator + denominator) // (2 * denominator)
-            if back:
-                legs.append((self.accounts.household + household, -back))
-                returned += back
-        legs.append((self.accounts.revenue + owner, returned - total))
-        return ("cooperative_line", legs,
-                json.dumps({"sharing_rule_id": owner, "profit_return_rate": str(rate), "floor_price_fen": floor}))
+            allocations_of_line.append((self.allocation_id, household, taken))
+        # As attribute_cooperative_line: r × u × max(0, price per lot unit − floor), the total rounded
+        # half up and split over the allocations by largest remainder.
+        per_unit = Decimal(price) / Decimal(lot_units)
+        exact = [(allocation, rate * taken * max(Decimal(0), per_unit - floor))
+                 for allocation, _household, taken in allocations_of_line]
+        total_return = int(sum((share for _, share in exact), Decimal(0)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        returns = split_largest_remainder(total_return, exact) if exact else {}
+        by_household = {}
+        for allocation, household, _taken in allocations_of_line:
+            by_household[household] = by_household.get(household, 0) + returns[allocation]
+        legs = [(glob["sales_pending"], total), (self.accounts.revenue + owner, total_return - total)]
+        legs += [(self.accounts.household + household, -fen) for household, fen in sorted(by_household.items())]
+        return (names.COOPERATIVE_SALE, legs,
+                json.dumps({"cooperative_id": owner, "sharing_rule_id": owner, "profit_return_rate": str(rate),
+                            "profit_return_fen": total_return}))
 
     def _fifo(self, product_id, units):
         """Take `units` from the product's lots oldest first; the last lot grows if they run out."""
@@ -192,7 +213,7 @@ class LedgerWriter:
                 lots.append((lot_id, product_id, owner, household, quantity, quantity - used, floor, received.date(),
                              "一级", f"scale-lot:{lot_id}", received))
                 amount = quantity * floor
-                self._entry(entries, postings, f"lot:{lot_id}:floor", "floor_purchase",
+                self._entry(entries, postings, f"lot:{lot_id}:floor", names.FLOOR_PURCHASE,
                             json.dumps({"floor_price_fen": floor, "quantity": quantity}),
                             [(self.accounts.inventory + owner, amount), (self.accounts.household + household, -amount)],
                             received, lot_id=lot_id)
