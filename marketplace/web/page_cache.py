@@ -9,7 +9,7 @@ page is swapped for the visitor's own when served. Without CACHE_REDIS_URL nothi
 import functools
 
 import redis
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
@@ -19,6 +19,9 @@ from marketplace.extensions import db
 VERSION_KEY = "catalogue:version"
 CSRF_MARK = b"\x00csrf\x00"
 _CHANGED = "catalogue_changed"
+# What an anonymous visitor's session may hold and still see the shared page: the language is
+# part of the key and the CSRF token is swapped in. A cart, a sign-in or a flash skip the cache.
+SHAREABLE_SESSION_KEYS = {"lang", "csrf_token", "_permanent", "_fresh"}
 
 
 def init_app(app):
@@ -36,7 +39,7 @@ def cached_page(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         store = _store()
-        if store is None or "_user_id" in session or "_flashes" in session:
+        if store is None or not SHAREABLE_SESSION_KEYS.issuperset(session.keys()):
             return view(*args, **kwargs)
         key = f"page:{get_locale()}:{request.full_path}"
         try:
@@ -51,9 +54,11 @@ def cached_page(view):
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough:
             body = response.get_data()
-            token = generate_csrf().encode()
+            token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+            if token:  # the page has a form: each visitor gets a token of their own
+                body = body.replace(token.encode(), CSRF_MARK)
             try:
-                store.set(key, version + b"|" + body.replace(token, CSRF_MARK),
+                store.set(key, version + b"|" + body,
                           px=int(current_app.config["PAGE_CACHE_SECONDS"] * 1000))
             except redis.RedisError:
                 pass  # the cache is an optimisation: a page is still served without it

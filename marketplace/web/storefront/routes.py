@@ -55,6 +55,7 @@ def _browse_heading(form):
 
 
 @bp.get("/products")
+@cached_page
 def browse_products():
     form = BrowseForm(request.args)
     if not form.validate():
@@ -80,6 +81,7 @@ def _multi(args):
 
 
 @bp.get("/products/<slug>")
+@cached_page
 def product(slug):
     product = active_product(slug)
     provenance = product_provenance(product, str(get_locale()))
