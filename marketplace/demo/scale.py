@@ -47,7 +47,8 @@ class Sizes:
 
     def __post_init__(self):
         self.villages = self.villages or max(1, -(-self.households // 300))
-        self.towns = self.towns or max(1, -(-self.villages // 20))
+        # Towns of 20,000 households: a town's bank (or cash) payout batch covers 10,000 of them.
+        self.towns = self.towns or max(1, min(self.villages, self.households // 20_000))
         self.buyers = self.buyers or max(1, self.orders // 20)
 
 
@@ -183,6 +184,11 @@ def _places_people_coops(copier, sizes):
                           "created_at"],
                 ((u, f"buyer{u}@scale.test", f"买家{u}", PASSWORD_HASH, "buyer", True, 1, START)
                  for u in range(1, sizes.buyers + 1)))
+    # Two staff per town (maker and checker of payout batches): staff{town}a@ and staff{town}b@.
+    copier.copy("users", ["id", "email", "name", "password_hash", "role", "town_id", "is_active_account",
+                          "session_version", "created_at"],
+                ((sizes.buyers + 2 * t - 1 + i, f"staff{t}{'ab'[i]}@scale.test", f"第{t}镇专员{'甲乙'[i]}", PASSWORD_HASH,
+                  "town_staff", t, True, 1, START) for t in towns for i in (0, 1)))
     return District([*towns], village_town, household_village, household_poor, coop_town, coop_members, coop_rates,
                     encrypt_seconds)
 
