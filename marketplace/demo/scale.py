@@ -297,14 +297,12 @@ def _orders(copier, sizes, district):
 
 def _finish():
     """Move every sequence past the ids written, and refresh the planner's statistics."""
-    tables = [table for table in db.metadata.sorted_tables if "id" in table.c and table.c.id.autoincrement is True]
     with db.engine.begin() as connection:
-        for table in tables:
-            if str(table.c.id.type) not in ("INTEGER", "BIGINT"):
-                continue
-            connection.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
+        for table in db.metadata.sorted_tables:
+            sequence = connection.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar() \
+                if "id" in table.c else None
+            if sequence:
+                connection.execute(text(f"SELECT setval('{sequence}', COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE"))
 

@@ -136,7 +136,8 @@ def checkout(context):
 def webhook(context):
     feature = features.webhook()
     if feature is None:
-        context.missing("signed webhook ÷ hello-world req/s")
+        context.missing("signed webhook ÷ hello-world req/s",
+                        why="not measured: the endpoint landed, its benchmark was not written in this session")
         return
     feature(context)
 
@@ -154,7 +155,8 @@ def attribution(context):
 def reconciliation(context):
     feature = features.reconciliation()
     if feature is None:
-        context.missing("reconciliation of 1,000,000 balance transactions", "< 60 s, < 300 MB")
+        context.missing("reconciliation of 1,000,000 balance transactions", "< 60 s, < 300 MB",
+                        why="not measured: no streaming export path (town reconciles per record via the API)")
         return
     feature(context)
 
