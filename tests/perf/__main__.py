@@ -9,11 +9,12 @@ import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from tests.perf import benchmarks
 from tests.perf.database import prepare
-from tests.perf.measure import Table
+from tests.perf.measure import Row, Table
 from tests.perf.servers import ROOT, app_env
 
 FULL = {"households": 100_000, "cooperatives": 5_000, "products": 50_000, "orders": 1_000_000}
@@ -69,7 +70,11 @@ def main():
         if only and name not in only:
             continue
         print(f"\n== {name}", flush=True)
-        benchmark(context)
+        try:
+            benchmark(context)
+        except Exception as error:  # one broken benchmark must not lose the others' figures
+            traceback.print_exc()
+            context.table.add(Row(name, f"FAILED: {type(error).__name__}: {str(error)[:120]}", "", "FAILED"))
     print(f"\nmachine: {machine()}")
     print("load generator: tests/perf/load.py on the same machine as the servers")
     print(f"district: " + ", ".join(f"{value:,} {name}" for name, value in sizes.items())

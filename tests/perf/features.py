@@ -42,7 +42,9 @@ def page_requests(context):
     product = None
     if "storefront.product" in rules:
         product = [Request(rules["storefront.product"].replace("<slug>", slug)) for slug in slugs]
-    search_rule = next((rule for endpoint, rule in rules.items() if "search" in endpoint), None)
+    # The storefront searches on its catalogue page (?q=); a page of its own would be named *search*.
+    search_rule = next((rule for endpoint, rule in rules.items() if "search" in endpoint),
+                       catalogue_path if catalogue_path != "/" else None)
     search = None
     if search_rule:
         from urllib.parse import quote
