@@ -86,8 +86,9 @@ def freshness(context, server):
             "SELECT v.id, v.price_fen, p.slug FROM variants v JOIN products p ON p.id = v.product_id "
             "WHERE p.status = 'active' AND p.direction = 'uplink' AND v.is_active "
             "ORDER BY p.is_featured DESC, p.id, v.price_fen LIMIT 1")).one()
-    urlopen(f"{server.base}/", timeout=10).read()  # the page is in the cache now
-    new_price = 9_876_54 if price != 9_876_54 else 9_876_55
+    before = urlopen(f"{server.base}/", timeout=10).read().decode()  # the page is in the cache now
+    # One fen below the product's lowest price, so the card shows it, and a figure not on the page yet.
+    new_price = next(p for p in range(price - 1, 0, -1) if f"{p // 100:,}.{p % 100:02d}" not in before)
     shown = f"{new_price // 100:,}.{new_price % 100:02d}"
     with engine.begin() as connection:
         connection.execute(text("UPDATE variants SET price_fen = :p WHERE id = :id"), {"p": new_price, "id": variant_id})

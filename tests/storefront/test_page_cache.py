@@ -59,17 +59,18 @@ def test_second_visit_to_the_catalogue_is_served_without_the_database(app, clien
     assert statements == []
 
 
-def test_price_changed_by_a_plain_update_shows_within_a_second(app, client, page_cache):
+def test_price_changed_by_a_plain_update_shows_once_the_second_is_up(app, client, page_cache):
     pear = cheapest_pear(app)
     assert "¥39.90" in client.get("/").get_data(as_text=True)
+    # The shared copy lives one second at most...
+    assert 0 < page_cache.pttl(next(page_cache.scan_iter("page:*"))) <= 1000
     with app.app_context():
-        # As checkout changes stock: one UPDATE statement, no ORM object, no version bump.
+        # ...so a change made as checkout makes it (one UPDATE, no ORM object, no version bump) shows then.
         db.session.execute(update(Variant).where(Variant.id == pear.id).values(price_fen=3550))
         db.session.commit()
     changed = time.monotonic()
     while "¥35.50" not in client.get("/").get_data(as_text=True):
-        assert time.monotonic() - changed < 1.5, "the new price did not show within a second"
-    assert time.monotonic() - changed <= 1.5
+        assert time.monotonic() - changed < 5, "the new price never showed"
 
 
 def test_price_edited_through_the_models_shows_at_once(app, client, page_cache):
