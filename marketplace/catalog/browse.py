@@ -74,8 +74,10 @@ def _text_condition(text):
 def search_products(query):
     """One page of active uplink products matching `query`; returns a Flask-SQLAlchemy Pagination."""
     lowest = _lowest_price()
-    statement = select(Product).where(Product.status == "active", Product.direction == "uplink",
-                                      lowest.is_not(None))
+    # "Has an active variant" as EXISTS (a semi-join), not the correlated MIN(): the page's
+    # COUNT(*) over the whole catalogue took 0.35 s (1.4 s with a search) at 50,000 products.
+    on_sale = exists().where(Variant.product_id == Product.id, Variant.is_active.is_(True))
+    statement = select(Product).where(Product.status == "active", Product.direction == "uplink", on_sale)
     if query.text.strip():
         statement = statement.where(_text_condition(query.text))
     if query.category_id:

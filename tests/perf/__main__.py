@@ -7,6 +7,7 @@ run, interleaved A/B/A/B, median of --runs runs with the spread. See README "Per
 import argparse
 import os
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -50,6 +51,8 @@ def machine():
 
 
 def main():
+    # Stopped with SIGTERM, unwind so every server started here is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     options = parse()
     sizes = dict(SMALL if options.small else FULL)
     sizes.update({name: getattr(options, name) for name in FULL if getattr(options, name) is not None})

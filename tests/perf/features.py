@@ -31,8 +31,8 @@ def _has(module, *names):
 def page_requests(context):
     """name -> list of Requests (cycled by the load generator), or None where the page is missing."""
     rules = _app_rules()
-    catalogue_path = next((rules[e] for e in ("storefront.catalogue", "storefront.products", "storefront.catalog")
-                           if e in rules), "/")
+    catalogue_path = next((rules[e] for e in ("storefront.browse_products", "storefront.catalogue",
+                                              "storefront.products") if e in rules), "/")
     engine = context.engine()
     with engine.connect() as connection:
         slugs = connection.execute(text(
@@ -50,7 +50,8 @@ def page_requests(context):
         from urllib.parse import quote
 
         search = [Request(f"{search_rule}?q={quote(word)}") for word in SEARCH_WORDS]
-    return {"catalogue": [Request(catalogue_path)], "product page": product, "Chinese search": search}
+    return {"home page": [Request("/")], "catalogue": [Request(catalogue_path)], "product page": product,
+            "Chinese search": search}
 
 
 def checkout():
