@@ -8,6 +8,7 @@ from marketplace.config import PROJECT_ROOT
 from marketplace.i18n import translation_directories
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
 from marketplace.money import format_fen
+from marketplace.web import page_cache
 
 
 def create_app(config_overrides=None):
@@ -55,6 +56,7 @@ def register_extensions(app):
                    default_translation_directories=";".join(translation_directories()))
     limiter.init_app(app)
     crypto.init_app(app)
+    page_cache.init_app(app)
     celery_init_app(app)
 
 
@@ -66,6 +68,9 @@ def register_blueprints(app):
     from marketplace.web.downlink import bp as downlink
     from marketplace.web.storefront import bp as storefront
     from marketplace.web.supplier import bp as supplier
+    from marketplace.web.health import bp as health
+    from marketplace.web.storefront import bp as storefront
+    from marketplace.web.town import bp as town
     from marketplace.web.webhooks import bp as webhooks
 
     app.register_blueprint(storefront)
@@ -76,6 +81,9 @@ def register_blueprints(app):
     app.register_blueprint(webhooks)
     app.register_blueprint(downlink)
     app.register_blueprint(supplier)
+    app.register_blueprint(health)
+    app.register_blueprint(webhooks)
+    app.register_blueprint(town)
 
 
 def register_errorhandlers(app):

@@ -9,6 +9,7 @@ BEAT_SCHEDULE = {
     # Downlink: consolidate runs twice a day (before the morning and afternoon loads), flag unpicked goods daily.
     "downlink-consolidate-runs": {"task": "downlink.consolidate_runs", "schedule": crontab(hour="7,14", minute=0)},
     "downlink-flag-unpicked": {"task": "downlink.flag_unpicked", "schedule": crontab(hour=8, minute=30)},
+    "stripe-reconciliation": {"task": "reconciliation.sync_stripe", "schedule": 900.0},
 }
 
 

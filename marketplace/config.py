@@ -51,6 +51,9 @@ def load_settings():
         # Downlink goods still at the service point this many days after arriving are flagged.
         "DOWNLINK_UNPICKED_DAYS": int(_env("DOWNLINK_UNPICKED_DAYS", "7")),
         "OUTBOX_RESEND_AFTER_SECONDS": int(_env("OUTBOX_RESEND_AFTER_SECONDS", "60")),
+        # Shared cache of public catalogue pages (Redis); unset, nothing is cached.
+        "CACHE_REDIS_URL": _env("CACHE_REDIS_URL"),
+        "PAGE_CACHE_SECONDS": float(_env("PAGE_CACHE_SECONDS", "1")),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "MAIL_SERVER": _env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(_env("MAIL_PORT", "8025")),

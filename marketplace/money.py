@@ -1,7 +1,9 @@
 """Money is an int of fen (分). Rates are Decimal. This module is the only place that splits."""
+import functools
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import parse_pattern
 
 
 class MoneyError(ValueError):
@@ -58,7 +60,14 @@ def yuan_to_fen(text):
     return int(value * 100)
 
 
+@functools.lru_cache(maxsize=16)
+def _yuan_pattern(locale):
+    # Parsing the locale and the pattern costs more than formatting: a page of prices did it per price.
+    return parse_pattern("#,##0.00"), Locale.parse(locale)
+
+
 def format_fen(amount_fen, locale="zh_CN"):
     """`123450` -> `¥1,234.50`: for templates and exports only."""
     sign = "-" if amount_fen < 0 else ""
-    return f"{sign}¥{format_decimal(Decimal(abs(amount_fen)) / 100, format='#,##0.00', locale=locale)}"
+    pattern, parsed_locale = _yuan_pattern(str(locale))
+    return f"{sign}¥{pattern.apply(Decimal(abs(amount_fen)) / 100, parsed_locale)}"

@@ -4,10 +4,11 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, select
 
 from marketplace.audit.models import AuditLog
+from marketplace.extensions import db
 from marketplace.people.models import User
 
 
-def search_audit(action="", actor_email="", object_type="", town_id=None, since=None, until=None):
+def search_audit(action="", actor_email="", object_type="", town_id=None, since=None, until=None, actor_id=None):
     """A query of audit rows matching every filter given; `since`/`until` are dates, inclusive."""
     query = select(AuditLog).order_by(AuditLog.id.desc())
     if action:
@@ -15,6 +16,8 @@ def search_audit(action="", actor_email="", object_type="", town_id=None, since=
     if actor_email:
         query = query.join(User, User.id == AuditLog.actor_id).where(
             func.lower(User.email).contains(actor_email.strip().lower()[:254], autoescape=True))
+    if actor_id:
+        query = query.where(AuditLog.actor_id == actor_id)
     if object_type:
         query = query.where(AuditLog.object_type == object_type.strip()[:40])
     if town_id:
@@ -24,3 +27,14 @@ def search_audit(action="", actor_email="", object_type="", town_id=None, since=
     if until:
         query = query.where(AuditLog.at < datetime.combine(until + timedelta(days=1), time.min))
     return query
+
+
+def town_audit(town_id, action=None, actor_id=None, start=None, end=None, limit=200):
+    """The town's audit rows, newest first, optionally by action, staff member and date range."""
+    query = search_audit(action=action or "", town_id=town_id, since=start, until=end, actor_id=actor_id)
+    return db.session.scalars(query.limit(limit)).all()
+
+
+def town_audit_actions(town_id):
+    return db.session.scalars(select(AuditLog.action).where(AuditLog.town_id == town_id)
+                              .distinct().order_by(AuditLog.action)).all()

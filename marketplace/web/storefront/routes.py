@@ -14,6 +14,7 @@ from marketplace.extensions import db
 from marketplace.orders.cart import item_count
 from marketplace.people.models import Household
 from marketplace.places.models import Town, Village
+from marketplace.web.page_cache import cached_page
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.forms import AddToCartForm, BrowseForm
 from marketplace.web.storefront.session_cart import visitor_cart
@@ -26,6 +27,7 @@ def cart_badge():
 
 
 @bp.get("/")
+@cached_page
 def index():
     return render_template("storefront/index.html", products=catalog.featured_products(limit=8),
                            towns=browse.towns_with_products(), categories=_uplink_categories(),
@@ -53,6 +55,7 @@ def _browse_heading(form):
 
 
 @bp.get("/products")
+@cached_page
 def browse_products():
     form = BrowseForm(request.args)
     if not form.validate():
@@ -78,6 +81,7 @@ def _multi(args):
 
 
 @bp.get("/products/<slug>")
+@cached_page
 def product(slug):
     product = active_product(slug)
     provenance = product_provenance(product, str(get_locale()))

@@ -1,0 +1,180 @@
+"""The benchmarks, in the order the table prints them. Each adds rows to `context.table`.
+
+A feature that has not landed on this branch gets a row saying "not available on this branch",
+never a made-up figure.
+"""
+import statistics
+import time
+import traceback
+from dataclasses import dataclass
+from urllib.request import urlopen
+
+from sqlalchemy import create_engine, text
+
+from tests.perf import features
+from tests.perf.load import Request, open_model, saturate
+from tests.perf.measure import Row, interleave, median_spread, verdict
+from tests.perf.servers import gunicorn
+
+HELLO = Request("/healthz")
+NOT_AVAILABLE = "not available on this branch"
+
+
+@dataclass
+class Context:
+    options: object
+    sizes: dict
+    env: dict
+    run_dir: object
+    table: object
+    seed_seconds: float = 0.0
+    saturation: dict = None
+
+    def engine(self):
+        return create_engine(self.options.database_url, pool_size=4)
+
+    def missing(self, name, target="", why=NOT_AVAILABLE):
+        self.table.add(Row(name, why, target, "—", ""))
+
+
+def _rate(port, requests, context):
+    result = saturate(port, requests, context.options.seconds, context.options.connections)
+    if result.errors:
+        raise RuntimeError(f"{requests[0].path if isinstance(requests, list) else requests.path}: "
+                           f"{result.errors} errors, statuses {result.statuses}")
+    return result.rate
+
+
+def seed(context):
+    sizes = ", ".join(f"{value:,} {name}" for name, value in context.sizes.items())
+    value = f"{context.seed_seconds:.0f} s" if context.seed_seconds else "reused (see README for the time)"
+    context.table.add(Row("seed-scale " + sizes, value, "", "", "COPY via psycopg; ledger checked balanced"))
+
+
+def pages(context):
+    """Catalogue, product and search pages ÷ /healthz, uncached then with the shared page cache."""
+    page_requests = features.page_requests(context)
+    context.saturation = {}
+    for cached in (False, True):
+        label = "cached" if cached else "uncached"
+        target = 0.5 if cached else 0.2
+        env = dict(context.env, CACHE_REDIS_URL=context.options.redis_url if cached else "")
+        with gunicorn(env, context.run_dir / "gunicorn.log") as server:
+            for requests in [HELLO, *[r for r in page_requests.values() if r]]:
+                saturate(server.port, requests, 1.0, context.options.connections)  # warm up
+            for name, requests in page_requests.items():
+                row_name = f"{name} ({label}) ÷ hello-world req/s"
+                if not requests:
+                    context.missing(row_name, f"≥ {target}×")
+                    continue
+                ratio = interleave(lambda: _rate(server.port, HELLO, context),
+                                   lambda: _rate(server.port, requests, context), context.options.runs)
+                context.table.add(Row(row_name, ratio.describe(), f"≥ {target}×", verdict(ratio.median, target),
+                                      f"hello {statistics.median(ratio.a):.0f} req/s, page {statistics.median(ratio.b):.0f} "
+                                      f"req/s; {len(requests)} distinct URLs"))
+                context.saturation[(name, cached)] = statistics.median(ratio.b)
+            if cached:
+                freshness(context, server)
+                latencies(context, server, page_requests)
+
+
+def freshness(context, server):
+    """A price changed by a plain UPDATE (as checkout changes stock) shows on the cached page within 1 s."""
+    engine = context.engine()
+    with engine.begin() as connection:
+        variant_id, price, slug = connection.execute(text(
+            "SELECT v.id, v.price_fen, p.slug FROM variants v JOIN products p ON p.id = v.product_id "
+            "WHERE p.status = 'active' AND p.direction = 'uplink' AND v.is_active "
+            "ORDER BY p.is_featured DESC, p.id, v.price_fen LIMIT 1")).one()
+    before = urlopen(f"{server.base}/", timeout=10).read().decode()  # the page is in the cache now
+    # One fen below the product's lowest price, so the card shows it, and a figure not on the page yet.
+    new_price = next(p for p in range(price - 1, 0, -1) if f"{p // 100:,}.{p % 100:02d}" not in before)
+    shown = f"{new_price // 100:,}.{new_price % 100:02d}"
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE variants SET price_fen = :p WHERE id = :id"), {"p": new_price, "id": variant_id})
+    changed = time.perf_counter()
+    seen = None
+    while time.perf_counter() - changed < 5:
+        if shown in urlopen(f"{server.base}/", timeout=10).read().decode():
+            seen = time.perf_counter() - changed
+            break
+        time.sleep(0.02)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE variants SET price_fen = :p WHERE id = :id"), {"p": price, "id": variant_id})
+    engine.dispose()
+    value = f"{seen:.2f} s" if seen is not None else "not within 5 s"
+    context.table.add(Row("price change visible on cached catalogue", value, "≤ 1 s",
+                          verdict(seen if seen is not None else 99, 1.0, higher_is_better=False),
+                          f"plain UPDATE of variant {slug}, page polled every 20 ms"))
+
+
+def latencies(context, server, page_requests):
+    """Open model at half of saturation: p50/p95/p99, and the RSS of each web worker."""
+    requests = page_requests.get("catalogue")
+    rate = (context.saturation or {}).get(("catalogue", True))
+    if requests and rate:
+        result = open_model(server.port, requests, rate / 2, seconds=max(5.0, context.options.seconds * 2))
+        context.table.add(Row(
+            "catalogue (cached) latency at ½ saturation",
+            f"p50 {result.percentile(50):.1f} / p95 {result.percentile(95):.1f} / p99 {result.percentile(99):.1f} ms",
+            "", "", f"open model, {rate / 2:.0f} req/s fixed arrival for {result.seconds:.0f} s, "
+                    f"{result.requests} ok, {result.errors} errors"))
+    else:
+        context.missing("catalogue latency at ½ saturation")
+    rss = server.worker_rss_mb()
+    context.table.add(Row("RSS per web worker", ", ".join(f"{mb:.0f} MB" for mb in rss), "", "",
+                          f"gunicorn sync, {len(rss)} workers, after the page runs"))
+
+
+def checkout(context):
+    feature = features.checkout()
+    if feature is None:
+        context.missing("checkout hot variant ÷ distinct variants", "≥ 0.5×, zero oversell")
+        context.missing("checkout latency at ½ saturation")
+        return
+    feature(context)
+
+
+def webhook(context):
+    feature = features.webhook()
+    if feature is None:
+        context.missing("signed webhook ÷ hello-world req/s",
+                        why="not measured: the endpoint landed, its benchmark was not written in this session")
+        return
+    feature(context)
+
+
+def attribution(context):
+    feature = features.attribution()
+    if feature is None:
+        context.missing("attribution order lines/s (Celery on Redis)", "≥ 2,000/s")
+        context.missing("attribution ÷ no-op task rate")
+        context.missing("attribution ÷ raw bulk insert of the postings", "≥ 0.25")
+        return
+    feature(context)
+
+
+def reconciliation(context):
+    feature = features.reconciliation()
+    if feature is None:
+        context.missing("reconciliation of 1,000,000 balance transactions", "< 60 s, < 300 MB",
+                        why="not measured: no streaming export path (town reconciles per record via the API)")
+        return
+    feature(context)
+
+
+def town(context):
+    payout, statements = features.payout_batch(), features.statements()
+    for name, feature in (("payout batch for 10,000 households", payout), ("a village's statements PDF", statements)):
+        if feature is None:
+            context.missing(name)
+            continue
+        try:
+            feature(context)
+        except Exception as error:  # noqa: BLE001 — report it in the table and go on
+            traceback.print_exc()
+            context.table.add(Row(name, f"FAILED: {type(error).__name__}: {str(error)[:120]}", "", "FAILED"))
+
+
+ALL = [("seed", seed), ("pages", pages), ("checkout", checkout), ("webhook", webhook),
+       ("attribution", attribution), ("reconciliation", reconciliation), ("town", town)]
