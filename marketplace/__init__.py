@@ -63,27 +63,17 @@ def register_extensions(app):
 def register_blueprints(app):
     from marketplace.web.admin import bp as admin
     from marketplace.web.auth import bp as auth
-    from marketplace.web.invitations import bp as invitations
     from marketplace.web.coop import bp as coop
     from marketplace.web.downlink import bp as downlink
+    from marketplace.web.health import bp as health
+    from marketplace.web.invitations import bp as invitations
     from marketplace.web.storefront import bp as storefront
     from marketplace.web.supplier import bp as supplier
-    from marketplace.web.health import bp as health
-    from marketplace.web.storefront import bp as storefront
     from marketplace.web.town import bp as town
     from marketplace.web.webhooks import bp as webhooks
 
-    app.register_blueprint(storefront)
-    app.register_blueprint(auth)
-    app.register_blueprint(admin)
-    app.register_blueprint(invitations)
-    app.register_blueprint(coop)
-    app.register_blueprint(webhooks)
-    app.register_blueprint(downlink)
-    app.register_blueprint(supplier)
-    app.register_blueprint(health)
-    app.register_blueprint(webhooks)
-    app.register_blueprint(town)
+    for blueprint in (storefront, auth, health, webhooks, coop, town, downlink, supplier, admin, invitations):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app):
