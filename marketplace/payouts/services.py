@@ -46,7 +46,7 @@ def eligible_households(town_id, method, min_amount_fen):
     for household in households:
         if household.id in busy:
             continue
-        available = int(household_balance(household.id).available_fen)  # PostgreSQL sums come back as Decimal
+        available = household_balance(household.id).available_fen
         if available > 0 and available >= min_amount_fen:
             chosen.append((household, available))
     return chosen

@@ -26,7 +26,7 @@ def test_a_batch_takes_each_households_whole_available_balance_above_the_minimum
 
 def test_the_minimum_leaves_out_smaller_balances(lingzi):
     balances = sorted(household_balance(h.id).available_fen for h in lingzi.earning("cash"))
-    batch = payouts.create_batch(lingzi.maker_id, "cash", balances[-1])
+    batch = payouts.create_batch(lingzi.maker_id, "cash", int(balances[-1]))
     assert [item.amount_fen for item in batch.items] == [balances[-1]]
 
 

@@ -36,5 +36,12 @@ def user_id(email):
 @pytest.fixture
 def lingzi(demo):
     town_id = db.session.scalar(select(Town.id).filter_by(slug="lingzi"))
-    return Lingzi(town_id, user_id("town@demo.cn"), user_id("town2@demo.cn"), user_id("taihe@demo.cn"),
-                  user_id("buyer@demo.cn"))
+    found = Lingzi(town_id, user_id("town@demo.cn"), user_id("town2@demo.cn"), user_id("taihe@demo.cn"),
+                   user_id("buyer@demo.cn"))
+    db.session.remove()
+    return found
+
+
+def release():
+    """End the test's own transaction: on SQLite it holds the write lock a request would wait for."""
+    db.session.remove()
