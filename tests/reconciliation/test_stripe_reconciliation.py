@@ -134,3 +134,16 @@ def test_staff_resolve_discrepancies_with_a_note_before_a_month_can_be_locked(ap
     with pytest.raises(Conflict, match="after it ends"):
         reconciliation.lock_month(staff.id, date.today().strftime("%Y-%m"))
     assert db.session.get(StripeBalanceRecord, stray.reference) is not None
+
+
+def test_pull_now_runs_the_sync_in_the_worker(app, client, auth, stripe_server, celery_worker):
+    with app.app_context():
+        history = History()
+        history.paid_order(1)
+        staff = history.district.user("town_staff", town_id=history.district.town.id)
+        db.session.commit()
+        email = staff.email
+    auth.login_as(email)
+    assert client.post("/town/reconciliation/pull").status_code == 302
+    celery_worker.wait_for(lambda: db.session.scalar(select(StripeBalanceRecord.matched)), timeout=60)
+    assert "¥23.50" in client.get("/town/reconciliation").get_data(as_text=True)

@@ -60,3 +60,5 @@ def test_a_bad_minimum_is_refused_with_a_message_and_no_batch(app, lingzi):
     assert "金额不能为负数" in response.get_data(as_text=True)
     release()
     assert db.session.query(PayoutBatch).count() == 0
+    too_high = maker.post("/town/payouts", data={"method": "bank", "min_amount": "100000"}, follow_redirects=True)
+    assert "没有农户的可提现余额达到这个金额" in too_high.get_data(as_text=True)
