@@ -76,7 +76,8 @@ def _per_order(query):
 
 def check_orders_add_up(report):
     """Each attributed order credited exactly paid − refunded; its sales_pending nets to zero."""
-    attributed = set(db.session.scalars(select(JournalEntry.order_id).where(JournalEntry.rule.in_(ORDER_PAYMENT_RULES))))
+    attributed = set(db.session.scalars(
+        select(JournalEntry.order_id).where(JournalEntry.rule.in_(ORDER_PAYMENT_RULES))))
     credited = _per_order(
         select(JournalEntry.order_id, -func.sum(Posting.amount_fen))
         .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Posting.account_id == Account.id)
