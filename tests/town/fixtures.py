@@ -1,4 +1,4 @@
-"""Town-portal fixtures: the demo district's Lingzi town (李里村) and its two staff members."""
+"""Town-portal fixtures shared by the town's test packages: Lingzi town (李里村) of the demo district."""
 from dataclasses import dataclass
 
 import pytest
@@ -36,5 +36,12 @@ def user_id(email):
 @pytest.fixture
 def lingzi(demo):
     town_id = db.session.scalar(select(Town.id).filter_by(slug="lingzi"))
-    return Lingzi(town_id, user_id("town@demo.cn"), user_id("town2@demo.cn"), user_id("taihe@demo.cn"),
-                  user_id("buyer@demo.cn"))
+    found = Lingzi(town_id, user_id("town@demo.cn"), user_id("town2@demo.cn"), user_id("taihe@demo.cn"),
+                   user_id("buyer@demo.cn"))
+    db.session.remove()
+    return found
+
+
+def release():
+    """End the test's own transaction: on SQLite it holds the write lock a request would wait for."""
+    db.session.remove()
