@@ -82,12 +82,13 @@ def supplier_payable_fen(supplier_id):
 def love_fund_summary(town_id):
     """A town love fund: everything received, everything granted, and what is left."""
     account = account_id("love_fund", "town", town_id)
-    by_rule = dict(db.session.execute(
-        select(JournalEntry.rule == LOVE_FUND_AID, func.sum(Posting.amount_fen))
+    by_rule = db.session.execute(
+        select(JournalEntry.rule, func.sum(Posting.amount_fen))
         .join(JournalEntry, Posting.entry_id == JournalEntry.id)
         .where(Posting.account_id == account)
-        .group_by(JournalEntry.rule == LOVE_FUND_AID)
-    ).all())
+        .group_by(JournalEntry.rule)
+    ).all()
     # Received is net of refunded round-ups; granted is the aid paid out of the fund.
-    received, granted = -int(by_rule.get(False) or 0), int(by_rule.get(True) or 0)
+    granted = sum(int(total) for rule, total in by_rule if rule == LOVE_FUND_AID)
+    received = -sum(int(total) for rule, total in by_rule if rule != LOVE_FUND_AID)
     return {"received_fen": received, "granted_fen": granted, "balance_fen": received - granted}

@@ -1,0 +1,62 @@
+"""The ledger's Celery tasks run from outbox messages on a real worker, and only once."""
+from datetime import date
+from decimal import Decimal
+
+from marketplace.coops.models import CooperativePeriod
+from marketplace.extensions import db
+from marketplace.ledger.models import JournalEntry
+from marketplace.ledger.services import household_account, owed_to_fen
+from marketplace.outbox.models import OutboxMessage
+from marketplace.outbox.services import publish
+from tests.ledger.builders import District
+
+
+def test_a_published_payment_is_attributed_by_the_worker_and_its_message_processed(app, celery_worker):
+    with app.app_context():
+        district = District()
+        seller = district.household()
+        eggs = district.variant(seller, price_fen=1_000)
+        order, payment = district.paid_order([(eggs, 3)])
+        message = publish("ledger.attribute_payment", payment_id=payment.id)
+        db.session.commit()
+        seller_id, message_id, order_id = seller.id, message.id, order.id
+
+    celery_worker.wait_for(lambda: db.session.get(OutboxMessage, message_id).processed_at is not None)
+    with app.app_context():
+        assert owed_to_fen(household_account(seller_id)) == 3_000
+        assert db.session.query(JournalEntry).filter_by(order_id=order_id).count() == 2
+
+
+def test_a_refund_delivered_before_its_payment_is_retried_until_it_posts(app, celery_worker):
+    with app.app_context():
+        district = District()
+        seller = district.household()
+        eggs = district.variant(seller, price_fen=1_000)
+        order, payment = district.paid_order([(eggs, 3)])
+        refund = district.refund(order, {order.lines[0]: 1})
+        first = publish("ledger.attribute_refund", refund_id=refund.id)
+        db.session.commit()
+        publish("ledger.attribute_payment", payment_id=payment.id)
+        db.session.commit()
+        seller_id, refund_message = seller.id, first.id
+
+    celery_worker.wait_for(lambda: db.session.get(OutboxMessage, refund_message).processed_at is not None, timeout=30)
+    with app.app_context():
+        assert owed_to_fen(household_account(seller_id)) == 2_000
+
+
+def test_period_close_posts_dividends_through_the_worker(app, celery_worker):
+    with app.app_context():
+        district = District()
+        member = district.household()
+        coop = district.cooperative(profit_return_rate="0", dividend_rate="1", members=[(member, 1)])
+        period = district.add(CooperativePeriod(cooperative_id=coop.id, period_start=date(2026, 1, 1),
+                                                period_end=date(2026, 3, 31), dividend_rate=Decimal("1"),
+                                                distributable_profit_fen=12_345))
+        publish("ledger.post_dividends", period_id=period.id)
+        db.session.commit()
+        member_id, period_id = member.id, period.id
+
+    celery_worker.wait_for(lambda: db.session.get(CooperativePeriod, period_id).status == "closed")
+    with app.app_context():
+        assert owed_to_fen(household_account(member_id)) == 12_345
