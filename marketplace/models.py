@@ -2,7 +2,7 @@
 from marketplace.audit.models import AuditLog  # noqa: F401
 from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, SupplyLot, Variant  # noqa: F401
 from marketplace.coops.models import (  # noqa: F401
-    Cooperative, CooperativePeriod, Membership, ShareChange, ShareHolding, SharingRule,
+    Cooperative, CooperativePeriod, FloorPriceChange, Membership, ShareChange, ShareHolding, SharingRule,
 )
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding, LoveFundGrant  # noqa: F401
 from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Posting  # noqa: F401

@@ -139,3 +139,22 @@ class CooperativePeriod(db.Model):
         CheckConstraint("period_end >= period_start", name="period_ordered"),
         db.UniqueConstraint("cooperative_id", "period_start", name="uq_cooperative_periods_coop_start"),
     )
+
+
+class FloorPriceChange(db.Model):
+    """Append-only history of a product's guaranteed floor price (保底价): who set what, when.
+
+    Lots snapshot the floor at intake, so a change reaches only lots recorded after it.
+    """
+
+    __tablename__ = "floor_price_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    old_floor_price_fen: Mapped[int | None]
+    new_floor_price_fen: Mapped[int]
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    product: Mapped["Product"] = relationship()  # noqa: F821  (catalog imports this module)
+
+    __table_args__ = (CheckConstraint("new_floor_price_fen >= 0", name="new_floor_not_negative"),)

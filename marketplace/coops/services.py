@@ -1,48 +1,133 @@
 """Cooperative work: supply lot intake (保底收购) and the rules that go with it."""
 from datetime import date
 
+from flask_babel import lazy_gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.audit.services import record
-from marketplace.catalog.models import Product, SupplyLot
-from marketplace.coops.models import Membership
-from marketplace.errors import DomainError, NotFound
+from marketplace.catalog.listings import add_stock
+from marketplace.catalog.models import Product, SupplyLot, Variant
+from marketplace.coops import scope
+from marketplace.coops.models import Cooperative, Membership
+from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.attribution import post_floor_purchase
 
+GRADES = ("特级", "一级", "二级", "三级")
+MAX_LOT_QUANTITY = 10_000_000
+
+
+def _check_lot_scope(actor_id, cooperative_id, household_id):
+    """Managers record for their own cooperative; agents (代办) for households of their village.
+
+    Returns whether the lot is recorded on the household's behalf. `actor_id=None` is the
+    system itself (the demo seed and commands), never a web request.
+    """
+    if actor_id is None:
+        return False
+    user = scope.acting_user(actor_id)
+    if user.role == "agent":
+        scope.household_for_agent(actor_id, household_id)
+        return True
+    if scope.managed_cooperative_id(actor_id) != cooperative_id:
+        raise NotFound(_("No such cooperative."))
+    return False
+
+
+def _existing_lot(idempotency_token, cooperative_id):
+    lot = db.session.scalar(select(SupplyLot).where(SupplyLot.idempotency_token == idempotency_token))
+    if lot is not None and lot.cooperative_id != cooperative_id:
+        raise Conflict(_("This form was already used. Please open a fresh one."))
+    return lot
+
 
 def record_supply_lot(cooperative_id, product_id, household_id, quantity, idempotency_token,
-                      received_on=None, grade="", actor_id=None, on_behalf=False):
+                      received_on=None, grade="", actor_id=None, on_behalf=False, variant_id=None):
     """Record that a member household delivered `quantity` lot units, and credit its floor price.
 
-    Safe to submit twice: the same `idempotency_token` returns the lot already recorded.
+    Safe to submit twice: the same `idempotency_token` returns the lot already recorded (also
+    when two submits race: the unique token lets one insert win). The lot snapshots the
+    product's floor price of today, so a later floor change never reaches it. With `variant_id`
+    the delivered goods are also put on sale: whole variant units (quantity ÷ its lot units)
+    are added to that variant's stock.
     """
-    existing = db.session.scalar(select(SupplyLot).where(SupplyLot.idempotency_token == idempotency_token))
+    on_behalf = _check_lot_scope(actor_id, cooperative_id, household_id) or on_behalf
+    if not idempotency_token or len(idempotency_token) > 64:
+        raise DomainError(_("This form has expired. Please open it again."), field="idempotency_token")
+    existing = _existing_lot(idempotency_token, cooperative_id)
     if existing is not None:
         return existing
-    if not isinstance(quantity, int) or quantity <= 0 or quantity > 10_000_000:
-        raise DomainError("Quantity must be a whole number above zero.", field="quantity")
-    product = db.session.get(Product, product_id)
-    if product is None or product.seller.kind != "cooperative" or product.seller.cooperative_id != cooperative_id:
-        raise NotFound("No such product in this cooperative.")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= MAX_LOT_QUANTITY:
+        raise DomainError(_("Quantity must be a whole number above zero."), field="quantity")
+    if grade and grade not in GRADES:
+        raise DomainError(_("Choose a quality grade."), field="grade")
+    if received_on is not None and received_on > date.today():
+        raise DomainError(_("The delivery date cannot be in the future."), field="received_on")
+    product = scope.cooperative_product(cooperative_id, product_id)
     if product.floor_price_fen is None:
-        raise DomainError("This product has no guaranteed floor price set.", field="product_id")
+        raise DomainError(_("This product has no guaranteed floor price set."), field="product_id")
     member = db.session.scalar(select(Membership).filter_by(cooperative_id=cooperative_id, household_id=household_id))
-    if member is None:
-        raise DomainError("That household is not a member of this cooperative.", field="household_id")
+    if member is None or member.left_on is not None:
+        raise DomainError(_("That household is not a member of this cooperative."), field="household_id")
+    variant = None
+    if variant_id is not None:
+        variant = db.session.get(Variant, variant_id)
+        if variant is None or variant.product_id != product.id:
+            raise DomainError(_("Choose a variant of this product."), field="variant_id")
     lot = SupplyLot(
         product_id=product_id, cooperative_id=cooperative_id, household_id=household_id,
         quantity=quantity, quantity_remaining=quantity, floor_price_fen=product.floor_price_fen,
         received_on=received_on or date.today(), grade=grade, idempotency_token=idempotency_token,
         recorded_by_id=actor_id,
     )
-    db.session.add(lot)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(lot)
+    except IntegrityError:
+        # The same form was submitted twice at once: the other submit recorded the lot.
+        existing = _existing_lot(idempotency_token, cooperative_id)
+        if existing is None:
+            raise
+        return existing
     post_floor_purchase(lot)
+    stocked = quantity // variant.lot_units if variant is not None else 0
+    if stocked:
+        add_stock(variant.id, stocked)
     record("lot.recorded", actor_id=actor_id, obj=lot, town_id=product.seller.cooperative.town_id,
            on_behalf_of_household_id=household_id if on_behalf else None,
-           quantity=quantity, floor_price_fen=lot.floor_price_fen)
+           quantity=quantity, floor_price_fen=lot.floor_price_fen, cooperative_id=cooperative_id,
+           variant_id=variant_id, stock_added=stocked)
     db.session.commit()
     return lot
 
 
+def cooperative_lots(actor_id, limit=200):
+    """The cooperative's lots, newest first, each with what is left of it."""
+    cooperative_id = scope.managed_cooperative_id(actor_id)
+    return db.session.scalars(
+        select(SupplyLot).where(SupplyLot.cooperative_id == cooperative_id)
+        .order_by(SupplyLot.received_on.desc(), SupplyLot.id.desc()).limit(limit)
+    ).all()
+
+
+def lot_choices(cooperative_id):
+    """What a lot form offers: member households and products with a floor price, with their variants."""
+    members = db.session.scalars(
+        select(Membership).where(Membership.cooperative_id == cooperative_id, Membership.left_on.is_(None))
+        .order_by(Membership.household_id)
+    ).all()
+    products = db.session.scalars(
+        select(Product).where(Product.seller_id == scope.cooperative_seller_id(cooperative_id),
+                              Product.floor_price_fen.is_not(None), Product.status != "archived")
+        .order_by(Product.id)
+    ).all()
+    return [member.household for member in members], products
+
+
+def household_cooperatives(household_id):
+    """The cooperatives a household is a member of now (for an agent recording on its behalf)."""
+    return db.session.scalars(
+        select(Cooperative).join(Membership, Membership.cooperative_id == Cooperative.id)
+        .where(Membership.household_id == household_id, Membership.left_on.is_(None)).order_by(Cooperative.id)
+    ).all()

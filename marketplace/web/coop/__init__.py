@@ -1,0 +1,12 @@
+"""The cooperative portal (合作社后台): listings, lots, members, rules, periods, fulfilment.
+
+Cooperative managers work here from a phone in the field; village agents (代办) record lots
+and direct listings on behalf of their village's households.
+"""
+from flask import Blueprint
+
+bp = Blueprint("coop", __name__, url_prefix="/coop")
+
+from marketplace.web.coop import (  # noqa: E402,F401
+    agent, fulfilment, listings, lots, members, periods, routes, rules,
+)

@@ -1,0 +1,105 @@
+from datetime import date
+
+from flask import Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.catalog.models import Product
+from marketplace.coops import scope
+from marketplace.coops.models import Cooperative
+from marketplace.documents import qr_svg, render_pdf
+from marketplace.errors import DomainError
+from marketplace.extensions import db
+from marketplace.orders import fulfilment
+from marketplace.web.access import role_required
+from marketplace.web.coop import bp
+from marketplace.web.coop.forms import ConfirmForm, ShipForm
+
+
+def pdf_response(pdf, filename):
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+def packing_entries(orders):
+    return [(order, fulfilment.cooperative_lines(current_user.id, order)) for order in orders]
+
+
+def my_cooperative():
+    return db.session.get(Cooperative, scope.managed_cooperative_id(current_user.id))
+
+
+@bp.get("/orders")
+@role_required("coop_manager")
+def orders():
+    queue = fulfilment.fulfilment_queue(current_user.id)
+    days = sorted({fulfilment.local_day(order.paid_at) for order in queue}, reverse=True)
+    return render_template("coop/orders.html", entries=packing_entries(queue), days=days,
+                           confirm_form=ConfirmForm(), ship_form=ShipForm())
+
+
+@bp.get("/orders/<int:order_id>/packing-list.pdf")
+@role_required("coop_manager")
+def order_packing_list(order_id):
+    order = fulfilment.order_for(current_user.id, order_id)
+    pdf = render_pdf("documents/packing_list.html", entries=packing_entries([order]), cooperative=my_cooperative(),
+                     title=f"装箱单 Packing list {order.public_no}")
+    return pdf_response(pdf, f"packing-list-{order.public_no}.pdf")
+
+
+@bp.get("/orders/day/<day>/packing-list.pdf")
+@role_required("coop_manager")
+def day_packing_list(day):
+    try:
+        chosen = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    orders = fulfilment.orders_paid_on(current_user.id, chosen)
+    pdf = render_pdf("documents/packing_list.html", entries=packing_entries(orders), cooperative=my_cooperative(),
+                     title=f"{chosen.isoformat()} 装箱单 Packing list")
+    return pdf_response(pdf, f"packing-list-{chosen.isoformat()}.pdf")
+
+
+def product_url(slug):
+    """The public product page a parcel's QR code opens (the storefront's `/products/<slug>`)."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/products/{slug}"
+
+
+@bp.get("/orders/<int:order_id>/label")
+@role_required("coop_manager")
+def parcel_label(order_id):
+    order = fulfilment.order_for(current_user.id, order_id)
+    lines = fulfilment.cooperative_lines(current_user.id, order)
+    slugs = {line.product_id: db.session.get(Product, line.product_id).slug for line in lines}
+    codes = [(line, product_url(slugs[line.product_id]), qr_svg(product_url(slugs[line.product_id]))) for line in lines]
+    return render_template("coop/label.html", order=order, codes=codes, cooperative=my_cooperative())
+
+
+@bp.post("/orders/<int:order_id>/packed")
+@role_required("coop_manager")
+def mark_packed(order_id):
+    if ConfirmForm().validate_on_submit():
+        try:
+            fulfilment.mark_packed(order_id, current_user.id)
+        except DomainError as error:
+            flash_refusal(error)
+        else:
+            flash(_("Marked as packed."), "info")
+    return redirect(url_for("coop.orders"), 303)
+
+
+@bp.post("/orders/<int:order_id>/shipped")
+@role_required("coop_manager")
+def mark_shipped(order_id):
+    form = ShipForm()
+    fulfilment.order_for(current_user.id, order_id)
+    if not form.validate_on_submit():
+        flash(_("Enter the tracking number (letters and digits)."), "error")
+        return redirect(url_for("coop.orders"), 303)
+    try:
+        fulfilment.mark_shipped(order_id, current_user.id, form.carrier.data, form.tracking_no.data)
+    except DomainError as error:
+        flash_refusal(error)
+    else:
+        flash(_("Marked as shipped. The buyer sees the tracking number."), "info")
+    return redirect(url_for("coop.orders"), 303)
