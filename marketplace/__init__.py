@@ -60,12 +60,14 @@ def register_blueprints(app):
     from marketplace.web.auth import bp as auth
     from marketplace.web.coop import bp as coop
     from marketplace.web.storefront import bp as storefront
+    from marketplace.web.town import bp as town
     from marketplace.web.webhooks import bp as webhooks
 
     app.register_blueprint(storefront)
     app.register_blueprint(auth)
     app.register_blueprint(webhooks)
     app.register_blueprint(coop)
+    app.register_blueprint(town)
 
 
 def register_errorhandlers(app):

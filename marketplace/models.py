@@ -12,3 +12,7 @@ from marketplace.payments.models import Payment, Refund, RefundLine, StripeEvent
 from marketplace.payouts.models import PayoutBatch, PayoutItem  # noqa: F401
 from marketplace.people.models import Household, Supplier, User  # noqa: F401
 from marketplace.places.models import ServicePoint, Town, Village  # noqa: F401
+from marketplace.reconciliation.models import (  # noqa: F401
+    Discrepancy, ReconciliationPeriod, StripeBalanceRecord, StripeSyncCursor,
+)
+from marketplace.statements.models import StatementJob  # noqa: F401

@@ -91,3 +91,30 @@ def sign_payload_for_tests(payload, secret, timestamp):
     """The library's own signature scheme, for tests and the local server: `t=…,v1=…`."""
     signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
     return f"t={timestamp},v1={signature}"
+
+
+def balance_transactions_since(created_from):
+    """Balance transactions created at or after `created_from` (Unix seconds), newest first.
+
+    Stripe filters on the server; localstripe has no `created` filter, so the walk also stops
+    itself at the first older transaction (lists are newest first on both).
+    """
+    params = {"limit": 100}
+    if created_from and not uses_local_server():
+        params["created"] = {"gte": created_from}
+    for transaction in _client().v1.balance_transactions.list(params=params).auto_paging_iter():
+        if transaction.created < created_from:
+            return
+        yield transaction
+
+
+def payouts_since(created_from):
+    """Payouts to the platform's bank created at or after `created_from`, newest first."""
+    params = {"limit": 100}
+    if created_from and not uses_local_server():
+        params["created"] = {"gte": created_from}
+    for payout in _client().v1.payouts.list(params=params).auto_paging_iter():
+        if payout.created < created_from:
+            return
+        yield payout
+

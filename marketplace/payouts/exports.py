@@ -1,0 +1,74 @@
+"""What a batch looks like outside the portal: the bank's transfer file and the cash sheet.
+
+Only an approved batch is exported, so the amounts in the file are the frozen ones. The bank
+file carries the full account numbers the bank needs; each export is audited.
+"""
+import csv
+from decimal import Decimal
+from io import StringIO
+
+from marketplace.audit.services import record
+from marketplace.documents import xlsx_bytes
+from marketplace.errors import Conflict
+from marketplace.extensions import db
+from marketplace.payouts.services import batch_in_town
+from marketplace.people.models import Household
+from marketplace.places.scope import staff_town_id
+from marketplace.statements.services import render_chinese_pdf
+
+BANK_HEADERS = ["序号 No.", "户主 Payee", "村 Village", "开户行 Bank", "账号 Account", "金额(元) Amount (yuan)", "附言 Memo"]
+
+
+def _exportable_batch(actor_id, batch_id, method, kind):
+    town_id = staff_town_id(actor_id)
+    batch = batch_in_town(batch_id, town_id)
+    if batch.status not in ("approved", "closed"):
+        raise Conflict("Only an approved batch can be exported.")
+    if batch.method != method:
+        raise Conflict("This batch is not paid that way.")
+    record("payout_batch.export", actor_id, batch, town_id=town_id, format=kind)
+    db.session.commit()
+    return batch
+
+
+def _rows(batch):
+    for number, item in enumerate((i for i in batch.items if i.status != "failed"), start=1):
+        household = db.session.get(Household, item.household_id)
+        yield number, item, household
+
+
+def yuan(amount_fen):
+    return Decimal(amount_fen) / 100
+
+
+def bank_rows(batch):
+    return [[number, household.head_name, household.village.name_zh, household.bank_name, household.bank_account or "",
+             yuan(item.amount_fen), f"PAYOUT-{batch.id}-{item.id}"]
+            for number, item, household in _rows(batch)]
+
+
+def bank_csv(actor_id, batch_id):
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese names correctly."""
+    batch = _exportable_batch(actor_id, batch_id, "bank", "csv")
+    buffer = StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(BANK_HEADERS)
+    for row in bank_rows(batch):
+        row[5] = f"{row[5]:.2f}"
+        writer.writerow(row)
+    return batch, ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def bank_xlsx(actor_id, batch_id):
+    batch = _exportable_batch(actor_id, batch_id, "bank", "xlsx")
+    rows = bank_rows(batch)
+    total = sum((row[5] for row in rows), Decimal(0))
+    return batch, xlsx_bytes(f"批次{batch.id}", BANK_HEADERS, [*rows, ["", "合计 Total", "", "", "", total, ""]])
+
+
+def cash_sheet_pdf(actor_id, batch_id):
+    """A printable sheet: one line per household with room for the payee's signature."""
+    batch = _exportable_batch(actor_id, batch_id, "cash", "pdf")
+    rows = list(_rows(batch))
+    return batch, render_chinese_pdf("documents/payout_cash_sheet.html", batch=batch, rows=rows,
+                             total_fen=sum(item.amount_fen for _, item, _ in rows))

@@ -1,0 +1,1 @@
+"""Stripe reconciliation: balance transactions and payouts matched to the ledger."""

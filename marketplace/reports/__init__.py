@@ -1,0 +1,1 @@
+"""Reports the district sends upward (带贫 poverty-benefit figures)."""

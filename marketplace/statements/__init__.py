@@ -1,0 +1,1 @@
+"""Household balances, statements and "why was I paid this" for town staff."""

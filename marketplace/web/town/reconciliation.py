@@ -1,0 +1,52 @@
+"""Stripe reconciliation: matched totals, the discrepancy queue, month locking."""
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.extensions import db
+from marketplace.outbox.services import publish
+from marketplace.reconciliation import services as reconciliation
+from marketplace.web.town import bp
+from marketplace.web.town.forms import LockMonthForm, ResolveForm
+from marketplace.web.town.routes import attempt, my_town_id, staff_only
+
+
+@bp.get("/reconciliation")
+@staff_only
+def reconciliation_page():
+    my_town_id()
+    return render_template("town/reconciliation.html", summary=reconciliation.summary(), resolve_form=ResolveForm(),
+                           lock_form=LockMonthForm())
+
+
+@bp.post("/reconciliation/pull")
+@staff_only
+def pull_from_stripe():
+    """Ask the worker to pull from Stripe now rather than at the next scheduled run."""
+    my_town_id()
+    publish("reconciliation.sync_stripe")
+    db.session.commit()
+    flash(_("Pulling from Stripe; reload in a moment to see the result."), "info")
+    return redirect(url_for("town.reconciliation_page"))
+
+
+@bp.post("/reconciliation/discrepancies/<int:discrepancy_id>/resolve")
+@staff_only
+def resolve_discrepancy(discrepancy_id):
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        flash(_("Write a note saying how it was resolved."), "error")
+    elif attempt(reconciliation.resolve_discrepancy, current_user.id, discrepancy_id, form.note.data):
+        flash(_("Discrepancy resolved."), "info")
+    return redirect(url_for("town.reconciliation_page"))
+
+
+@bp.post("/reconciliation/lock")
+@staff_only
+def lock_reconciliation_month():
+    form = LockMonthForm()
+    if not form.validate_on_submit():
+        flash(_("Give the month as YYYY-MM."), "error")
+    elif attempt(reconciliation.lock_month, current_user.id, form.month.data):
+        flash(_("Month locked."), "info")
+    return redirect(url_for("town.reconciliation_page"))
