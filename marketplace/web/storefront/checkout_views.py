@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.ledger import impact_receipt
 from marketplace.orders import cart as carts
 from marketplace.orders.cancellation import cancel_order
 from marketplace.orders.checkout import Delivery, order_for_buyer, pay_with_test_card, place_order, quote, start_payment
@@ -118,8 +119,9 @@ def order_detail(public_no):
         if payment is not None:
             settle_payment_intent(payment.stripe_payment_intent_id)
             order = order_for_buyer(public_no, current_user.id)
+    receipt = impact_receipt(order.id) if order.paid_at else None
     return render_template("storefront/order.html", order=order, timeline=order_timeline(order.id),
-                           receipt=None, form=ConfirmForm(formdata=None))
+                           receipt=receipt, form=ConfirmForm(formdata=None))
 
 
 @bp.post("/orders/<public_no>/cancel")

@@ -61,6 +61,7 @@ class BrowseForm(FlaskForm):
     max_price = StringField(validators=[Optional(), Length(max=12)])
     sort = SelectField(choices=[(key, key) for key in SORTS], default="featured", validators=[Optional()])
     page = IntegerField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
+    min_price_fen = max_price_fen = None  # set by validation when the price fields are filled
 
     def validate_min_price(self, field):
         self.min_price_fen = _yuan(field)
