@@ -50,6 +50,8 @@ def load_settings():
         "RESERVATION_MINUTES": int(_env("RESERVATION_MINUTES", "30")),
         "OUTBOX_RESEND_AFTER_SECONDS": int(_env("OUTBOX_RESEND_AFTER_SECONDS", "60")),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "API_RATE_LIMIT_PER_TOKEN": _env("API_RATE_LIMIT_PER_TOKEN", "600 per minute"),
+        "API_RATE_LIMIT_PER_IP": _env("API_RATE_LIMIT_PER_IP", "1200 per minute"),
         "MAIL_SERVER": _env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(_env("MAIL_PORT", "8025")),
         "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "noreply@shuangxiang.local"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import force_locale
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, tuple_
 
 from marketplace.documents import render_pdf
 from marketplace.errors import Conflict
@@ -53,10 +53,18 @@ def check_period(start, end):
         raise Conflict("A statement covers at most three years.")
 
 
-def town_households(town_id, query="", village_id=None):
-    """The town's households with their balances, found by village or head's name."""
+def town_households(town_id, query="", village_id=None, after=None, limit=None):
+    """The town's households with their balances, found by village or head's name.
+
+    `after` = (village_id, head_name, id) of the last household already shown and `limit`
+    page through them (keyset pagination).
+    """
     statement = (select(Household).join(Village).where(Village.town_id == town_id)
                  .order_by(Village.id, Household.head_name, Household.id))
+    if after is not None:
+        statement = statement.where(tuple_(Village.id, Household.head_name, Household.id) > tuple_(*after))
+    if limit is not None:
+        statement = statement.limit(limit)
     if village_id:
         statement = statement.where(Village.id == village_id)
     query = (query or "").strip()[:40]
