@@ -11,7 +11,7 @@ from marketplace.ledger import town_impact
 from marketplace.ledger.balances import love_fund_summary
 from marketplace.places.models import Town
 from marketplace.web.api.framework import operation
-from marketplace.web.api.pagination import decode_cursor, encode_cursor
+from marketplace.web.api.pagination import BadCursor, decode_cursor, encode_cursor
 from marketplace.web.api.schemas import catalog as schemas
 
 LABELS = {"selenium": "label_selenium_rich", "organic": "label_organic", "poor_direct": "label_poor_household_direct"}
@@ -37,15 +37,18 @@ def _summary_fields(product):
 @operation("GET", "/products", tag="Catalogue", summary="List and search products", query=schemas.CatalogueQuery,
            response=schemas.ProductPage)
 def list_products(query):
-    """Active farm products, filtered and sorted as on the storefront, a page at a time."""
-    position = decode_cursor(query.cursor, (int,))
+    """Active farm products, filtered and sorted as on the storefront, `limit` at a time; the cursor
+    keeps the page size it was made with."""
+    page_number, per_page = decode_cursor(query.cursor, (int, int)) or (1, query.limit)
+    if not (1 <= page_number <= 10_000 and 1 <= per_page <= 100):
+        raise BadCursor("This cursor is not one this API gave out.", field="cursor")
     page = browse.search_products(browse.CatalogueQuery(
         text=query.q, category_id=query.category_id, town_id=query.town_id, village_id=query.village_id,
         cooperative_id=query.cooperative_id, household_id=query.household_id, labels=list(dict.fromkeys(query.label)),
         min_price_fen=query.min_price_fen, max_price_fen=query.max_price_fen, sort=query.sort,
-        page=position[0] if position else 1))
+        page=page_number, per_page=per_page))
     return schemas.ProductPage(items=[schemas.ProductSummary(**_summary_fields(product)) for product in page.items],
-                               total=page.total or 0, next_cursor=encode_cursor([page.page + 1]) if page.has_next else None)
+                               total=page.total or 0, next_cursor=encode_cursor([page.page + 1, per_page]) if page.has_next else None)
 
 
 @operation("GET", "/products/<slug>", tag="Catalogue", summary="A product with its variants and provenance",

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from marketplace.api import idempotency
 from marketplace.api.tokens import user_for_token
 from marketplace.errors import DomainError, Forbidden
+from marketplace.extensions import db
 from marketplace.payments import stripe_gateway
 from marketplace.web.api import bp
 from marketplace.web.api.problems import problem
@@ -181,3 +182,10 @@ def operation(method, rule, *, tag, summary, response, status=200, query=None, b
         OPERATIONS.append(op)
         return endpoint
     return decorator
+
+
+@bp.teardown_request
+def _end_session(_error):
+    """End the request's transaction with the request, also when an app context outlives it
+    (a test or a command holding one): on SQLite an open transaction holds the write lock."""
+    db.session.remove()

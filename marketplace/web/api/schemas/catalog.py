@@ -21,6 +21,7 @@ class CatalogueQuery(QueryInput):
     max_price_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
     sort: Sort = "featured"
     cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=12, ge=1, le=100)
 
 
 class Place(Output):
