@@ -25,7 +25,11 @@ def make_buyer(email):
 
 
 class Api:
-    """The Flask test client with helpers that send JSON and a bearer token."""
+    """The Flask test client with helpers that send JSON and a bearer token.
+
+    Its database helpers use the test's own app context (the `demo` fixture holds one, and the
+    test client's requests share it), ending their transaction at once.
+    """
 
     def __init__(self, app, client):
         self.app = app
@@ -34,11 +38,10 @@ class Api:
 
     def token_for(self, email):
         if email not in self.tokens:
-            with self.app.app_context():
-                if user_id(email) is None:
-                    make_buyer(email)
-                _token, self.tokens[email] = create_token(user_id(email), "tests")
-                db.session.remove()
+            if user_id(email) is None:
+                make_buyer(email)
+            _token, self.tokens[email] = create_token(user_id(email), "tests")
+            db.session.remove()
         return self.tokens[email]
 
     def _headers(self, email, headers):
@@ -64,23 +67,21 @@ class Api:
 
     def first_variant(self, in_stock=True):
         """An active variant of an active uplink product with stock (id, slug)."""
-        with self.app.app_context():
-            variant = db.session.scalar(
-                select(Variant).join(Product).where(Product.status == "active", Product.direction == "uplink",
-                                                    Variant.is_active.is_(True), Variant.stock_available > 5)
-                .order_by(Variant.id))
-            found = (variant.id, variant.product.slug)
-            db.session.remove()
-            return found
+        variant = db.session.scalar(
+            select(Variant).join(Product).where(Product.status == "active", Product.direction == "uplink",
+                                                Variant.is_active.is_(True), Variant.stock_available > 5)
+            .order_by(Variant.id))
+        found = (variant.id, variant.product.slug)
+        db.session.remove()
+        return found
 
     def lot_of(self, cooperative_email):
         """A supply lot of the cooperative the manager with this e-mail runs."""
-        with self.app.app_context():
-            cooperative_id = db.session.scalar(select(User.cooperative_id).where(User.email == cooperative_email))
-            lot_id = db.session.scalar(select(SupplyLot.id).where(SupplyLot.cooperative_id == cooperative_id)
-                                       .order_by(SupplyLot.id))
-            db.session.remove()
-            return lot_id
+        cooperative_id = db.session.scalar(select(User.cooperative_id).where(User.email == cooperative_email))
+        lot_id = db.session.scalar(select(SupplyLot.id).where(SupplyLot.cooperative_id == cooperative_id)
+                                   .order_by(SupplyLot.id))
+        db.session.remove()
+        return lot_id
 
 
 @pytest.fixture

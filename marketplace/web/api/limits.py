@@ -17,9 +17,12 @@ from marketplace.web.api.problems import problem
 
 
 def token_key():
-    """The presented token (hashed; never stored in clear), or the address when there is none."""
-    token = bearer_token()
-    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32] if token else "ip:" + get_remote_address()
+    """The presented token, hashed: the counter never holds a token in clear."""
+    return "token:" + hashlib.sha256(bearer_token().encode()).hexdigest()[:32]
+
+
+def _no_token():
+    return not bearer_token()
 
 
 def _too_many(request_limit):
@@ -36,5 +39,5 @@ def _per_ip():
     return current_app.config["API_RATE_LIMIT_PER_IP"]
 
 
-limiter.shared_limit(_per_token, "api-token", key_func=token_key, on_breach=_too_many)(bp)
+limiter.shared_limit(_per_token, "api-token", key_func=token_key, exempt_when=_no_token, on_breach=_too_many)(bp)
 limiter.shared_limit(_per_ip, "api-ip", key_func=get_remote_address, on_breach=_too_many)(bp)
