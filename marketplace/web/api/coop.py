@@ -31,7 +31,7 @@ def list_listings(user):
     return schemas.ListingList(items=[_listing(product) for product in listed_products(user.id)])
 
 
-@operation("PUT", "/coop/variants/<int:variant_id>/stock", tag="Cooperatives", summary="Set a variant's stock",
+@operation("PUT", "/coop/variants/<id:variant_id>/stock", tag="Cooperatives", summary="Set a variant's stock",
            roles=MANAGERS, body=schemas.StockIn, response=schemas.StockOut)
 def set_stock(user, variant_id, body):
     """Sets the stock only if it is still `stock_seen`: an order placed meanwhile took some."""
@@ -52,7 +52,7 @@ def list_lots(user, query):
     return schemas.LotPage(items=[schemas.Lot.model_validate(lot) for lot in shown], next_cursor=cursor)
 
 
-@operation("GET", "/coop/lots/<int:lot_id>", tag="Cooperatives", summary="One supply lot", roles=MANAGERS,
+@operation("GET", "/coop/lots/<id:lot_id>", tag="Cooperatives", summary="One supply lot", roles=MANAGERS,
            response=schemas.Lot)
 def get_lot(user, lot_id):
     return schemas.Lot.model_validate(cooperative_lot(user.id, lot_id))

@@ -25,6 +25,7 @@ from marketplace.web.api import bp
 from marketplace.web.api.problems import problem
 
 ANY_SIGNED_IN = ("*",)
+MAX_ID = 2**31 - 1  # `<id:name>` in a rule: a database id, 0 to MAX_ID (larger is a 404, not an overflow)
 PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 LOCALES = {"zh": "zh_CN", "en": "en"}
 
@@ -178,7 +179,7 @@ def operation(method, rule, *, tag, summary, response, status=200, query=None, b
                 except stripe_gateway.StripeError:
                     return problem(502, "payment_provider_error", "The payment provider did not answer; try again.")
 
-        bp.add_url_rule(rule, view.__name__, endpoint, methods=[method])
+        bp.add_url_rule(rule.replace("<id:", f"<int(max={MAX_ID}):"), view.__name__, endpoint, methods=[method])
         OPERATIONS.append(op)
         return endpoint
     return decorator

@@ -6,7 +6,7 @@ from flask import render_template
 from pydantic.json_schema import models_json_schema
 
 from marketplace.web.api import bp
-from marketplace.web.api.framework import ANY_SIGNED_IN, OPERATIONS, PATH_PARAMETER
+from marketplace.web.api.framework import ANY_SIGNED_IN, MAX_ID, OPERATIONS, PATH_PARAMETER
 from marketplace.web.api.problems import PROBLEM_MEDIA_TYPE
 from marketplace.web.api.schemas import Problem
 
@@ -17,6 +17,7 @@ ERROR_DESCRIPTIONS = {
     401: "No valid API token.",
     403: "The token's role may not do this.",
     404: "Not found, or not yours to see.",
+    405: "This method is not allowed here (a path that does not match the operation's parameters).",
     409: "Conflicts with the current state (sold out, already paid, changed meanwhile, key in use).",
     415: "The body is not application/json.",
     422: "Invalid input; `field` names it.",
@@ -32,7 +33,7 @@ def _openapi_path(rule):
 def _path_parameters(rule):
     parameters = []
     for match in PATH_PARAMETER.finditer(rule):
-        schema = ({"type": "integer", "minimum": 0} if match["converter"] == "int"
+        schema = ({"type": "integer", "minimum": 0, "maximum": MAX_ID} if match["converter"] == "id"
                   else {"type": "string", "minLength": 1, "pattern": "^[^/]+$"})
         parameters.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
     return parameters
@@ -63,7 +64,7 @@ def _without_null(schema):
 
 
 def _error_statuses(op):
-    statuses = {400, 404, 409, 422, 429}
+    statuses = {400, 404, 405, 409, 422, 429}
     if op.roles:
         statuses |= {401, 403}
     if op.body is not None:

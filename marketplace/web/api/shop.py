@@ -43,14 +43,14 @@ def add_cart_item(user, body):
     return _cart(user)
 
 
-@operation("PATCH", "/cart/items/<int:item_id>", tag="Cart and checkout", summary="Change a cart line's quantity",
+@operation("PATCH", "/cart/items/<id:item_id>", tag="Cart and checkout", summary="Change a cart line's quantity",
            roles=ANY_SIGNED_IN, body=schemas.QuantityIn, response=schemas.Cart)
 def set_cart_item(user, item_id, body):
     carts.set_quantity(carts.open_cart(user_id=user.id).id, item_id, body.quantity)
     return _cart(user)
 
 
-@operation("DELETE", "/cart/items/<int:item_id>", tag="Cart and checkout", summary="Take a line out of the cart",
+@operation("DELETE", "/cart/items/<id:item_id>", tag="Cart and checkout", summary="Take a line out of the cart",
            roles=ANY_SIGNED_IN, response=schemas.Cart)
 def remove_cart_item(user, item_id):
     carts.remove_item(carts.open_cart(user_id=user.id).id, item_id)

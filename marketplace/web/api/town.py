@@ -34,7 +34,7 @@ def list_households(user, query):
         for row in shown])
 
 
-@operation("GET", "/town/households/<int:household_id>/statement", tag="Town staff",
+@operation("GET", "/town/households/<id:household_id>/statement", tag="Town staff",
            summary="A household's statement for a period", roles=STAFF, query=schemas.PeriodQuery,
            response=schemas.Statement)
 def get_household_statement(user, household_id, query):

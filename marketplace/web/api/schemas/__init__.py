@@ -1,8 +1,15 @@
 """Pydantic models of the API: what comes in (strict: no silent type coercion, no unknown
 fields) and what goes out. The OpenAPI document is generated from them."""
-from pydantic import BaseModel, ConfigDict
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 MAX_FEN = 1_000_000_000_000
+
+
+# Timestamps are stored as naive UTC; the API states the offset (RFC 3339).
+UtcDateTime = Annotated[datetime, AfterValidator(lambda value: value if value.tzinfo else value.replace(tzinfo=UTC))]
 
 
 class Input(BaseModel):
@@ -10,9 +17,9 @@ class Input(BaseModel):
 
 
 class QueryInput(BaseModel):
-    """Query strings are text, so their numbers are parsed (not strict); unknown keys are ignored."""
+    """Query strings are text, so their numbers are parsed (not strict); an unknown key is refused."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
 
 class Output(BaseModel):

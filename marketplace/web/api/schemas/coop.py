@@ -1,8 +1,8 @@
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import Field
 
-from marketplace.web.api.schemas import Input, Output, QueryInput
+from marketplace.web.api.schemas import UtcDateTime, Input, Output, QueryInput
 from marketplace.web.api.schemas.catalog import Variant
 
 
@@ -41,7 +41,7 @@ class Lot(Output):
     floor_price_fen: int
     received_on: date
     grade: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class LotPage(Output):

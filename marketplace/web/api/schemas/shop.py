@@ -1,9 +1,8 @@
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
-from marketplace.web.api.schemas import Input, Output, QueryInput
+from marketplace.web.api.schemas import UtcDateTime, Input, Output, QueryInput
 
 
 class CartItemIn(Input):
@@ -61,7 +60,7 @@ class OrderLine(Output):
 class OrderEvent(Output):
     status: str
     note: str
-    at: datetime
+    at: UtcDateTime
 
 
 OrderStatus = Literal["pending_payment", "paid", "packed", "shipped", "delivered", "completed",
@@ -71,8 +70,8 @@ OrderStatus = Literal["pending_payment", "paid", "packed", "shipped", "delivered
 class OrderSummary(Output):
     public_no: str
     status: OrderStatus
-    created_at: datetime
-    paid_at: datetime | None
+    created_at: UtcDateTime
+    paid_at: UtcDateTime | None
     subtotal_fen: int
     shipping_fen: int
     donation_fen: int
@@ -86,7 +85,7 @@ class Order(OrderSummary):
     recipient_name: str
     address: str
     service_point_id: int | None
-    reservation_expires_at: datetime | None
+    reservation_expires_at: UtcDateTime | None
     carrier: str
     tracking_no: str
     lines: list[OrderLine]

@@ -1,8 +1,8 @@
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import Field, model_validator
 
-from marketplace.web.api.schemas import Output, QueryInput
+from marketplace.web.api.schemas import UtcDateTime, Output, QueryInput
 
 
 class HouseholdQuery(QueryInput):
@@ -45,7 +45,7 @@ class PeriodQuery(QueryInput):
 
 
 class StatementLine(Output):
-    at: datetime
+    at: UtcDateTime
     entry_id: int
     mechanism: str
     fen: int
