@@ -2,7 +2,9 @@
 
 Search is a case-insensitive substring match (LIKE) on the Chinese and English titles and the
 village names, term by term: Chinese has no spaces between words, so a substring match is what
-finds 雪梨 inside 焦氏雪梨. `tests/perf/bench_search.py` measures it on 30,000 products.
+finds 雪梨 inside 焦氏雪梨. The scan reads only the products table's short titles; prices come
+from a covering index per product. Measured on 30,000 products (SQLite and PostgreSQL) a search
+page takes tens of milliseconds, the cost of the title scan.
 """
 from dataclasses import dataclass, field
 
@@ -47,7 +49,7 @@ def _escape_like(term):
 
 
 def _lowest_price():
-    """Each product's lowest active variant price, as a correlated scalar subquery."""
+    """Each product's lowest active variant price: an index seek per product (ix_variants_product_price)."""
     return (
         select(func.min(Variant.price_fen))
         .where(Variant.product_id == Product.id, Variant.is_active.is_(True))
@@ -60,14 +62,12 @@ def _text_condition(text):
     conditions = []
     for term in text.split()[:MAX_TERMS]:
         pattern = f"%{_escape_like(term.lower())}%"
-        village_match = exists().where(
-            Village.id == Product.origin_village_id,
-            or_(Village.name_zh.like(pattern, escape="\\"), func.lower(Village.name_en).like(pattern, escape="\\")),
-        )
+        matching_villages = select(Village.id).where(or_(
+            Village.name_zh.like(pattern, escape="\\"), func.lower(Village.name_en).like(pattern, escape="\\")))
         conditions.append(or_(
             func.lower(Product.title_zh).like(pattern, escape="\\"),
             func.lower(Product.title_en).like(pattern, escape="\\"),
-            village_match,
+            Product.origin_village_id.in_(matching_villages),
         ))
     return and_(*conditions)
 
@@ -75,8 +75,8 @@ def _text_condition(text):
 def search_products(query):
     """One page of active uplink products matching `query`; returns a Flask-SQLAlchemy Pagination."""
     lowest = _lowest_price()
-    statement = select(Product).where(Product.status == "active", Product.direction == "uplink",
-                                      lowest.is_not(None))
+    for_sale = exists().where(Variant.product_id == Product.id, Variant.is_active.is_(True))
+    statement = select(Product).where(Product.status == "active", Product.direction == "uplink", for_sale)
     if query.text.strip():
         statement = statement.where(_text_condition(query.text))
     if query.category_id:
@@ -91,7 +91,7 @@ def search_products(query):
     if query.household_id:
         statement = statement.where(or_(
             Product.seller_id.in_(select(Seller.id).where(Seller.household_id == query.household_id)),
-            exists().where(SupplyLot.product_id == Product.id, SupplyLot.household_id == query.household_id),
+            Product.id.in_(select(SupplyLot.product_id).where(SupplyLot.household_id == query.household_id)),
         ))
     for label in query.labels:
         statement = statement.where(LABEL_COLUMNS[label].is_(True))

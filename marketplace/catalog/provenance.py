@@ -5,6 +5,7 @@ Households appear only through `Household.public_label`: their consented label o
 """
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -33,7 +34,7 @@ def active_product(slug):
                  selectinload(Product.origin_village))
     )
     if product is None:
-        raise NotFound("This product is not for sale.")
+        raise NotFound(_("This product is not for sale."))
     return product
 
 

@@ -39,7 +39,7 @@ class IntentFacts:
 
 def _fee_in_fen(transaction):
     """Stripe's fee is in the settlement currency; bring it back to fen with the charge's rate."""
-    if transaction.currency == "cny" or not transaction.get("exchange_rate"):
+    if transaction.currency == "cny" or not getattr(transaction, "exchange_rate", None):
         return int(transaction.fee)
     rate = Decimal(str(transaction.exchange_rate))
     return int((Decimal(transaction.fee) / rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -48,7 +48,7 @@ def _fee_in_fen(transaction):
 def read_intent(payment_intent_id):
     intent = stripe_gateway.retrieve_payment_intent_with_charge(payment_intent_id)
     facts = IntentFacts(status=intent.status, amount_fen=int(intent.amount))
-    charge = intent.get("latest_charge")
+    charge = getattr(intent, "latest_charge", None)
     if intent.status == "succeeded" and charge:
         transaction = charge.balance_transaction
         if isinstance(transaction, str):

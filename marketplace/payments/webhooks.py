@@ -29,8 +29,8 @@ def handle_webhook(payload, signature_header):
         raise BadWebhook(_("The webhook signature is missing or wrong.")) from error
     if event.type not in HANDLED_EVENTS:
         return "ignored"
-    intent = event.data.object
-    if not isinstance(intent.get("id"), str) or not intent["id"].startswith("pi_"):
+    intent_id = getattr(getattr(event, "data", None) and event.data.object, "id", None)
+    if not isinstance(intent_id, str) or not intent_id.startswith("pi_"):
         raise BadWebhook(_("The webhook does not name a payment."))
-    return settle_payment_intent(intent["id"], event_id=event.id, event_type=event.type,
+    return settle_payment_intent(intent_id, event_id=event.id, event_type=event.type,
                                  note=HANDLED_EVENTS[event.type])

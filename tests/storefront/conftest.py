@@ -60,13 +60,26 @@ class Shopper:
 
 
 @pytest.fixture
-def shopper(app, client, demo, auth):
+def district(app):
+    """The demo district, seeded without leaving an app context pushed: every request and every
+    worker thread then gets its own session, as in production (the shared `demo` fixture keeps
+    one context for the whole test, whose open transaction would lock SQLite for the others)."""
+    from marketplace.demo.seed import seed_demo
+
+    with app.app_context():
+        seed_demo()
+        db.session.remove()
+    return app
+
+
+@pytest.fixture
+def shopper(app, client, district, auth):
     auth.login_as("buyer@demo.cn")
     return Shopper(app, client)
 
 
 @pytest.fixture
-def anonymous_shopper(app, client, demo):
+def anonymous_shopper(app, client, district):
     return Shopper(app, client)
 
 

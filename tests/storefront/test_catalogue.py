@@ -84,3 +84,16 @@ def test_malformed_filters_are_a_400_with_a_message(client, demo, query):
 
 def test_unknown_town_is_404(client, demo):
     assert client.get("/products?town=99999").status_code == 404
+
+
+def test_browse_by_household_shows_its_direct_goods_and_the_lots_it_supplied(client, demo, app_ctx):
+    from marketplace.catalog.models import Product, SupplyLot
+    from marketplace.extensions import db
+
+    honey = db.session.scalar(db.select(Product).filter_by(slug="beixiace-honey"))
+    own = client.get(f"/products?household={honey.seller.household_id}").get_data(as_text=True)
+    assert "北下册山花蜂蜜" in own and "焦氏雪梨" not in own
+    pear = db.session.scalar(db.select(Product).filter_by(slug="jiao-snow-pears"))
+    grower = db.session.scalar(db.select(SupplyLot.household_id).filter_by(product_id=pear.id).limit(1))
+    supplied = client.get(f"/products?household={grower}").get_data(as_text=True)
+    assert "焦氏雪梨" in supplied and "北下册山花蜂蜜" not in supplied

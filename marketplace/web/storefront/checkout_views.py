@@ -127,6 +127,7 @@ def order_detail(public_no):
 @bp.post("/orders/<public_no>/cancel")
 @login_required
 def cancel(public_no):
+    order_for_buyer(public_no, current_user.id)
     form = ConfirmForm()
     if form.validate():
         try:

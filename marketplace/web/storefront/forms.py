@@ -11,15 +11,30 @@ from marketplace.orders.cart import MAX_QUANTITY
 QUANTITY_MESSAGE = _("Choose a quantity from 1 to 99.")
 
 
+class QuantityField(IntegerField):
+    """A whole number of units; anything else ("abc", "1.5") gets the same plain message."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0] not in ("", None):
+            try:
+                self.data = int(valuelist[0])
+            except ValueError as error:
+                self.data = None
+                raise ValueError(QUANTITY_MESSAGE) from error
+
+
+def quantity_field(**kwargs):
+    return QuantityField(_("Quantity"), validators=[InputRequired(QUANTITY_MESSAGE),
+                                                    NumberRange(1, MAX_QUANTITY, QUANTITY_MESSAGE)], **kwargs)
+
+
 class AddToCartForm(FlaskForm):
     variant_id = IntegerField(validators=[InputRequired(_("Choose a size."))])
-    quantity = IntegerField(_("Quantity"), default=1,
-                            validators=[InputRequired(QUANTITY_MESSAGE), NumberRange(1, MAX_QUANTITY, QUANTITY_MESSAGE)])
+    quantity = quantity_field(default=1)
 
 
 class QuantityForm(FlaskForm):
-    quantity = IntegerField(_("Quantity"),
-                            validators=[InputRequired(QUANTITY_MESSAGE), NumberRange(1, MAX_QUANTITY, QUANTITY_MESSAGE)])
+    quantity = quantity_field()
 
 
 class CheckoutForm(FlaskForm):
