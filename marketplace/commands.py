@@ -4,11 +4,13 @@ from flask.cli import with_appcontext
 
 
 def register(app):
+    from marketplace.ledger.cli import ledger_cli
     from marketplace.payments.local_stripe import local_stripe_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(local_stripe_command)
     app.cli.add_command(translations_command)
+    app.cli.add_command(ledger_cli)
 
 
 @click.command("seed-demo")

@@ -98,7 +98,8 @@ def impact_receipt(order_id):
         amounts[("platform", None)] = amounts.get(("platform", None), 0) - fees
         amounts[("payment_fees", None)] = fees
     rows = [ReceiptRow(kind, *_label(kind, owner), fen, owner)
-            for (kind, owner), fen in sorted(amounts.items(), key=lambda item: (ROW_ORDER.index(item[0][0]), item[0][1] or 0))
+            for (kind, owner), fen in sorted(amounts.items(),
+                                             key=lambda item: (ROW_ORDER.index(item[0][0]), item[0][1] or 0))
             if fen]
     return ImpactReceipt(attributed=True, rows=rows, total_fen=sum(row.fen for row in rows))
 

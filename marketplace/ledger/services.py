@@ -75,7 +75,8 @@ def post_entry(idempotency_key, rule, legs, rule_settings=None, memo="", **refer
 def balance_fen(account):
     """Sum of postings on an account id (debits positive)."""
     # PostgreSQL sums bigint into numeric: bring it back to an int of fen.
-    return int(db.session.scalar(select(func.coalesce(func.sum(Posting.amount_fen), 0)).where(Posting.account_id == account)))
+    total = select(func.coalesce(func.sum(Posting.amount_fen), 0)).where(Posting.account_id == account)
+    return int(db.session.scalar(total))
 
 
 def owed_to_fen(account):

@@ -11,6 +11,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderLine
 from marketplace.payments.models import Payment, Refund, RefundLine
+from marketplace.payouts.models import PayoutBatch, PayoutItem
 from marketplace.people.models import Household, Supplier, User
 from marketplace.places.models import ServicePoint, Town, Village
 
@@ -141,6 +142,16 @@ class District:
         user = User(email=f"u{n}@test.cn", name=f"User {n}", role=role, **scope)
         user.set_password("pw-test-1234")
         return self.add(user)
+
+    def payout_item(self, household=None, supplier=None, amount_fen=1_000):
+        """An item of an approved batch (maker and checker differ) paying a household or a supplier."""
+        maker, checker = (self.user("town_staff", town_id=self.town.id) for _ in range(2))
+        batch = self.add(PayoutBatch(town_id=self.town.id, method="bank", created_by_id=maker.id,
+                                     approved_by_id=checker.id, status="approved"))
+        item = self.add(PayoutItem(batch_id=batch.id, household_id=household.id if household else None,
+                                   supplier_id=supplier.id if supplier else None, amount_fen=amount_fen))
+        db.session.commit()
+        return item
 
     def agent_for(self, village=None):
         point = self.add(ServicePoint(village_id=(village or self.village).id, name_zh="服务站", name_en="Point"))

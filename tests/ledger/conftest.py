@@ -1,5 +1,6 @@
 import pytest
 
+from tests.conftest import WorkerHandle
 from tests.ledger.builders import District
 
 
@@ -7,3 +8,9 @@ from tests.ledger.builders import District
 def district(app_ctx):
     """A town with a provincial poor village, committed; build more with its methods."""
     return District()
+
+
+@pytest.fixture
+def waiter(app):
+    """`waiter.wait_for(condition)`: poll inside an app context until true (no worker needed)."""
+    return WorkerHandle(app, None)

@@ -1,5 +1,5 @@
 """Rules 5, 12, 13: dividends at period close, fixed returns, love-fund donations and aid."""
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest

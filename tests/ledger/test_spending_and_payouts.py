@@ -12,7 +12,6 @@ from marketplace.ledger.errors import InsufficientBalance
 from marketplace.ledger.models import JournalEntry
 from marketplace.ledger.services import account_id, balance_fen
 from marketplace.orders.models import Order
-from marketplace.payouts.models import PayoutBatch, PayoutItem
 
 
 @pytest.fixture
@@ -23,16 +22,6 @@ def earner(district):
     grains = district.variant(coop, price_fen=800, floor_price_fen=500)
     district.lot(grains, household, 20)
     return household, district.supplier(), district.agent_for()
-
-
-def payout_item(district, household=None, supplier=None, amount_fen=1_000):
-    maker, checker = district.user("town_staff", town_id=district.town.id), district.user("town_staff", town_id=district.town.id)
-    batch = district.add(PayoutBatch(town_id=district.town.id, method="bank", created_by_id=maker.id,
-                                     approved_by_id=checker.id, status="approved"))
-    item = district.add(PayoutItem(batch_id=batch.id, household_id=household.id if household else None,
-                                   supplier_id=supplier.id if supplier else None, amount_fen=amount_fen))
-    db.session.commit()
-    return item
 
 
 def test_a_household_pays_for_daily_goods_from_its_earnings(district, earner):
@@ -75,7 +64,7 @@ def test_sales_not_yet_delivered_are_pending_and_cannot_be_paid_out(district):
     balance = household_balance(seller.id)
     assert (balance.posted_fen, balance.pending_fen, balance.available_fen) == (5_000, 5_000, 0)
     with pytest.raises(InsufficientBalance):
-        post_payout_approved(payout_item(district, household=seller, amount_fen=1).id)
+        post_payout_approved(district.payout_item(household=seller, amount_fen=1).id)
     db.session.rollback()
     db.session.get(Order, order.id).status = "delivered"
     db.session.commit()
@@ -84,7 +73,7 @@ def test_sales_not_yet_delivered_are_pending_and_cannot_be_paid_out(district):
 
 def test_a_payout_moves_money_through_transit_to_the_bank(district, earner):
     household, _shop, _agent = earner
-    item = payout_item(district, household=household, amount_fen=6_000)
+    item = district.payout_item(household=household, amount_fen=6_000)
     post_payout_approved(item.id)
     post_payout_approved(item.id)
     db.session.commit()
@@ -101,7 +90,7 @@ def test_a_payout_moves_money_through_transit_to_the_bank(district, earner):
 
 def test_a_failed_payout_gives_the_money_back(district, earner):
     household, _shop, _agent = earner
-    item = payout_item(district, household=household, amount_fen=6_000)
+    item = district.payout_item(household=household, amount_fen=6_000)
     post_payout_approved(item.id)
     post_payout_failed(item.id)
     post_payout_failed(item.id)
@@ -118,9 +107,9 @@ def test_a_supplier_is_paid_what_it_is_owed_and_no_more(district, earner):
     order = district.order([(soap, 1)], household=household, status="pending_payment")
     pay_order_from_earnings(order.id, agent.id)
     with pytest.raises(InsufficientBalance):
-        post_payout_approved(payout_item(district, supplier=shop, amount_fen=1_901).id)
+        post_payout_approved(district.payout_item(supplier=shop, amount_fen=1_901).id)
     db.session.rollback()
-    post_payout_approved(payout_item(district, supplier=shop, amount_fen=1_900).id)
+    post_payout_approved(district.payout_item(supplier=shop, amount_fen=1_900).id)
     db.session.commit()
     assert supplier_payable_fen(shop.id) == 0
 

@@ -60,3 +60,29 @@ def test_period_close_posts_dividends_through_the_worker(app, celery_worker):
     celery_worker.wait_for(lambda: db.session.get(CooperativePeriod, period_id).status == "closed")
     with app.app_context():
         assert owed_to_fen(household_account(member_id)) == 12_345
+
+
+def test_a_confirmed_payout_is_posted_by_the_worker(app, celery_worker):
+    from marketplace.ledger.attribution import post_payout_approved
+    from marketplace.ledger.services import account_id, balance_fen
+
+    with app.app_context():
+        district = District()
+        household = district.household()
+        coop = district.cooperative(members=[(household, 1)])
+        district.lot(district.variant(coop, price_fen=800, floor_price_fen=500), household, 10)
+        item = district.payout_item(household, amount_fen=5_000)
+        post_payout_approved(item.id)
+        message = publish("ledger.post_payout_paid", payout_item_id=item.id)
+        db.session.commit()
+        message_id = message.id
+
+    celery_worker.wait_for(lambda: db.session.get(OutboxMessage, message_id).processed_at is not None)
+    with app.app_context():
+        assert balance_fen(account_id("bank")) == -5_000
+        assert balance_fen(account_id("payouts_in_transit")) == 0
+
+
+def test_the_fixed_return_run_is_on_the_beat_schedule(app):
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert any(entry["task"] == "ledger.run_fixed_returns" for entry in schedule.values())

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from marketplace.catalog.models import Product, Seller
 from marketplace.coops.models import Cooperative, CooperativePeriod, Membership, SharingRule
 from marketplace.database import utcnow
 from marketplace.errors import NotFound
@@ -50,9 +51,8 @@ def distributable_profit_fen(cooperative_id, period_start, period_end):
 
 
 def _products_of(cooperative_id):
-    from marketplace.catalog.models import Product, Seller
-
-    return select(Product.id).join(Seller, Product.seller_id == Seller.id).where(Seller.cooperative_id == cooperative_id)
+    return (select(Product.id).join(Seller, Product.seller_id == Seller.id)
+            .where(Seller.cooperative_id == cooperative_id))
 
 
 def member_weights(cooperative_id, rule, on_day):

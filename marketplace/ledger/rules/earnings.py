@@ -58,7 +58,8 @@ def pay_order_from_earnings(order_id, actor_id):
     available = household_balance(household.id).available_fen
     if available < order.total_fen:
         raise InsufficientBalance(
-            f"Not enough earnings: {format_fen(max(available, 0))} available, the order costs {format_fen(order.total_fen)}.")
+            f"Not enough earnings: {format_fen(max(available, 0))} available, "
+            f"the order costs {format_fen(order.total_fen)}.")
     entry = post_entry(
         key, EARNINGS_PAYMENT, [(account, order.total_fen), (account_id("sales_pending"), -order.total_fen)],
         rule_settings={"household_id": household.id, "available_before_fen": available},
@@ -71,7 +72,8 @@ def pay_order_from_earnings(order_id, actor_id):
                               actor_id=actor_id))
     db.session.execute(update(StockReservation).where(StockReservation.order_id == order.id,
                                                       StockReservation.status == "held").values(status="converted"))
-    record("order.paid_from_earnings", actor_id=actor_id, obj=order, town_id=db.session.get(Village, household.village_id).town_id,
+    town_id = db.session.get(Village, household.village_id).town_id
+    record("order.paid_from_earnings", actor_id=actor_id, obj=order, town_id=town_id,
            on_behalf_of_household_id=household.id, amount_fen=order.total_fen)
     db.session.commit()
     return entry

@@ -85,7 +85,8 @@ def record_fixed_return_received(investment_id, amount_fen, reference):
         raise DomainError("The amount must be a positive number of fen.", field="amount_fen")
     entry = post_entry(
         f"fixed_return_received:{investment_id}:{reference}", FIXED_RETURN_RECEIVED,
-        [(account_id("bank"), amount_fen), (account_id("fixed_return_receivable", "investment", investment_id), -amount_fen)],
+        [(account_id("bank"), amount_fen),
+         (account_id("fixed_return_receivable", "investment", investment_id), -amount_fen)],
         rule_settings={"investment_id": investment_id, "reference": reference}, memo=f"company paid {reference}")
     db.session.commit()
     return entry
@@ -109,7 +110,8 @@ def post_love_fund_aid(grant_id):
     fund = lock_account("love_fund", "town", grant.town_id)
     balance = love_fund_summary(grant.town_id)["balance_fen"]
     if grant.amount_fen > balance:
-        raise InsufficientFunds(f"The love fund holds {format_fen(balance)}; it cannot grant {format_fen(grant.amount_fen)}.")
+        raise InsufficientFunds(f"The love fund holds {format_fen(balance)}; "
+                                f"it cannot grant {format_fen(grant.amount_fen)}.")
     return post_entry(
         key, LOVE_FUND_AID, [(fund, grant.amount_fen), (household_account(grant.household_id), -grant.amount_fen)],
         rule_settings={"purpose": grant.purpose, "fund_balance_before_fen": balance,
@@ -139,7 +141,8 @@ def record_love_fund_donation(town_id, amount_fen, source, reference, actor_id):
         raise DomainError("The amount must be above zero and below 1亿元.", field="amount_fen")
     entry = post_entry(
         key, LOVE_FUND_GIFT,
-        [(account_id("cash_collected", "town", town_id), amount_fen), (account_id("love_fund", "town", town_id), -amount_fen)],
+        [(account_id("cash_collected", "town", town_id), amount_fen),
+         (account_id("love_fund", "town", town_id), -amount_fen)],
         rule_settings={"source": source, "reference": reference}, memo=f"love-fund {source}: {reference}",
         created_by_id=actor_id,
     )

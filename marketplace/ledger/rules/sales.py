@@ -52,7 +52,8 @@ def attribute_payment(payment_id):
         raise NotReady(f"Payment {payment.id} has not succeeded yet ({payment.status}).")
     order = db.session.get(Order, payment.order_id)
     if payment.amount_fen != order.total_fen:
-        raise DomainError(f"Payment {payment.id} of {payment.amount_fen} fen does not match order total {order.total_fen}.")
+        raise DomainError(f"Payment {payment.id} of {payment.amount_fen} fen does not match "
+                          f"order total {order.total_fen}.")
     entry = post_entry(
         f"pay:{payment.id}", PAYMENT_RECEIVED,
         [(account_id("stripe_receivable"), payment.amount_fen), (account_id("sales_pending"), -payment.amount_fen)],

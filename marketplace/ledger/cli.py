@@ -1,0 +1,49 @@
+"""`flask --app wsgi ledger verify` and `flask --app wsgi ledger explain --household ID`."""
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from marketplace.money import format_fen
+
+ledger_cli = AppGroup("ledger", help="Check and explain the double-entry ledger.")
+
+
+@ledger_cli.command("verify")
+def verify_command():
+    """Check every DESIGN §3 invariant; exit 1 on any violation."""
+    from marketplace.ledger.verify import verify_ledger
+
+    report = verify_ledger()
+    for name, count in report.counts.items():
+        click.echo(f"{name:>32}: {count}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    for violation in report.violations:
+        ids = ", ".join(f"{key}={value}" for key, value in violation.ids.items())
+        click.echo(f"VIOLATION [{violation.invariant}] {violation.message} ({ids})")
+    if report.ok:
+        click.echo("ledger OK: every invariant holds")
+        return
+    click.echo(f"{len(report.violations)} violation(s)")
+    sys.exit(1)
+
+
+@ledger_cli.command("explain")
+@click.option("--household", "household_id", type=int, required=True, help="Household id")
+def explain_command(household_id):
+    """Trace each fen of a household's balance to its orders, lots, rules and payouts."""
+    from marketplace.errors import NotFound
+    from marketplace.ledger.explain import explain_household
+
+    try:
+        balance, traces = explain_household(household_id)
+    except NotFound as error:
+        raise click.ClickException(error.message) from error
+    for trace in traces:
+        settings = ", ".join(f"{key}={value}" for key, value in trace.settings.items())
+        click.echo(f"#{trace.entry_id} {trace.at} {trace.mechanism:<18} {format_fen(trace.fen):>14} "
+                   f"balance {format_fen(trace.balance_fen):>14}  [{trace.rule}] {trace.cause}"
+                   + (f" {{{settings}}}" if settings else ""))
+    click.echo(f"posted {format_fen(balance.posted_fen)}, pending {format_fen(balance.pending_fen)}, "
+               f"available {format_fen(balance.available_fen)}, paid to date {format_fen(balance.paid_to_date_fen)}")
