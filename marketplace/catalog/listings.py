@@ -58,6 +58,11 @@ def _new_slug(title_en):
     return f"{base}-{secrets.token_hex(3)}"
 
 
+def _on_behalf_of(product):
+    """The household a direct listing belongs to: its changes are logged as done on its behalf (代办)."""
+    return product.seller.household_id if product.seller.kind == "household" else None
+
+
 def listed_products(actor_id):
     """The products the actor keeps: their cooperative's, or the direct listings of their village."""
     user = scope.acting_user(actor_id)
@@ -109,7 +114,7 @@ def update_product(actor_id, product_id, values):
     product = scope.product_for(actor_id, product_id)
     for field, value in _product_values(values).items():
         setattr(product, field, value)
-    record("product.updated", actor_id=actor_id, obj=product)
+    record("product.updated", actor_id=actor_id, obj=product, on_behalf_of_household_id=_on_behalf_of(product))
     db.session.commit()
     return product
 
@@ -120,7 +125,8 @@ def set_product_status(actor_id, product_id, status):
         raise DomainError(_("Unknown status."), field="status")
     product = scope.product_for(actor_id, product_id)
     product.status = status
-    record("product.status", actor_id=actor_id, obj=product, status=status)
+    record("product.status", actor_id=actor_id, obj=product, on_behalf_of_household_id=_on_behalf_of(product),
+           status=status)
     db.session.commit()
     return product
 
@@ -143,7 +149,8 @@ def _add_variant(actor_id, product, cleaned, stock):
                       stock_available=stock, **cleaned)
     db.session.add(variant)
     db.session.flush()
-    record("variant.created", actor_id=actor_id, obj=variant, price_fen=variant.price_fen, stock=stock)
+    record("variant.created", actor_id=actor_id, obj=variant, on_behalf_of_household_id=_on_behalf_of(product),
+           price_fen=variant.price_fen, stock=stock)
     return variant
 
 
@@ -180,7 +187,8 @@ def update_variant(actor_id, variant_id, values, stock_seen):
                            field="stock_available")
     for field, value in cleaned.items():
         setattr(variant, field, value)
-    record("variant.updated", actor_id=actor_id, obj=variant, price_fen=variant.price_fen, stock=stock)
+    record("variant.updated", actor_id=actor_id, obj=variant,
+           on_behalf_of_household_id=_on_behalf_of(variant.product), price_fen=variant.price_fen, stock=stock)
     db.session.commit()
     return variant
 
@@ -189,7 +197,8 @@ def set_variant_active(actor_id, variant_id, active):
     """Take a variant off sale (kept for past orders) or put it back on sale."""
     variant = variant_for(actor_id, variant_id)
     variant.is_active = bool(active)
-    record("variant.status", actor_id=actor_id, obj=variant, active=variant.is_active)
+    record("variant.status", actor_id=actor_id, obj=variant,
+           on_behalf_of_household_id=_on_behalf_of(variant.product), active=variant.is_active)
     db.session.commit()
     return variant
 
@@ -204,7 +213,8 @@ def add_product_photo(actor_id, product_id, data):
                          position=max((p.position for p in product.photos), default=-1) + 1)
     db.session.add(photo)
     db.session.flush()
-    record("product.photo_added", actor_id=actor_id, obj=photo, product_id=product.id)
+    record("product.photo_added", actor_id=actor_id, obj=photo, on_behalf_of_household_id=_on_behalf_of(product),
+           product_id=product.id)
     db.session.commit()
     return photo
 

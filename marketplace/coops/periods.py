@@ -4,7 +4,8 @@ The manager previews the dividend of every member, then confirms; confirming rec
 period and sends `ledger.post_dividends` through the outbox, which posts exactly what the
 preview showed (the ledger computes both the same way). A period closes once.
 """
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _
 from sqlalchemy import select
@@ -21,6 +22,11 @@ from marketplace.outbox.services import publish
 from marketplace.people.models import Household
 
 MONTHS_IN = {"month": 1, "quarter": 3}
+
+
+def today():
+    """The date in China now: a period can be closed once it has ended there."""
+    return utcnow().replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
 
 
 def period_end(period_start, kind):
@@ -45,16 +51,16 @@ def _period_kind(cooperative_id):
 def _check_period_start(period_start, kind):
     if not isinstance(period_start, date) or period_start.day != 1 or (kind == "quarter" and period_start.month % 3 != 1):
         raise DomainError(_("Choose the first day of a month or quarter."), field="period_start")
-    if period_end(period_start, kind) >= date.today():
+    if period_end(period_start, kind) >= today():
         raise DomainError(_("A period can be closed only after it has ended."), field="period_start")
 
 
-def closable_periods(actor_id, today=None, count=6):
+def closable_periods(actor_id, on_day=None, count=6):
     """The last few ended periods (of the kind the rules say) that are not closed yet, newest first."""
     cooperative_id = scope.managed_cooperative_id(actor_id)
     kind = _period_kind(cooperative_id)
-    today = today or date.today()
-    start = date(today.year, today.month - (today.month - 1) % MONTHS_IN[kind], 1)
+    now = on_day or today()
+    start = date(now.year, now.month - (now.month - 1) % MONTHS_IN[kind], 1)
     closed = set(db.session.scalars(select(CooperativePeriod.period_start)
                                     .where(CooperativePeriod.cooperative_id == cooperative_id)))
     periods = []

@@ -77,3 +77,20 @@ def paid_order(app, lili):
         order_id = make_paid_order("GRAIN-1J", quantity=2)
         db.session.remove()
     return order_id
+
+
+def pay_and_attribute(order_id, paid_at=None):
+    """Record the order's payment as succeeded and run the ledger's attribution; the line's entry."""
+    from marketplace.ledger.attribution import attribute_payment
+    from marketplace.ledger.models import JournalEntry
+    from marketplace.payments.models import Payment
+
+    order = db.session.get(Order, order_id)
+    order.paid_at = paid_at or utcnow()
+    payment = Payment(order_id=order.id, stripe_payment_intent_id=f"pi_{order.public_no}", amount_fen=order.total_fen,
+                      status="succeeded", succeeded_at=order.paid_at)
+    db.session.add(payment)
+    db.session.commit()
+    attribute_payment(payment.id)
+    line_id = db.session.scalar(select(OrderLine.id).where(OrderLine.order_id == order_id).order_by(OrderLine.id))
+    return db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == f"attr:line:{line_id}"))

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from marketplace.catalog.listings import MAX_PRICE_FEN, MAX_STOCK
 from marketplace.coops.models import SHARE_KINDS
-from marketplace.coops.services import GRADES, MAX_LOT_QUANTITY
+from marketplace.coops.services import MAX_LOT_QUANTITY
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.orders.fulfilment import CARRIERS
 

@@ -14,6 +14,7 @@ from marketplace.orders import fulfilment
 from marketplace.web.access import role_required
 from marketplace.web.coop import bp
 from marketplace.web.coop.forms import ConfirmForm, ShipForm
+from marketplace.web.coop.routes import flash_refusal
 
 
 def pdf_response(pdf, filename):

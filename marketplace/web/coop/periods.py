@@ -9,6 +9,7 @@ from marketplace.errors import DomainError
 from marketplace.web.access import role_required
 from marketplace.web.coop import bp
 from marketplace.web.coop.forms import ClosePeriodForm
+from marketplace.web.coop.routes import flash_refusal
 
 
 @bp.get("/periods")
