@@ -1,22 +1,22 @@
 """Household balances and statements for town staff, and "why was I paid this".
 
-Balances and statement totals come from the ledger (`household_balance`, `household_statement`);
-the explanation lists each journal entry that moved the household's account, with the rule
-and the settings recorded when it was posted (never recomputed from today's configuration).
+Balances, statement totals and the explanation all come from the ledger (`household_balance`,
+`household_statement`, `explain_household`): each posting traced to its order, lot or payout,
+with the settings recorded when it was posted (never recomputed from today's configuration).
 """
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
+from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy import or_, select, tuple_
 
-from marketplace.documents import render_pdf
+from marketplace.documents import html_to_pdf
 from marketplace.errors import Conflict
 from marketplace.extensions import db
 from marketplace.ledger.balances import household_balance
-from marketplace.ledger.models import JournalEntry, Posting
+from marketplace.ledger.explain import explain_household
 from marketplace.ledger.reports import household_statement
-from marketplace.ledger.services import household_account
 from marketplace.people.models import Household
 from marketplace.places.models import Village
 from marketplace.places.scope import household_in_town
@@ -30,20 +30,6 @@ class HouseholdRow:
     available_fen: int
     pending_fen: int
     paid_to_date_fen: int
-
-
-@dataclass(frozen=True)
-class ExplainedEntry:
-    """One entry on the household's account: when, which rule, how much, and from what."""
-
-    at: datetime
-    rule: str
-    memo: str
-    amount_fen: int
-    settings: dict
-    order_id: int | None
-    lot_id: int | None
-    payout_item_id: int | None
 
 
 def check_period(start, end):
@@ -79,21 +65,10 @@ def town_households(town_id, query="", village_id=None, after=None, limit=None):
     return rows
 
 
-def explain_household(household_id, start, end):
-    """Every entry that moved the household's account in [start, end], oldest first.
-
-    `amount_fen` is what it did to the household: positive earned, negative spent or paid out.
-    """
-    account = household_account(household_id)
-    rows = db.session.execute(
-        select(JournalEntry, Posting.amount_fen).join(Posting, Posting.entry_id == JournalEntry.id)
-        .where(Posting.account_id == account,
-               JournalEntry.created_at >= datetime.combine(start, time.min),
-               JournalEntry.created_at < datetime.combine(end + timedelta(days=1), time.min))
-        .order_by(JournalEntry.created_at, JournalEntry.id)).all()
-    return [ExplainedEntry(entry.created_at, entry.rule, entry.memo, -amount, dict(entry.rule_settings or {}),
-                           entry.order_id, entry.lot_id, entry.payout_item_id)
-            for entry, amount in rows]
+def explain_in_period(household_id, start, end):
+    """The ledger's explanation (`ledger explain`) of each posting in [start, end], with the running balance."""
+    _balance, traces = explain_household(household_id)
+    return [trace for trace in traces if start.isoformat() <= trace.at[:10] <= end.isoformat()]
 
 
 def statement_for(town_id, household_id, start, end):
@@ -106,7 +81,7 @@ def statement_for(town_id, household_id, start, end):
         "end": end,
         "balance": household_balance(household.id),
         "statement": household_statement(household.id, start, end),
-        "entries": explain_household(household.id, start, end),
+        "entries": explain_in_period(household.id, start, end),
     }
 
 
@@ -115,7 +90,11 @@ def default_period(today=None):
     return date(today.year, 1, 1), today
 
 
-def render_chinese_pdf(template, **context):
+def render_chinese_html(template, **context):
     """A printable document is handed over in the village: always in Chinese, whatever the UI language."""
     with force_locale("zh_CN"):
-        return render_pdf(template, **context)
+        return render_template(template, **context)
+
+
+def render_chinese_pdf(template, **context):
+    return html_to_pdf(render_chinese_html(template, **context))

@@ -2,6 +2,7 @@
 from sqlalchemy import select
 
 from marketplace.database import utcnow
+from marketplace.documents import html_to_pdf
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.outbox.services import publish
@@ -9,7 +10,7 @@ from marketplace.people.models import Household
 from marketplace.places.models import Village
 from marketplace.places.scope import staff_town_id, village_in_town
 from marketplace.statements.models import StatementJob
-from marketplace.statements.services import check_period, render_chinese_pdf, statement_for
+from marketplace.statements.services import check_period, render_chinese_html, statement_for
 
 
 def request_village_statements(actor_id, village_id, start, end):
@@ -49,8 +50,10 @@ def render_village_statements(job_id):
         statements.append(statement_for(job.town_id, household_id, job.period_start, job.period_end))
         job.done_count += 1
         db.session.commit()
-    job.pdf = render_chinese_pdf("documents/household_statement.html", statements=statements,
-                                 village=db.session.get(Village, job.village_id))
+    html = render_chinese_html("documents/household_statement.html", statements=statements,
+                               village=db.session.get(Village, job.village_id))
+    db.session.commit()  # hold no transaction while WeasyPrint works (SQLite: no write lock either)
+    job.pdf = html_to_pdf(html)
     job.status = "done"
     job.finished_at = utcnow()
     db.session.commit()

@@ -13,7 +13,9 @@ def requested_period():
     form = PeriodForm(request.args)
     form.validate()
     default_start, default_end = statements.default_period()
-    return form, (form.start.data or default_start), (form.end.data or default_end)
+    form.start.data = form.start.data or default_start
+    form.end.data = form.end.data or default_end
+    return form, form.start.data, form.end.data
 
 
 @bp.get("/households")

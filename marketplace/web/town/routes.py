@@ -1,5 +1,6 @@
 """The town e-commerce staff portal: shared helpers and the dashboard."""
 from flask import abort, flash, render_template
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -29,7 +30,8 @@ def attempt(action, *args, **kwargs):
         return action(*args, **kwargs)
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        # The services' fixed messages are in this area's catalog; the ones with figures stay English.
+        flash(_(error.message), "error")
         return None
 
 

@@ -1,0 +1,1 @@
+from tests.town.fixtures import lingzi  # noqa: F401

@@ -1,0 +1,55 @@
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from marketplace.errors import Conflict
+from marketplace.extensions import db
+from marketplace.payouts import exports
+from marketplace.payouts import services as payouts
+from marketplace.people.models import Household
+
+
+def approved_batch(lingzi, method):
+    batch = payouts.create_batch(lingzi.maker_id, method, 0)
+    payouts.approve_batch(lingzi.checker_id, batch.id)
+    return batch.id, {item.household_id: item.amount_fen for item in batch.items}
+
+
+def test_the_bank_xlsx_lists_every_payee_and_adds_up(lingzi):
+    batch_id, amounts = approved_batch(lingzi, "bank")
+    _batch, content = exports.bank_xlsx(lingzi.maker_id, batch_id)
+    sheet = load_workbook(BytesIO(content)).active
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    payees, total = rows[:-1], rows[-1]
+    accounts = {db.session.get(Household, h).bank_account: fen for h, fen in amounts.items()}
+    assert {row[4]: round(Decimal(str(row[5])) * 100) for row in payees} == accounts
+    assert round(Decimal(str(total[5])) * 100) == sum(amounts.values())
+
+
+def test_the_bank_csv_opens_in_excel_with_chinese_names(lingzi):
+    batch_id, amounts = approved_batch(lingzi, "bank")
+    _batch, content = exports.bank_csv(lingzi.maker_id, batch_id)
+    assert content.startswith("\ufeff".encode())
+    lines = content.decode("utf-8-sig").splitlines()
+    assert len(lines) == len(amounts) + 1
+    assert sum(round(Decimal(line.split(",")[5]) * 100) for line in lines[1:]) == sum(amounts.values())
+    assert db.session.get(Household, next(iter(amounts))).head_name in content.decode("utf-8-sig")
+
+
+def test_the_cash_sheet_pdf_has_signature_lines_and_the_total(lingzi):
+    batch_id, amounts = approved_batch(lingzi, "cash")
+    _batch, content = exports.cash_sheet_pdf(lingzi.maker_id, batch_id)
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(content)).pages)
+    assert "领款人签字" in text
+    assert f"¥{sum(amounts.values()) / 100:,.2f}" in text
+    for household_id in amounts:
+        assert db.session.get(Household, household_id).head_name in text
+
+
+def test_a_draft_batch_is_not_exported(lingzi):
+    batch = payouts.create_batch(lingzi.maker_id, "bank", 0)
+    with pytest.raises(Conflict, match="approved"):
+        exports.bank_xlsx(lingzi.maker_id, batch.id)
