@@ -49,8 +49,6 @@ def town_households(town_id, query="", village_id=None, after=None, limit=None):
                  .order_by(Village.id, Household.head_name, Household.id))
     if after is not None:
         statement = statement.where(tuple_(Village.id, Household.head_name, Household.id) > tuple_(*after))
-    if limit is not None:
-        statement = statement.limit(limit)
     if village_id:
         statement = statement.where(Village.id == village_id)
     query = (query or "").strip()[:40]
@@ -58,6 +56,8 @@ def town_households(town_id, query="", village_id=None, after=None, limit=None):
         like = f"%{query}%"
         statement = statement.where(or_(Household.head_name.ilike(like), Village.name_zh.ilike(like),
                                         Village.name_en.ilike(like)))
+    if limit is not None:
+        statement = statement.limit(limit)
     rows = []
     for household in db.session.scalars(statement):
         balance = household_balance(household.id)
