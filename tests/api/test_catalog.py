@@ -51,6 +51,8 @@ def test_an_unknown_product_is_a_404_problem_in_the_clients_language(api):
     response = api.get("/products/no-such-thing", headers={"Accept-Language": "en"})
     assert response.status_code == 404
     assert response.get_json()["detail"] == "This product is not for sale."
+    chinese = api.get("/products/no-such-thing").get_json()["detail"]
+    assert chinese != "This product is not for sale." and any("\u4e00" <= char <= "\u9fff" for char in chinese)
     assert api.get("/nowhere").mimetype == PROBLEM_MEDIA_TYPE
 
 

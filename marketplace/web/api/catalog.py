@@ -1,5 +1,6 @@
 """Public catalogue operations: products (search, filters), product detail with provenance, towns and their impact."""
 from flask import url_for
+from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 
 from marketplace.catalog import browse
@@ -41,7 +42,7 @@ def list_products(query):
     keeps the page size it was made with."""
     page_number, per_page = decode_cursor(query.cursor, (int, int)) or (1, query.limit)
     if not (1 <= page_number <= 10_000 and 1 <= per_page <= 100):
-        raise BadCursor("This cursor is not one this API gave out.", field="cursor")
+        raise BadCursor(_("This cursor is not one this API gave out."), field="cursor")
     page = browse.search_products(browse.CatalogueQuery(
         text=query.q, category_id=query.category_id, town_id=query.town_id, village_id=query.village_id,
         cooperative_id=query.cooperative_id, household_id=query.household_id, labels=list(dict.fromkeys(query.label)),
@@ -93,7 +94,7 @@ def town_impact_figures(slug):
     and its love fund: the figures of the storefront's impact page."""
     town = db.session.scalar(select(Town).where(Town.slug == slug))
     if town is None:
-        raise NotFound("No such town.")
+        raise NotFound(_("No such town."))
     impact = town_impact(town.id)
     fund = love_fund_summary(town.id)
     db.session.commit()  # the fund's account may have been opened on first read

@@ -8,6 +8,7 @@ the OpenAPI document (`openapi.py`), so the document cannot drift from the code.
 import inspect
 import json
 import re
+from flask_babel import lazy_gettext as _
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import get_origin
@@ -79,9 +80,9 @@ def bearer_token():
 def _authenticate(roles):
     user = user_for_token(bearer_token())
     if user is None:
-        raise Unauthenticated("Send a valid API token as 'Authorization: Bearer <token>'.")
+        raise Unauthenticated(_("Send a valid API token as 'Authorization: Bearer <token>'."))
     if roles != ANY_SIGNED_IN and user.role not in roles and user.role != "admin":
-        raise Forbidden("This token's role may not use this operation.")
+        raise Forbidden(_("This token's role may not use this operation."))
     return user
 
 
@@ -95,12 +96,12 @@ def _parse_query(model):
 
 def _parse_body(model):
     if not request.mimetype or request.mimetype != "application/json":
-        raise UnsupportedMediaType("Send the body as application/json.")
+        raise UnsupportedMediaType(_("Send the body as application/json."))
     raw = request.get_data(cache=True)
     try:
         json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
-        raise MalformedJson("The body is not valid JSON.") from error
+        raise MalformedJson(_("The body is not valid JSON.")) from error
     return model.model_validate_json(raw)
 
 
@@ -177,7 +178,7 @@ def operation(method, rule, *, tag, summary, response, status=200, query=None, b
                 except DomainError as error:
                     return _domain_problem(error)
                 except stripe_gateway.StripeError:
-                    return problem(502, "payment_provider_error", "The payment provider did not answer; try again.")
+                    return problem(502, "payment_provider_error", _("The payment provider did not answer; try again."))
 
         bp.add_url_rule(rule.replace("<id:", f"<int(max={MAX_ID}):"), view.__name__, endpoint, methods=[method])
         OPERATIONS.append(op)

@@ -8,6 +8,7 @@ import hashlib
 import time
 
 from flask import current_app
+from flask_babel import lazy_gettext as _
 from flask_limiter.util import get_remote_address
 
 from marketplace.extensions import limiter
@@ -27,7 +28,7 @@ def _no_token():
 
 def _too_many(request_limit):
     retry_after = max(1, int(request_limit.reset_at - time.time()))
-    return problem(429, "rate_limited", "Too many requests; try again later.",
+    return problem(429, "rate_limited", _("Too many requests; try again later."),
                    headers={"Retry-After": str(retry_after)})
 
 

@@ -6,6 +6,8 @@ import base64
 import binascii
 import json
 
+from flask_babel import lazy_gettext as _
+
 from marketplace.errors import DomainError
 
 DEFAULT_LIMIT = 20
@@ -32,7 +34,7 @@ def decode_cursor(cursor, shape):
         position = None
     if (not isinstance(position, list) or len(position) != len(shape)
             or not all(isinstance(value, kind) and not isinstance(value, bool) for value, kind in zip(position, shape))):
-        raise BadCursor("This cursor is not one this API gave out.", field="cursor")
+        raise BadCursor(_("This cursor is not one this API gave out."), field="cursor")
     return tuple(position)
 
 
@@ -51,4 +53,4 @@ def decode_keyset(cursor, parsers):
     try:
         return tuple(parser(value) for parser, value in zip(parsers, position))
     except ValueError as error:
-        raise BadCursor("This cursor is not one this API gave out.", field="cursor") from error
+        raise BadCursor(_("This cursor is not one this API gave out."), field="cursor") from error
