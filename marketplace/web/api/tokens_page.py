@@ -1,9 +1,9 @@
 """The account page where a signed-in person makes and revokes their API tokens.
 
-A new token is shown once, on the page that answers the form, and never again: only its hash
-is kept. The page is not cached, so the token does not linger in the browser's history.
+A new token is shown once, on the page the form redirects to (so a reload neither shows it again
+nor makes another), and never again: only its hash is kept. The page is not cached.
 """
-from flask import flash, make_response, redirect, render_template, url_for
+from flask import flash, make_response, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -24,7 +24,7 @@ def _page(form, new_token=None, status=200):
 @account_bp.get("/account/api-tokens")
 @login_required
 def api_tokens():
-    return _page(NewTokenForm(formdata=None))
+    return _page(NewTokenForm(formdata=None), new_token=session.pop("new_api_token", None))
 
 
 @account_bp.post("/account/api-tokens")
@@ -38,7 +38,8 @@ def create_api_token():
     except DomainError as error:
         flash(str(error.message), "error")
         return _page(form, status=error.status)
-    return _page(NewTokenForm(formdata=None), new_token=plaintext, status=201)
+    session["new_api_token"] = plaintext
+    return redirect(url_for("api_tokens.api_tokens")), 303
 
 
 @account_bp.post("/account/api-tokens/<int:token_id>/revoke")
