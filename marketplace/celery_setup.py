@@ -7,6 +7,7 @@ BEAT_SCHEDULE = {
     "orders-release-expired": {"task": "orders.release_expired_reservations", "schedule": 60.0},
     "ledger-fixed-returns": {"task": "ledger.run_fixed_returns", "schedule": crontab(hour=3, minute=15)},
     "stripe-reconciliation": {"task": "reconciliation.sync_stripe", "schedule": 900.0},
+    "api-purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 3600.0},
 }
 
 

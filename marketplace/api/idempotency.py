@@ -3,21 +3,25 @@
 A client that lost the answer to a POST sends it again with the same key and gets the same
 response, while nothing is created twice. The same key with a different request is refused;
 a request still running under the key is a conflict. Only successful responses are kept: a
-refused request changed nothing, so repeating it is safe and may succeed once fixed.
+refused request changed nothing, so repeating it is safe and may succeed once fixed. Keys are
+kept for KEEP_HOURS (a beat task forgets older ones).
 """
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.api.models import IdempotencyRecord
+from marketplace.database import utcnow
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
 
 MAX_KEY_LENGTH = 255
+KEEP_HOURS = 24
 
 
 class KeyReused(DomainError):
@@ -78,3 +82,11 @@ def abandon(user_id, key):
     db.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key, IdempotencyRecord.status.is_(None)))
     db.session.commit()
+
+
+def purge_expired(keep_hours=KEEP_HOURS):
+    """Forget keys older than `keep_hours`: clients retry within minutes, not days. Returns how many."""
+    cutoff = utcnow() - timedelta(hours=keep_hours)
+    removed = db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)).rowcount
+    db.session.commit()
+    return removed

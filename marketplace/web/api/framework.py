@@ -24,9 +24,10 @@ from marketplace.extensions import db
 from marketplace.payments import stripe_gateway
 from marketplace.web.api import bp
 from marketplace.web.api.problems import problem
+from marketplace.web.api.schemas import MAX_INT
 
 ANY_SIGNED_IN = ("*",)
-MAX_ID = 2**31 - 1  # `<id:name>` in a rule: a database id, 0 to MAX_ID (larger is a 404, not an overflow)
+MAX_ID = MAX_INT  # `<id:name>` in a rule: a database id, 0 to MAX_ID (larger is a 404, not an overflow)
 PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 LOCALES = {"zh": "zh_CN", "en": "en"}
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-MAX_FEN = 1_000_000_000_000
+MAX_INT = 2**31 - 1  # ids and amounts a query may name: within the database's INTEGER
 
 
 # Timestamps are stored as naive UTC; the API states the offset (RFC 3339).

@@ -2,11 +2,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from marketplace.web.api.schemas import MAX_FEN, Output, QueryInput
+from marketplace.web.api.schemas import MAX_INT, Output, QueryInput
 
 Label = Literal["selenium", "organic", "poor_direct"]
 Sort = Literal["featured", "price_asc", "price_desc", "newest"]
-Id = Field(default=None, ge=1, le=2**31 - 1)
+Id = Field(default=None, ge=1, le=MAX_INT)
 
 
 class CatalogueQuery(QueryInput):
@@ -17,8 +17,8 @@ class CatalogueQuery(QueryInput):
     cooperative_id: int | None = Id
     household_id: int | None = Id
     label: list[Label] = Field(default_factory=list, max_length=3)
-    min_price_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
-    max_price_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
+    min_price_fen: int | None = Field(default=None, ge=0, le=MAX_INT)
+    max_price_fen: int | None = Field(default=None, ge=0, le=MAX_INT)
     sort: Sort = "featured"
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=12, ge=1, le=100)

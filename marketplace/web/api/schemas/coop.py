@@ -2,7 +2,7 @@ from datetime import date
 
 from pydantic import Field
 
-from marketplace.web.api.schemas import UtcDateTime, Input, Output, QueryInput
+from marketplace.web.api.schemas import MAX_INT, Input, Output, QueryInput, UtcDateTime
 from marketplace.web.api.schemas.catalog import Variant
 
 
@@ -24,12 +24,12 @@ class ListingList(Output):
 class LotIn(Input):
     """A delivery from a member household (批次). With `variant_id` the goods also go on sale."""
 
-    product_id: int = Field(ge=1, le=2**31 - 1)
-    household_id: int = Field(ge=1, le=2**31 - 1)
+    product_id: int = Field(ge=1, le=MAX_INT)
+    household_id: int = Field(ge=1, le=MAX_INT)
     quantity: int = Field(ge=1, le=10_000_000, description="Lot units (the product's lot unit, e.g. 斤).")
     received_on: date | None = None
     grade: str = Field(default="", max_length=20)
-    variant_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    variant_id: int | None = Field(default=None, ge=1, le=MAX_INT)
 
 
 class Lot(Output):

@@ -2,11 +2,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from marketplace.web.api.schemas import UtcDateTime, Input, Output, QueryInput
+from marketplace.web.api.schemas import MAX_INT, Input, Output, QueryInput, UtcDateTime
 
 
 class CartItemIn(Input):
-    variant_id: int = Field(ge=1, le=2**31 - 1)
+    variant_id: int = Field(ge=1, le=MAX_INT)
     quantity: int = Field(ge=1, le=99)
 
 
@@ -41,7 +41,7 @@ class CheckoutIn(Input):
     recipient_name: str = Field(min_length=1, max_length=80)
     recipient_phone: str = Field(min_length=6, max_length=20)
     address: str = Field(default="", max_length=300)
-    service_point_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    service_point_id: int | None = Field(default=None, ge=1, le=MAX_INT)
     round_up: bool = False
 
 

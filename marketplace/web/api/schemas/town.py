@@ -2,12 +2,12 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from marketplace.web.api.schemas import UtcDateTime, Output, QueryInput
+from marketplace.web.api.schemas import MAX_INT, Output, QueryInput, UtcDateTime
 
 
 class HouseholdQuery(QueryInput):
     q: str = Field(default="", max_length=40, description="Head of household's name or village name.")
-    village_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    village_id: int | None = Field(default=None, ge=1, le=MAX_INT)
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=20, ge=1, le=100)
 
