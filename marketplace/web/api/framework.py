@@ -8,13 +8,13 @@ the OpenAPI document (`openapi.py`), so the document cannot drift from the code.
 import inspect
 import json
 import re
-from flask_babel import lazy_gettext as _
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import get_origin
 
 from flask import jsonify, request
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _
 from pydantic import BaseModel, ValidationError
 
 from marketplace.api import idempotency
