@@ -11,7 +11,7 @@ from marketplace.catalog.models import Variant
 from marketplace.database import lock_for_update
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
-from marketplace.orders.models import Order, OrderEvent, OrderLine
+from marketplace.orders.models import Order, OrderEvent
 from marketplace.outbox.services import publish
 from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment, Refund, RefundLine

@@ -8,7 +8,7 @@ from marketplace.extensions import db
 from marketplace.orders.models import Order, StockReservation
 from marketplace.outbox.models import OutboxMessage
 from marketplace.payments.models import Payment
-from tests.storefront.conftest import latest_order, stock_of
+from tests.storefront.conftest import stock_of
 
 
 def count(app, model, *where):
