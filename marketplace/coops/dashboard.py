@@ -38,9 +38,9 @@ def sales_by_product_and_month(cooperative_id, months=6, today=None):
     month_keys = _months_back(today or date.today(), months)
     seller_id = scope.cooperative_seller_id(cooperative_id)
     lines = db.session.execute(
-        select(OrderLine.product_id, OrderLine.title_zh, OrderLine.title_en, OrderLine.line_total_fen,
+        select(OrderLine.product_id, Product.title_zh, Product.title_en, OrderLine.line_total_fen,
                OrderLine.refunded_fen, Order.paid_at)
-        .join(Order, Order.id == OrderLine.order_id)
+        .join(Order, Order.id == OrderLine.order_id).join(Product, Product.id == OrderLine.product_id)
         .where(OrderLine.seller_id == seller_id, Order.status.in_(SOLD_STATUSES), Order.paid_at.is_not(None))
     ).all()
     table = defaultdict(lambda: defaultdict(int))

@@ -31,7 +31,26 @@ def test_the_dashboard_shows_sales_credits_by_mechanism_and_low_stock(app, clien
         db.session.commit()
     auth.login_as("coop@demo.cn")
     page = client.get("/coop/?lang=en").get_data(as_text=True)
-    assert "Lili minor grains 1 jin bag" in page and "¥80.00" in page  # 10 × ¥8 this month
+    assert "Lili minor grains" in page and "¥80.00" in page  # 10 × ¥8 this month
     assert "Floor purchase" in page and "Profit return" in page
     assert "4 left" in page
     assert "<svg" in page
+
+
+def test_a_household_of_the_town_is_admitted_once(app, client, auth, lili):
+    from marketplace.coops.models import Cooperative
+    from marketplace.people.models import Household
+    from marketplace.places.models import Village
+
+    with app.app_context():
+        coop = db.session.scalar(select(Cooperative).filter_by(registration_no="DEMO-xiangquan-pears"))
+        members = select(Membership.household_id).where(Membership.cooperative_id == coop.id)
+        household_id = db.session.scalar(select(Household.id).join(Village)
+                                         .where(Village.town_id == coop.town_id, Household.id.not_in(members)))
+    auth.login_as("coop2@demo.cn")
+    assert client.post("/coop/members", data={"household_id": household_id}).status_code == 303
+    assert client.post("/coop/members", data={"household_id": household_id}).status_code == 422
+    assert client.post("/coop/members", data={"household_id": lili.household_id}).status_code == 422  # another town
+    with app.app_context():
+        assert db.session.query(Membership).filter_by(cooperative_id=coop.id, household_id=household_id).count() == 1
+        assert db.session.query(Membership).filter_by(cooperative_id=coop.id, household_id=lili.household_id).count() == 0

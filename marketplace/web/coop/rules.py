@@ -5,21 +5,27 @@ from flask_login import current_user
 from marketplace.catalog import listings
 from marketplace.coops import rules as rule_service
 from marketplace.coops import scope
+from marketplace.coops.models import SHARE_KINDS
 from marketplace.errors import DomainError
 from marketplace.web.access import role_required
 from marketplace.web.coop import bp
 from marketplace.web.coop.forms import FloorPriceForm, RuleForm
 
 
+def plain(number):
+    """A Decimal as a person writes it: 30.0000 → "30", 0.800 → "0.8"."""
+    return format(number.normalize(), "f")
+
+
 def rule_form():
     form = RuleForm()
     rule = rule_service.current_rule(current_user.id)
     if not form.is_submitted() and rule is not None:
-        form.profit_return_percent.data = f"{rule.profit_return_rate * 100:g}"
-        form.dividend_percent.data = f"{rule.dividend_rate * 100:g}"
+        form.profit_return_percent.data = plain(rule.profit_return_rate * 100)
+        form.dividend_percent.data = plain(rule.dividend_rate * 100)
         form.period.data = rule.period
-        for kind, value in ((k, rule.weight_of(k)) for k in ("land", "house", "fund", "cash")):
-            getattr(form, f"weight_{kind}").data = f"{value:g}"
+        for kind in SHARE_KINDS:
+            getattr(form, f"weight_{kind}").data = plain(rule.weight_of(kind))
     return form
 
 
