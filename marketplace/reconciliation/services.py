@@ -40,8 +40,9 @@ def _cursor(name):
 def sync_with_stripe():
     """Pull new balance transactions and payouts, match them, flag what is missing; safe to rerun."""
     pulled = 0
-    for name, fetch, kind in (("balance_transactions", stripe_gateway.balance_transactions_since, "balance_transaction"),
-                              ("payouts", stripe_gateway.payouts_since, "payout")):
+    lists = (("balance_transactions", stripe_gateway.balance_transactions_since, "balance_transaction"),
+             ("payouts", stripe_gateway.payouts_since, "payout"))
+    for name, fetch, kind in lists:
         cursor = _cursor(name)
         newest = cursor.created_up_to
         for obj in fetch(cursor.created_up_to):

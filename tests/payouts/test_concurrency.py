@@ -48,7 +48,8 @@ def approve_at_once(app, approvals):
 
 
 def approvals_posted():
-    return db.session.scalar(select(func.count()).select_from(JournalEntry).where(JournalEntry.rule == "payout_approved"))
+    return db.session.scalar(
+        select(func.count()).select_from(JournalEntry).where(JournalEntry.rule == "payout_approved"))
 
 
 def test_two_staff_approving_one_batch_at_once_pay_it_once(app, lingzi):

@@ -103,7 +103,8 @@ def test_a_second_pull_is_incremental_and_flags_each_kind_of_mismatch(app_ctx, s
     assert reconciliation.sync_with_stripe() == 2  # only what is new
     found = {d.kind: d for d in reconciliation.summary()["open"]}
     assert set(found) == {"amount_differs", "missing_in_ledger", "missing_in_stripe"}
-    assert (found["amount_differs"].stripe_amount, found["amount_differs"].ledger_amount) == (2340, short_order.total_fen)
+    differs = found["amount_differs"]
+    assert (differs.stripe_amount, differs.ledger_amount) == (2340, short_order.total_fen)
     assert found["missing_in_ledger"].stripe_amount == 990
     assert found["missing_in_stripe"].reference == f"payment:{ghost.id}"
     assert totals()[("charge", "cny")][0] == 1  # the mismatched ones are not counted as matched

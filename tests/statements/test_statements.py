@@ -87,8 +87,11 @@ def test_a_village_pdf_is_prepared_in_the_background_and_downloaded(client, auth
     assert "js/town.js" in client.get(job_url).get_data(as_text=True)
     release()
 
-    status = celery_worker.wait_for(
-        lambda: (lambda s: s if s["status"] == "done" else None)(client.get(job_url + "/status").get_json()), timeout=120)
+    def finished():
+        status = client.get(job_url + "/status").get_json()
+        return status if status["status"] == "done" else None
+
+    status = celery_worker.wait_for(finished, timeout=120)
     assert status["done"] == status["total"] == len(names)
     pdf = client.get(status["download_url"])
     assert pdf.status_code == 200

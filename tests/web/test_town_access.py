@@ -41,7 +41,8 @@ def lingzi_objects(app, lingzi):
                               occurred_at=date(2026, 11, 1))
     db.session.add(discrepancy)
     db.session.commit()
-    elsewhere = set(db.session.scalars(select(Household.head_name).join(Village).where(Village.town_id != lingzi.town_id)))
+    elsewhere = set(db.session.scalars(
+        select(Household.head_name).join(Village).where(Village.town_id != lingzi.town_id)))
     names = [h.head_name for h in lingzi.households() if h.head_name not in elsewhere] + ["李里村"]
     objects = {
         "values": {"batch_id": draft.id, "household_id": household_id, "item_id": approved.items[0].id,

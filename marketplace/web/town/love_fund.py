@@ -15,8 +15,9 @@ from marketplace.web.town.routes import attempt, my_town_id, staff_only
 
 def _forms(town_id):
     grant_form = GrantForm(prefix="grant")
-    grant_form.household_id.choices = [(row.household.id, f"{row.household.village.name_zh} · {row.household.head_name}")
-                                       for row in town_households(town_id)]
+    grant_form.household_id.choices = [
+        (row.household.id, f"{row.household.village.name_zh} · {row.household.head_name}")
+        for row in town_households(town_id)]
     return DonationForm(prefix="donation"), grant_form
 
 

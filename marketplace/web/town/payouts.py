@@ -32,7 +32,8 @@ def payouts_index():
 def payout_batch(batch_id):
     batch = payouts.batch_in_town(batch_id, my_town_id())
     households = {item.household_id: db.session.get(Household, item.household_id) for item in batch.items}
-    people = {user_id: db.session.get(User, user_id) for user_id in (batch.created_by_id, batch.approved_by_id) if user_id}
+    people = {user_id: db.session.get(User, user_id)
+              for user_id in (batch.created_by_id, batch.approved_by_id) if user_id}
     return render_template("town/payout_batch.html", batch=batch, households=households, people=people,
                            total_fen=payouts.batch_total_fen(batch), paid_form=MarkPaidForm(),
                            failed_form=MarkFailedForm())

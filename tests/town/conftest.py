@@ -1,1 +1,0 @@
-from tests.town.fixtures import lingzi  # noqa: F401
