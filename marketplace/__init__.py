@@ -62,6 +62,8 @@ def register_extensions(app):
 
 def register_blueprints(app):
     from marketplace.web.admin import bp as admin
+    from marketplace.web.api import account_bp as api_tokens
+    from marketplace.web.api import bp as api
     from marketplace.web.auth import bp as auth
     from marketplace.web.coop import bp as coop
     from marketplace.web.downlink import bp as downlink
@@ -74,14 +76,28 @@ def register_blueprints(app):
 
     for blueprint in (storefront, auth, health, webhooks, coop, town, downlink, supplier, admin, invitations):
         app.register_blueprint(blueprint)
+    from marketplace.web.town import bp as town
+    from marketplace.web.webhooks import bp as webhooks
+
+    app.register_blueprint(storefront)
+    app.register_blueprint(auth)
+    app.register_blueprint(webhooks)
+    app.register_blueprint(coop)
+    app.register_blueprint(town)
+    csrf.exempt(api)  # bearer tokens only, never the session cookie: see marketplace/web/api
+    app.register_blueprint(api)
+    app.register_blueprint(api_tokens)
 
 
 def register_errorhandlers(app):
     from flask import render_template
 
     from marketplace.errors import DomainError
+    from marketplace.web.api.problems import http_problem, is_api_request
 
     def render_error(error):
+        if is_api_request(request):
+            return http_problem(error)
         status = getattr(error, "code", 500)
         status = status if isinstance(status, int) else 500
         return render_template("errors.html", status=status), status

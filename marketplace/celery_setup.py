@@ -10,6 +10,7 @@ BEAT_SCHEDULE = {
     "downlink-consolidate-runs": {"task": "downlink.consolidate_runs", "schedule": crontab(hour="7,14", minute=0)},
     "downlink-flag-unpicked": {"task": "downlink.flag_unpicked", "schedule": crontab(hour=8, minute=30)},
     "stripe-reconciliation": {"task": "reconciliation.sync_stripe", "schedule": 900.0},
+    "api-purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 3600.0},
 }
 
 

@@ -55,6 +55,8 @@ def load_settings():
         "CACHE_REDIS_URL": _env("CACHE_REDIS_URL"),
         "PAGE_CACHE_SECONDS": float(_env("PAGE_CACHE_SECONDS", "1")),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "API_RATE_LIMIT_PER_TOKEN": _env("API_RATE_LIMIT_PER_TOKEN", "600 per minute"),
+        "API_RATE_LIMIT_PER_IP": _env("API_RATE_LIMIT_PER_IP", "1200 per minute"),
         "MAIL_SERVER": _env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(_env("MAIL_PORT", "8025")),
         "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "noreply@shuangxiang.local"),

@@ -1,4 +1,5 @@
 """Every model, imported once so Alembic and the app see the whole schema."""
+from marketplace.api.models import ApiToken, IdempotencyRecord  # noqa: F401
 from marketplace.audit.models import AuditLog  # noqa: F401
 from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, SupplyLot, Variant  # noqa: F401
 from marketplace.coops.models import (  # noqa: F401

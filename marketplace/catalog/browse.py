@@ -41,6 +41,7 @@ class CatalogueQuery:
     max_price_fen: int | None = None
     sort: str = "featured"
     page: int = 1
+    per_page: int = PAGE_SIZE
 
 
 def _escape_like(term):
@@ -106,7 +107,7 @@ def search_products(query):
     }[query.sort]
     statement = statement.order_by(*order).options(
         selectinload(Product.variants), selectinload(Product.origin_village), selectinload(Product.photos))
-    return db.paginate(statement, page=query.page, per_page=PAGE_SIZE, error_out=False, count=True)
+    return db.paginate(statement, page=query.page, per_page=query.per_page, error_out=False, count=True)
 
 
 def towns_with_products():

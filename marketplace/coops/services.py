@@ -2,7 +2,7 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.audit.services import record
@@ -102,13 +102,25 @@ def record_supply_lot(cooperative_id, product_id, household_id, quantity, idempo
     return lot
 
 
-def cooperative_lots(actor_id, limit=200):
-    """The cooperative's lots, newest first, each with what is left of it."""
+def cooperative_lots(actor_id, limit=200, before=None):
+    """The cooperative's lots, newest first, each with what is left of it; `before` =
+    (received_on, id) of the last lot already shown, to continue from there."""
     cooperative_id = scope.managed_cooperative_id(actor_id)
+    query = select(SupplyLot).where(SupplyLot.cooperative_id == cooperative_id)
+    if before is not None:
+        query = query.where(tuple_(SupplyLot.received_on, SupplyLot.id) < tuple_(*before))
     return db.session.scalars(
-        select(SupplyLot).where(SupplyLot.cooperative_id == cooperative_id)
-        .order_by(SupplyLot.received_on.desc(), SupplyLot.id.desc()).limit(limit)
+        query.order_by(SupplyLot.received_on.desc(), SupplyLot.id.desc()).limit(limit)
     ).all()
+
+
+def cooperative_lot(actor_id, lot_id):
+    """One lot of the actor's own cooperative; another cooperative's lot is NotFound."""
+    cooperative_id = scope.managed_cooperative_id(actor_id)
+    lot = db.session.get(SupplyLot, lot_id)
+    if lot is None or lot.cooperative_id != cooperative_id:
+        raise NotFound(_("No such lot."))
+    return lot
 
 
 def lot_choices(cooperative_id):

@@ -9,7 +9,7 @@ from datetime import date
 
 from flask import render_template
 from flask_babel import force_locale
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, tuple_
 
 from marketplace.documents import html_to_pdf
 from marketplace.errors import Conflict
@@ -39,10 +39,16 @@ def check_period(start, end):
         raise Conflict("A statement covers at most three years.")
 
 
-def town_households(town_id, query="", village_id=None):
-    """The town's households with their balances, found by village or head's name."""
+def town_households(town_id, query="", village_id=None, after=None, limit=None):
+    """The town's households with their balances, found by village or head's name.
+
+    `after` = (village_id, head_name, id) of the last household already shown and `limit`
+    page through them (keyset pagination).
+    """
     statement = (select(Household).join(Village).where(Village.town_id == town_id)
                  .order_by(Village.id, Household.head_name, Household.id))
+    if after is not None:
+        statement = statement.where(tuple_(Village.id, Household.head_name, Household.id) > tuple_(*after))
     if village_id:
         statement = statement.where(Village.id == village_id)
     query = (query or "").strip()[:40]
@@ -50,6 +56,8 @@ def town_households(town_id, query="", village_id=None):
         like = f"%{query}%"
         statement = statement.where(or_(Household.head_name.ilike(like), Village.name_zh.ilike(like),
                                         Village.name_en.ilike(like)))
+    if limit is not None:
+        statement = statement.limit(limit)
     rows = []
     for household in db.session.scalars(statement):
         balance = household_balance(household.id)

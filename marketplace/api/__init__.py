@@ -1,0 +1,1 @@
+"""The public API's own records: per-user API tokens and the responses kept for Idempotency-Key."""

@@ -1,0 +1,105 @@
+"""Public catalogue operations: products (search, filters), product detail with provenance, towns and their impact."""
+from flask import url_for
+from flask_babel import lazy_gettext as _
+from sqlalchemy import select
+
+from marketplace.catalog import browse
+from marketplace.catalog.provenance import active_product, product_provenance
+from marketplace.catalog.services import lowest_price_fen
+from marketplace.errors import NotFound
+from marketplace.extensions import db
+from marketplace.ledger import town_impact
+from marketplace.ledger.balances import love_fund_summary
+from marketplace.places.models import Town
+from marketplace.web.api.framework import operation
+from marketplace.web.api.pagination import BadCursor, decode_cursor, encode_cursor
+from marketplace.web.api.schemas import catalog as schemas
+
+LABELS = {"selenium": "label_selenium_rich", "organic": "label_organic", "poor_direct": "label_poor_household_direct"}
+
+
+def _place(place):
+    return schemas.Place(id=place.id, name_zh=place.name_zh, name_en=place.name_en) if place else None
+
+
+def _photo_url(filename):
+    return url_for("storefront.media", filename=filename, _external=True)
+
+
+def _summary_fields(product):
+    return dict(
+        id=product.id, slug=product.slug, title_zh=product.title_zh, title_en=product.title_en,
+        category_id=product.category_id, origin_village=_place(product.origin_village),
+        seller_kind=product.seller.kind, lowest_price_fen=lowest_price_fen(product),
+        labels=[label for label, column in LABELS.items() if getattr(product, column)],
+        photo_url=_photo_url(product.photos[0].thumbnail) if product.photos else None)
+
+
+@operation("GET", "/products", tag="Catalogue", summary="List and search products", query=schemas.CatalogueQuery,
+           response=schemas.ProductPage)
+def list_products(query):
+    """Active farm products, filtered and sorted as on the storefront, `limit` at a time; the cursor
+    keeps the page size it was made with."""
+    page_number, per_page = decode_cursor(query.cursor, (int, int)) or (1, query.limit)
+    if not (1 <= page_number <= 10_000 and 1 <= per_page <= 100):
+        raise BadCursor(_("This cursor is not one this API gave out."), field="cursor")
+    page = browse.search_products(browse.CatalogueQuery(
+        text=query.q, category_id=query.category_id, town_id=query.town_id, village_id=query.village_id,
+        cooperative_id=query.cooperative_id, household_id=query.household_id, labels=list(dict.fromkeys(query.label)),
+        min_price_fen=query.min_price_fen, max_price_fen=query.max_price_fen, sort=query.sort,
+        page=page_number, per_page=per_page))
+    return schemas.ProductPage(items=[schemas.ProductSummary(**_summary_fields(product)) for product in page.items],
+                               total=page.total or 0, next_cursor=encode_cursor([page.page + 1, per_page]) if page.has_next else None)
+
+
+@operation("GET", "/products/<slug>", tag="Catalogue", summary="A product with its variants and provenance",
+           response=schemas.ProductDetail)
+def product_detail(slug):
+    """The product, its variants with stock, and where it comes from: village, seller, floor price,
+    and the households that supplied the lots on sale (by consented label only)."""
+    product = active_product(slug)
+    provenance = product_provenance(product, "zh")
+    labels_en = product_provenance(product, "en").supplier_labels
+    village = product.origin_village
+    seller = product.seller
+    owner = seller.cooperative or seller.supplier
+    if owner is not None:
+        seller_names = (owner.name_zh, owner.name_en)
+    else:
+        seller_names = (seller.household.public_label("zh"), seller.household.public_label("en"))
+    return schemas.ProductDetail(
+        **_summary_fields(product), story_zh=product.story_zh, story_en=product.story_en,
+        photo_urls=[_photo_url(photo.filename) for photo in product.photos],
+        variants=[schemas.Variant.model_validate(variant) for variant in product.variants if variant.is_active],
+        provenance=schemas.Provenance(
+            village=_place(village), town=_place(village.town) if village else None,
+            seller_name_zh=seller_names[0], seller_name_en=seller_names[1],
+            floor_price_fen=provenance.floor_price_fen, supplying_households=provenance.supplying_households,
+            supplier_labels_zh=provenance.supplier_labels, supplier_labels_en=labels_en))
+
+
+def _town(town):
+    return schemas.Town(id=town.id, slug=town.slug, name_zh=town.name_zh, name_en=town.name_en)
+
+
+@operation("GET", "/towns", tag="Catalogue", summary="Towns with products for sale", response=schemas.TownList)
+def list_towns():
+    return schemas.TownList(items=[_town(town) for town in browse.towns_with_products()])
+
+
+@operation("GET", "/towns/<slug>/impact", tag="Impact", summary="A town's public impact figures",
+           response=schemas.TownImpact)
+def town_impact_figures(slug):
+    """How many of the town's households earned through the platform, how much, by which mechanism,
+    and its love fund: the figures of the storefront's impact page."""
+    town = db.session.scalar(select(Town).where(Town.slug == slug))
+    if town is None:
+        raise NotFound(_("No such town."))
+    impact = town_impact(town.id)
+    fund = love_fund_summary(town.id)
+    db.session.commit()  # the fund's account may have been opened on first read
+    return schemas.TownImpact(
+        town=_town(town), households_reached=impact.households_reached, income_fen=impact.income_fen,
+        by_mechanism_fen=impact.by_mechanism, households_by_mechanism=impact.households_by_mechanism,
+        love_fund_received_fen=fund["received_fen"], love_fund_granted_fen=fund["granted_fen"],
+        love_fund_balance_fen=fund["balance_fen"])

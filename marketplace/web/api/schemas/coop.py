@@ -1,0 +1,64 @@
+from datetime import date
+
+from pydantic import Field
+
+from marketplace.web.api.schemas import MAX_INT, Input, Output, QueryInput, UtcDateTime
+from marketplace.web.api.schemas.catalog import Variant
+
+
+class Listing(Output):
+    id: int
+    slug: str
+    status: str
+    title_zh: str
+    title_en: str
+    floor_price_fen: int | None
+    lot_unit: str
+    variants: list[Variant]
+
+
+class ListingList(Output):
+    items: list[Listing]
+
+
+class LotIn(Input):
+    """A delivery from a member household (批次). With `variant_id` the goods also go on sale."""
+
+    product_id: int = Field(ge=1, le=MAX_INT)
+    household_id: int = Field(ge=1, le=MAX_INT)
+    quantity: int = Field(ge=1, le=10_000_000, description="Lot units (the product's lot unit, e.g. 斤).")
+    received_on: date | None = None
+    grade: str = Field(default="", max_length=20)
+    variant_id: int | None = Field(default=None, ge=1, le=MAX_INT)
+
+
+class Lot(Output):
+    id: int
+    product_id: int
+    household_id: int
+    quantity: int
+    quantity_remaining: int
+    floor_price_fen: int
+    received_on: date
+    grade: str
+    created_at: UtcDateTime
+
+
+class LotPage(Output):
+    items: list[Lot]
+    next_cursor: str | None
+
+
+class LotPageQuery(QueryInput):
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class StockIn(Input):
+    stock_available: int = Field(ge=0, le=1_000_000)
+    stock_seen: int = Field(ge=0, le=1_000_000, description="The stock the client last read; a 409 if it changed since.")
+
+
+class StockOut(Output):
+    variant_id: int
+    stock_available: int

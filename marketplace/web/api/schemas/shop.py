@@ -1,0 +1,130 @@
+from typing import Literal
+
+from pydantic import Field
+
+from marketplace.web.api.schemas import MAX_INT, Input, Output, QueryInput, UtcDateTime
+
+
+class CartItemIn(Input):
+    variant_id: int = Field(ge=1, le=MAX_INT)
+    quantity: int = Field(ge=1, le=99)
+
+
+class QuantityIn(Input):
+    quantity: int = Field(ge=1, le=99)
+
+
+class CartLine(Output):
+    item_id: int
+    variant_id: int
+    product_slug: str
+    title_zh: str
+    title_en: str
+    unit: str
+    unit_price_fen: int
+    quantity: int
+    line_total_fen: int
+    short_by: int = Field(description="How many more than the stock this line asks for.")
+
+
+class Cart(Output):
+    lines: list[CartLine]
+    subtotal_fen: int
+    shipping_fen: int = Field(description="Shipping for delivery to an address.")
+    round_up_fen: int = Field(description="What rounds the total up to the next ¥10 for the town's love fund.")
+
+
+class CheckoutIn(Input):
+    """Where the goods go. `round_up` adds the offered round-up to the town's love fund."""
+
+    delivery_kind: Literal["address", "pickup"]
+    recipient_name: str = Field(min_length=1, max_length=80)
+    recipient_phone: str = Field(min_length=6, max_length=20)
+    address: str = Field(default="", max_length=300)
+    service_point_id: int | None = Field(default=None, ge=1, le=MAX_INT)
+    round_up: bool = False
+
+
+class OrderLine(Output):
+    id: int
+    variant_id: int
+    title_zh: str
+    title_en: str
+    unit: str
+    unit_price_fen: int
+    quantity: int
+    line_total_fen: int
+    refunded_quantity: int
+
+
+class OrderEvent(Output):
+    status: str
+    note: str
+    at: UtcDateTime
+
+
+OrderStatus = Literal["pending_payment", "paid", "packed", "shipped", "delivered", "completed",
+                      "cancelled", "refunded", "partially_refunded"]
+
+
+class OrderSummary(Output):
+    public_no: str
+    status: OrderStatus
+    created_at: UtcDateTime
+    paid_at: UtcDateTime | None
+    subtotal_fen: int
+    shipping_fen: int
+    donation_fen: int
+    total_fen: int
+    refunded_fen: int
+    currency: str
+
+
+class Order(OrderSummary):
+    delivery_kind: Literal["address", "pickup"]
+    recipient_name: str
+    address: str
+    service_point_id: int | None
+    reservation_expires_at: UtcDateTime | None
+    carrier: str
+    tracking_no: str
+    lines: list[OrderLine]
+    timeline: list[OrderEvent]
+
+
+class OrderPage(Output):
+    items: list[OrderSummary]
+    next_cursor: str | None
+
+
+class PageQuery(QueryInput):
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class PaymentStart(Output):
+    """What a client needs to confirm the payment with Stripe (Stripe.js, or a mini-program SDK)."""
+
+    order_no: str
+    payment_intent_id: str
+    client_secret: str
+    status: str
+    amount_fen: int
+    currency: str
+    publishable_key: str
+
+
+class ReceiptRow(Output):
+    kind: Literal["household", "cooperative", "supplier", "platform", "shipping", "love_fund", "payment_fees"]
+    label_zh: str
+    label_en: str
+    fen: int
+
+
+class ImpactReceipt(Output):
+    """Where the buyer's money went; rows add up exactly to what was paid minus what was refunded."""
+
+    order_no: str
+    attributed: bool = Field(description="False until the payment has been attributed (seconds after it succeeds).")
+    rows: list[ReceiptRow]
+    total_fen: int

@@ -1,0 +1,69 @@
+from datetime import date
+
+from pydantic import Field, model_validator
+
+from marketplace.web.api.schemas import MAX_INT, Output, QueryInput, UtcDateTime
+
+
+class HouseholdQuery(QueryInput):
+    q: str = Field(default="", max_length=40, description="Head of household's name or village name.")
+    village_id: int | None = Field(default=None, ge=1, le=MAX_INT)
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class Balance(Output):
+    posted_fen: int
+    pending_fen: int
+    available_fen: int
+    paid_to_date_fen: int
+
+
+class Household(Output):
+    id: int
+    village_id: int
+    head_name: str
+    is_verified_poor: bool
+    payout_method: str
+    balance: Balance
+
+
+class HouseholdPage(Output):
+    items: list[Household]
+    next_cursor: str | None
+
+
+class PeriodQuery(QueryInput):
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def both_or_neither(self):
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end, or neither")
+        return self
+
+
+class StatementLine(Output):
+    at: UtcDateTime
+    entry_id: int
+    mechanism: str
+    fen: int
+    rule: str
+    memo: str
+    order_no: str | None
+    lot_id: int | None
+
+
+class Statement(Output):
+    household_id: int
+    start: date
+    end: date
+    opening_fen: int
+    credits_by_mechanism_fen: dict[str, int]
+    spending_fen: int
+    payouts_fen: int
+    other_fen: int
+    closing_fen: int
+    lines: list[StatementLine]
+    balance: Balance
