@@ -74,19 +74,10 @@ def register_blueprints(app):
     from marketplace.web.town import bp as town
     from marketplace.web.webhooks import bp as webhooks
 
-    for blueprint in (storefront, auth, health, webhooks, coop, town, downlink, supplier, admin, invitations):
-        app.register_blueprint(blueprint)
-    from marketplace.web.town import bp as town
-    from marketplace.web.webhooks import bp as webhooks
-
-    app.register_blueprint(storefront)
-    app.register_blueprint(auth)
-    app.register_blueprint(webhooks)
-    app.register_blueprint(coop)
-    app.register_blueprint(town)
     csrf.exempt(api)  # bearer tokens only, never the session cookie: see marketplace/web/api
-    app.register_blueprint(api)
-    app.register_blueprint(api_tokens)
+    for blueprint in (storefront, auth, health, webhooks, coop, town, downlink, supplier, admin, invitations,
+                      api, api_tokens):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app):

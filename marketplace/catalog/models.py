@@ -88,7 +88,7 @@ class Product(db.Model):
         one_of("status", PRODUCT_STATUSES, "status_known"),
         CheckConstraint("floor_price_fen IS NULL OR floor_price_fen >= 0", name="floor_not_negative"),
         # The storefront's listing: active products of a direction, featured first (no sort of the table).
-        db.Index("ix_products_listing", "direction", "status", db.desc("is_featured"), "id"),
+        db.Index("ix_products_listing", "direction", "status", "is_featured", "id"),
     )
 
     def title(self, locale="zh"):

@@ -99,9 +99,7 @@ def upgrade():
     with op.batch_alter_table('statement_jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_statement_jobs_town_id'), ['town_id'], unique=False)
 
-    # Autogenerate skips expression indexes: the catalogue's listing order (is_featured DESC).
-    op.create_index("ix_products_listing", "products",
-                    ["direction", "status", sa.text("is_featured DESC"), "id"], unique=False)
+    op.create_index("ix_products_listing", "products", ["direction", "status", "is_featured", "id"], unique=False)
     # ### end Alembic commands ###
 
 
