@@ -59,9 +59,11 @@ def register_extensions(app):
 def register_blueprints(app):
     from marketplace.web.auth import bp as auth
     from marketplace.web.storefront import bp as storefront
+    from marketplace.web.webhooks import bp as webhooks
 
     app.register_blueprint(storefront)
     app.register_blueprint(auth)
+    app.register_blueprint(webhooks)
 
 
 def register_errorhandlers(app):

@@ -4,6 +4,7 @@ from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
     "outbox-resend": {"task": "outbox.resend_unprocessed", "schedule": 30.0},
+    "orders-release-expired": {"task": "orders.release_expired_reservations", "schedule": 60.0},
     "ledger-fixed-returns": {"task": "ledger.run_fixed_returns", "schedule": crontab(hour=3, minute=15)},
 }
 

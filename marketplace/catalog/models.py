@@ -131,6 +131,8 @@ class Variant(db.Model):
         CheckConstraint("stock_available >= 0", name="stock_not_negative"),
         CheckConstraint("lot_units > 0", name="lot_units_positive"),
         CheckConstraint("weight_grams >= 0", name="weight_not_negative"),
+        # The catalogue's "lowest price of a product" is an index-only seek per product.
+        db.Index("ix_variants_product_price", "product_id", "is_active", "price_fen"),
     )
 
     def name(self, locale="zh"):

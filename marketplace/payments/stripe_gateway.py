@@ -39,6 +39,12 @@ def retrieve_payment_intent(payment_intent_id):
     return _client().v1.payment_intents.retrieve(payment_intent_id)
 
 
+def retrieve_payment_intent_with_charge(payment_intent_id):
+    """The PaymentIntent with its latest charge and that charge's balance transaction expanded."""
+    return _client().v1.payment_intents.retrieve(
+        payment_intent_id, params={"expand": ["latest_charge.balance_transaction"]})
+
+
 def create_test_card_payment_method():
     """localstripe only: a card PaymentMethod for the clearly labelled test checkout."""
     return _client().v1.payment_methods.create(params={"type": "card", "card": TEST_CARD})

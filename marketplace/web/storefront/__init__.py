@@ -1,5 +1,20 @@
-from flask import Blueprint
+from flask import Blueprint, session
+from flask_login import user_logged_in
 
 bp = Blueprint("storefront", __name__)
 
-from marketplace.web.storefront import routes  # noqa: E402,F401
+
+def _merge_cart_on_sign_in(_app, user, **_extra):
+    from marketplace.orders.cart import merge_carts
+
+    token = session.pop("cart_token", None)
+    if token:
+        merge_carts(token, user.id)
+
+
+@bp.record_once
+def _connect_signals(state):
+    user_logged_in.connect(_merge_cart_on_sign_in, state.app)
+
+
+from marketplace.web.storefront import account, cart_views, checkout_views, impact_views, routes  # noqa: E402,F401

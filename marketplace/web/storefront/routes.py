@@ -1,15 +1,94 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, send_from_directory, session, url_for
+from flask import abort, current_app, redirect, render_template, request, send_from_directory, session, url_for
+from flask_babel import get_locale
+from sqlalchemy import select
 
+from marketplace.catalog import browse
 from marketplace.catalog import services as catalog
+from marketplace.catalog.models import Category
+from marketplace.catalog.provenance import active_product, product_provenance
+from marketplace.coops.models import Cooperative
+from marketplace.documents import qr_svg
+from marketplace.extensions import db
+from marketplace.orders.cart import item_count
+from marketplace.people.models import Household
+from marketplace.places.models import Town, Village
 from marketplace.web.storefront import bp
+from marketplace.web.storefront.forms import AddToCartForm, BrowseForm
+from marketplace.web.storefront.session_cart import visitor_cart
+
+
+@bp.context_processor
+def cart_badge():
+    cart = visitor_cart()
+    return {"cart_count": item_count(cart.id) if cart else 0}
 
 
 @bp.get("/")
 def index():
-    products = catalog.featured_products()
-    return render_template("storefront/index.html", products=products, lowest_price_fen=catalog.lowest_price_fen)
+    return render_template("storefront/index.html", products=catalog.featured_products(limit=8),
+                           towns=browse.towns_with_products(), categories=_uplink_categories(),
+                           lowest_price_fen=catalog.lowest_price_fen)
+
+
+def _uplink_categories():
+    return db.session.scalars(select(Category).where(Category.direction == "uplink").order_by(Category.id)).all()
+
+
+def _browse_heading(form):
+    """What the buyer is browsing by, for the page heading."""
+    for field, model in (("category", Category), ("town", Town), ("village", Village), ("cooperative", Cooperative)):
+        if form[field].data:
+            found = db.session.get(model, form[field].data)
+            if found is None:
+                abort(404)
+            return found.name
+    if form.household.data:
+        household = db.session.get(Household, form.household.data)
+        if household is None:
+            abort(404)
+        return household.public_label
+    return None
+
+
+@bp.get("/products")
+def browse_products():
+    form = BrowseForm(request.args)
+    if not form.validate():
+        return render_template("storefront/browse.html", form=form, page=None, heading=None,
+                               categories=_uplink_categories(), towns=browse.towns_with_products(),
+                               lowest_price_fen=catalog.lowest_price_fen), 400
+    heading = _browse_heading(form)
+    query = browse.CatalogueQuery(
+        text=form.q.data or "", category_id=form.category.data, town_id=form.town.data, village_id=form.village.data,
+        cooperative_id=form.cooperative.data, household_id=form.household.data, labels=form.label.data or [],
+        min_price_fen=form.min_price_fen, max_price_fen=form.max_price_fen, sort=form.sort.data or "featured",
+        page=form.page.data or 1)
+    page = browse.search_products(query)
+    return render_template("storefront/browse.html", form=form, page=page, heading=heading,
+                           categories=_uplink_categories(), towns=browse.towns_with_products(),
+                           lowest_price_fen=catalog.lowest_price_fen,
+                           page_url=lambda number: url_for("storefront.browse_products", page=number,
+                                                           **_multi(request.args)))
+
+
+def _multi(args):
+    return {key: args.getlist(key) for key in args if key != "page"}
+
+
+@bp.get("/products/<slug>")
+def product(slug):
+    product = active_product(slug)
+    provenance = product_provenance(product, str(get_locale()))
+    link = url_for("storefront.product", slug=slug, _external=True)
+    return render_template("storefront/product.html", product=product, provenance=provenance,
+                           form=AddToCartForm(formdata=None), qr=_inline_svg(qr_svg(link)), link=link)
+
+
+def _inline_svg(svg):
+    """The QR code's SVG without its XML declaration, to sit inside the HTML page."""
+    return svg[svg.index("<svg"):] if "<svg" in svg else svg
 
 
 @bp.get("/lang/<code>")

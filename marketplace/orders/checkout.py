@@ -1,0 +1,233 @@
+"""Checkout: turn a cart into an order with its stock reserved, then start its Stripe payment.
+
+Every amount is computed here from the database; nothing a form sends is trusted as a price.
+Stock is taken with one conditional UPDATE per line (`stock_available >= n`), lines in
+primary-key order so concurrent checkouts never deadlock; no row back means sold out and the
+whole order is rolled back.
+"""
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.catalog.models import Variant
+from marketplace.database import utcnow
+from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.orders.cart import cart_lines, item_name, sellable_variant
+from marketplace.orders.errors import AlreadyPaid, EmptyCart, SoldOut
+from marketplace.orders.models import CartItem, Order, OrderEvent, OrderLine, StockReservation
+from marketplace.payments import stripe_gateway
+from marketplace.payments.models import Payment
+from marketplace.places.models import ServicePoint, Village
+
+SHIPPING_FEN = 1000
+FREE_SHIPPING_FROM_FEN = 9900
+ROUND_UP_STEP_FEN = 1000
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
+
+
+@dataclass
+class Delivery:
+    """Where the goods go: a postal address, or a pickup point (service point)."""
+
+    kind: str
+    recipient_name: str
+    recipient_phone: str
+    address: str = ""
+    service_point_id: int | None = None
+
+
+@dataclass
+class Quote:
+    subtotal_fen: int
+    shipping_fen: int
+    round_up_fen: int
+
+    @property
+    def total_fen(self):
+        return self.subtotal_fen + self.shipping_fen
+
+
+def shipping_fen(subtotal_fen, delivery_kind):
+    """Pickup is free; delivery to an address is free from ¥99, else ¥10."""
+    if delivery_kind == "pickup" or subtotal_fen >= FREE_SHIPPING_FROM_FEN:
+        return 0
+    return SHIPPING_FEN
+
+
+def round_up_fen(amount_fen):
+    """What rounds `amount_fen` up to the next whole ¥10 (0 when it already is one)."""
+    return -amount_fen % ROUND_UP_STEP_FEN
+
+
+def quote(cart_id, delivery_kind="address"):
+    subtotal = sum(line.line_total_fen for line in cart_lines(cart_id))
+    shipping = shipping_fen(subtotal, delivery_kind)
+    return Quote(subtotal_fen=subtotal, shipping_fen=shipping, round_up_fen=round_up_fen(subtotal + shipping))
+
+
+def _check_delivery(delivery):
+    if delivery.kind not in ("address", "pickup"):
+        raise DomainError(_("Choose delivery to an address or pickup."), field="delivery_kind")
+    if not 1 <= len(delivery.recipient_name.strip()) <= 80:
+        raise DomainError(_("Enter the recipient's name."), field="recipient_name")
+    if not PHONE_PATTERN.match(delivery.recipient_phone.strip()):
+        raise DomainError(_("Enter a phone number we can call."), field="recipient_phone")
+    if delivery.kind == "address" and not 5 <= len(delivery.address.strip()) <= 300:
+        raise DomainError(_("Enter the full delivery address."), field="address")
+    if delivery.kind == "pickup" and (delivery.service_point_id is None
+                                      or db.session.get(ServicePoint, delivery.service_point_id) is None):
+        raise DomainError(_("Choose a pickup point."), field="service_point_id")
+
+
+def _donation_town_id(lines):
+    """The love fund of the town the largest line comes from."""
+    largest = max(lines, key=lambda line: (line.line_total_fen, -line.variant.id))
+    village_id = largest.variant.product.origin_village_id
+    return db.session.scalar(select(Village.town_id).where(Village.id == village_id)) if village_id else None
+
+
+def _reserve(variant, quantity):
+    """Take `quantity` from the variant's stock in one conditional statement; SoldOut if short."""
+    taken = db.session.execute(
+        update(Variant)
+        .where(Variant.id == variant.id, Variant.is_active.is_(True), Variant.stock_available >= quantity)
+        .values(stock_available=Variant.stock_available - quantity)
+        .returning(Variant.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if taken is None:
+        raise SoldOut(_("Sorry, %(item)s is sold out or has fewer left than you asked for. Nothing was charged.",
+                        item=item_name(variant)))
+
+
+def new_public_no():
+    return f"SX{utcnow():%y%m%d}{secrets.token_hex(4).upper()}"
+
+
+def place_order(cart_id, buyer_id, delivery, donation_fen=0):
+    """Turn the cart into an order awaiting payment, reserving its stock until RESERVATION_MINUTES pass.
+
+    The amounts come from the variants' current prices; `donation_fen` (the optional round-up
+    to the town's love fund) must be what `quote` offers, or zero.
+    """
+    lines = cart_lines(cart_id)
+    if not lines:
+        raise EmptyCart(_("Your cart is empty."))
+    _check_delivery(delivery)
+    for line in lines:
+        sellable_variant(line.variant.id)
+    subtotal = sum(line.line_total_fen for line in lines)
+    shipping = shipping_fen(subtotal, delivery.kind)
+    if donation_fen not in (0, round_up_fen(subtotal + shipping)):
+        raise DomainError(_("The round-up amount is not valid; please review your order."), field="round_up")
+    now = utcnow()
+    expires = now + timedelta(minutes=current_app.config["RESERVATION_MINUTES"])
+    order = Order(
+        public_no=new_public_no(), buyer_id=buyer_id, direction="uplink", status="pending_payment",
+        delivery_kind=delivery.kind, recipient_name=delivery.recipient_name.strip(),
+        recipient_phone=delivery.recipient_phone.strip(),
+        address=delivery.address.strip() if delivery.kind == "address" else "",
+        service_point_id=delivery.service_point_id if delivery.kind == "pickup" else None,
+        donation_town_id=_donation_town_id(lines) if donation_fen else None,
+        subtotal_fen=subtotal, shipping_fen=shipping, donation_fen=donation_fen,
+        total_fen=subtotal + shipping + donation_fen, reservation_expires_at=expires, placed_by_id=buyer_id,
+    )
+    db.session.add(order)
+    try:
+        for line in lines:  # cart_lines are in variant (primary key) order
+            _reserve(line.variant, line.quantity)
+    except SoldOut:
+        db.session.rollback()
+        raise
+    db.session.flush()
+    for line in lines:
+        variant, product = line.variant, line.variant.product
+        db.session.add(OrderLine(
+            order_id=order.id, variant_id=variant.id, product_id=product.id, seller_id=product.seller_id,
+            seller_kind=product.seller.kind, title_zh=f"{product.title_zh} · {variant.name_zh}",
+            title_en=f"{product.title_en} · {variant.name_en}", unit=variant.unit, lot_units=variant.lot_units,
+            unit_price_fen=variant.price_fen, quantity=line.quantity, line_total_fen=line.line_total_fen))
+        db.session.add(StockReservation(order_id=order.id, variant_id=variant.id, quantity=line.quantity,
+                                        expires_at=expires))
+    db.session.add(OrderEvent(order_id=order.id, status="pending_payment", note="placed", actor_id=buyer_id))
+    db.session.execute(CartItem.__table__.delete().where(CartItem.cart_id == cart_id))
+    db.session.commit()
+    return order
+
+
+def order_for_buyer(public_no, buyer_id):
+    """The buyer's own order, or NotFound (another buyer's order does not exist for them)."""
+    order = db.session.scalar(select(Order).where(Order.public_no == public_no))
+    if order is None or order.buyer_id != buyer_id:
+        raise NotFound(_("No such order."))
+    return order
+
+
+def _payable(order):
+    if order.status != "pending_payment":
+        if order.status == "cancelled":
+            raise Conflict(_("This order was cancelled, so it cannot be paid. Nothing was charged."))
+        raise AlreadyPaid(_("This order is already paid. You were not charged again."))
+    if order.reservation_expires_at and order.reservation_expires_at < utcnow():
+        raise Conflict(_("The time to pay for this order has run out and its goods were released."))
+
+
+def start_payment(order_id, payment_method=None):
+    """The order's one PaymentIntent (created on first call) for the order's total in fen."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFound(_("No such order."))
+    _payable(order)
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if payment is not None:
+        return payment, stripe_gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+    amount_fen, order_no = order.total_fen, order.public_no
+    db.session.rollback()  # no database transaction held open across the call to Stripe
+    intent = stripe_gateway.create_payment_intent(
+        amount_fen, f"order:{order_id}:payment", {"order_id": str(order_id), "order_no": order_no},
+        payment_method=payment_method)
+    payment = Payment(order_id=order_id, stripe_payment_intent_id=intent.id, amount_fen=amount_fen,
+                      currency="cny", status=intent.status)
+    db.session.add(payment)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A second request created its own PaymentIntent at the same moment: keep the first.
+        db.session.rollback()
+        stripe_gateway.cancel_payment_intent(intent.id)
+        payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
+        return payment, stripe_gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+    return payment, intent
+
+
+def pay_with_test_card(order_id):
+    """Local Stripe server only: pay the order with the test card, confirmed on the server.
+
+    The order then becomes paid through `settle_payment_intent`, the same path as the webhook.
+    """
+    from marketplace.payments.settlement import settle_payment_intent
+
+    if not stripe_gateway.uses_local_server():
+        raise Forbidden(_("The test card works only with the local test payment server."))
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFound(_("No such order."))
+    _payable(order)
+    existing = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
+    if existing is None:
+        method = stripe_gateway.create_test_card_payment_method()
+        payment, _intent = start_payment(order_id, payment_method=method.id)
+    else:
+        payment = existing
+    intent_id = payment.stripe_payment_intent_id
+    db.session.rollback()
+    stripe_gateway.confirm_payment_intent(intent_id)
+    settle_payment_intent(intent_id)
+    return db.session.get(Order, order_id)
