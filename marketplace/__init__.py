@@ -1,5 +1,5 @@
 """The two-way-flow marketplace (双向流通): the Flask application factory."""
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
 from marketplace import config, crypto, database
@@ -32,6 +32,8 @@ def create_app(config_overrides=None):
 
 
 def select_locale():
+    if not has_request_context():
+        return "zh_CN"  # tasks and services outside a request speak the default language
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in ("en", "zh_CN"):
         return chosen
@@ -58,12 +60,16 @@ def register_extensions(app):
 
 def register_blueprints(app):
     from marketplace.web.auth import bp as auth
+    from marketplace.web.downlink import bp as downlink
     from marketplace.web.storefront import bp as storefront
+    from marketplace.web.supplier import bp as supplier
     from marketplace.web.webhooks import bp as webhooks
 
     app.register_blueprint(storefront)
     app.register_blueprint(auth)
     app.register_blueprint(webhooks)
+    app.register_blueprint(downlink)
+    app.register_blueprint(supplier)
 
 
 def register_errorhandlers(app):

@@ -48,6 +48,8 @@ def load_settings():
         "FIELD_ENCRYPTION_KEYS": _env("FIELD_ENCRYPTION_KEYS", DEV_FIELD_KEY),
         "PLATFORM_COMMISSION_RATE": _env("PLATFORM_COMMISSION_RATE", "0.05"),
         "RESERVATION_MINUTES": int(_env("RESERVATION_MINUTES", "30")),
+        # Downlink goods still at the service point this many days after arriving are flagged.
+        "DOWNLINK_UNPICKED_DAYS": int(_env("DOWNLINK_UNPICKED_DAYS", "7")),
         "OUTBOX_RESEND_AFTER_SECONDS": int(_env("OUTBOX_RESEND_AFTER_SECONDS", "60")),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "MAIL_SERVER": _env("MAIL_SERVER", "127.0.0.1"),

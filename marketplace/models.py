@@ -4,6 +4,7 @@ from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, 
 from marketplace.coops.models import (  # noqa: F401
     Cooperative, CooperativePeriod, Membership, ShareChange, ShareHolding, SharingRule,
 )
+from marketplace.downlink.models import DeliveryArea, DeliveryRun, PickupTicket  # noqa: F401
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding, LoveFundGrant  # noqa: F401
 from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Posting  # noqa: F401
 from marketplace.orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, StockReservation  # noqa: F401

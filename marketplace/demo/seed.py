@@ -15,6 +15,7 @@ from marketplace.coops.models import Cooperative, Membership, ShareHolding, Shar
 from marketplace.coops.services import record_supply_lot
 from marketplace.crypto import blind_index, mask
 from marketplace.demo.pictures import draw_product_picture
+from marketplace.downlink.models import DeliveryArea
 from marketplace.extensions import db
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding
 from marketplace.people.models import Household, Supplier, User
@@ -164,6 +165,7 @@ def seed_demo():
     _seed_lots(coops, households, products)
     _seed_investment(towns, households)
     _seed_users(coops, towns, supplier, points)
+    _seed_delivery_areas(supplier, towns, villages)
     db.session.commit()
     return counts()
 
@@ -298,6 +300,17 @@ def _seed_users(coops, towns, supplier, points):
                     service_point_id=points[scope["service_point"]].id if "service_point" in scope else None)
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
+
+
+# Where the demo supplier delivers daily goods (日用品下乡): its own town, and two poor villages and Lili.
+DELIVERY_AREAS = [("town", "xihe"), ("village", "东东峪村"), ("village", "北下册村"), ("village", "李里村")]
+
+
+def _seed_delivery_areas(supplier, towns, villages):
+    for kind, key in DELIVERY_AREAS:
+        place = {"town_id": towns[key].id, "village_id": None} if kind == "town" else \
+            {"town_id": None, "village_id": villages[key].id}
+        _get_or_create(DeliveryArea, {"supplier_id": supplier.id, **place})
 
 
 def counts():

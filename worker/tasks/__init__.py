@@ -1,2 +1,2 @@
 """Every task module, imported so a worker registers them all."""
-from worker.tasks import ledger, orders, outbox  # noqa: F401
+from worker.tasks import downlink, ledger, orders, outbox  # noqa: F401

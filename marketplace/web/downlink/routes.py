@@ -1,0 +1,202 @@
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.documents import qr_svg
+from marketplace.downlink import catalog, ordering, pickup, reports, runs
+from marketplace.downlink.scope import agent_point
+from marketplace.errors import DomainError, Forbidden, NotFound
+from marketplace.money import MoneyError, format_fen, yuan_to_fen
+from marketplace.orders.checkout import pay_with_test_card, start_payment
+from marketplace.payments import stripe_gateway
+from marketplace.web.access import role_required
+from marketplace.web.downlink import bp
+from marketplace.web.downlink.forms import WALK_IN, ConfirmForm, OrderForm, PickupForm
+
+STRIPE_JS = "https://js.stripe.com/v3/"
+STRIPE_CSP = (
+    "default-src 'self'; img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; "
+    "connect-src 'self' https://api.stripe.com; object-src 'none'; base-uri 'self'; form-action 'self'")
+
+
+@bp.before_request
+@role_required("agent")
+def only_agents_of_a_point():
+    if current_user.service_point_id is None:
+        abort(403)
+
+
+@bp.get("/")
+def agent_home():
+    return render_template(
+        "downlink/agent_home.html", point=agent_point(current_user.id),
+        suppliers=ordering.point_suppliers(current_user.id), runs=runs.point_runs(current_user.id, limit=10),
+        waiting=pickup.waiting_at_point(current_user.id), orders=ordering.point_orders(current_user.id, limit=15),
+        form=ConfirmForm(),
+    )
+
+
+def _parse_quantities(form_data):
+    """`qty-<variant id>` fields -> {variant id: units}; blank means none. Raises on anything else."""
+    quantities = {}
+    for key, value in form_data.items():
+        if not key.startswith("qty-"):
+            continue
+        variant_id, value = key[4:], value.strip()
+        if not variant_id.isdigit() or len(value) > 4 or (value and not value.isdigit()):
+            raise DomainError(_("Quantities must be whole numbers from 0 to %(most)s.", most=ordering.MAX_QUANTITY))
+        quantities[int(variant_id)] = int(value or 0)
+    return quantities
+
+
+@bp.route("/order/<int:supplier_id>", methods=["GET", "POST"])
+def new_order(supplier_id):
+    households = ordering.point_households(current_user.id)
+    form = OrderForm()
+    locale = "en" if str(get_locale()).startswith("en") else "zh_CN"
+    form.customer.choices = [
+        (str(h.id), _("%(name)s · %(registry)s · earnings %(available)s", name=h.head_name,
+                      registry=h.registry_no_masked, available=format_fen(available_fen, locale)))
+        for h, available_fen in households]
+    form.customer.choices.append((WALK_IN, _("Walk-in customer")))
+    goods = catalog.goods_for_agent(current_user.id, supplier_id)
+    if not goods:
+        abort(404)
+    status = 200
+    if form.validate_on_submit():
+        walk_in = form.customer.data == WALK_IN
+        try:
+            order = ordering.place_order(
+                current_user.id, supplier_id, _parse_quantities(request.form), form.payment_method.data,
+                household_id=None if walk_in else int(form.customer.data),
+                walk_in_name=form.walk_in_name.data if walk_in else "",
+                walk_in_phone=form.walk_in_phone.data if walk_in else "",
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+            status = error.status
+        else:
+            flash(_("Order %(number)s placed.", number=order.public_no), "info")
+            target = "downlink.pay" if order.payment_method == "stripe" else "downlink.order_detail"
+            return redirect(url_for(target, public_no=order.public_no))
+    elif request.method == "POST":
+        status = 422
+    return render_template("downlink/new_order.html", form=form, goods=goods, supplier=goods[0].seller.supplier,
+                           entered=request.form), status
+
+
+@bp.get("/orders/<public_no>")
+def order_detail(public_no):
+    order = ordering.point_order(current_user.id, public_no)
+    if order.status == "pending_payment" and request.args.get("payment_intent"):
+        # Back from Stripe's page: settle from the order's own PaymentIntent, never the one in the URL.
+        ordering.settle_card_payment(current_user.id, public_no)
+        order = ordering.point_order(current_user.id, public_no)
+    ticket = pickup.ticket_for(order)
+    pickup_url = url_for("downlink.hand_over", public_no=order.public_no, code=order.pickup_code, _external=True)
+    return render_template("downlink/order_detail.html", order=order, ticket=ticket, qr=qr_svg(pickup_url),
+                           form=ConfirmForm())
+
+
+@bp.get("/orders/<public_no>/pay")
+def pay(public_no):
+    order = ordering.point_order(current_user.id, public_no)
+    if order.status != "pending_payment" or order.payment_method != "stripe":
+        return redirect(url_for("downlink.order_detail", public_no=public_no))
+    test_card = stripe_gateway.uses_local_server()
+    client_secret = None
+    if not test_card:
+        _payment, intent = start_payment(order.id)
+        client_secret = intent.client_secret
+    response = current_app.make_response(render_template(
+        "downlink/pay.html", order=order, test_card=test_card, client_secret=client_secret, stripe_js=STRIPE_JS,
+        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"], form=ConfirmForm(formdata=None),
+        return_url=url_for("downlink.order_detail", public_no=public_no, _external=True)))
+    if not test_card:
+        response.headers["Content-Security-Policy"] = STRIPE_CSP  # Stripe's Payment Element runs in Stripe's frames
+    return response
+
+
+@bp.post("/orders/<public_no>/pay/test-card")
+def pay_test_card(public_no):
+    order = ordering.point_order(current_user.id, public_no)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        order = pay_with_test_card(order.id)
+    except (NotFound, Forbidden):
+        raise  # someone else's: as if it did not exist
+    except DomainError as error:
+        flash(str(error.message), "error")
+    else:
+        if order.status == "paid":
+            flash(_("Payment received."), "info")
+    return redirect(url_for("downlink.order_detail", public_no=public_no))
+
+
+@bp.post("/orders/<public_no>/cancel")
+def cancel_order(public_no):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        ordering.cancel_unpaid_order(current_user.id, public_no)
+        flash(_("The order was cancelled and its goods are back on sale."), "info")
+    except (NotFound, Forbidden):
+        raise  # someone else's: as if it did not exist
+    except DomainError as error:
+        flash(error.message, "error")
+    return redirect(url_for("downlink.order_detail", public_no=public_no))
+
+
+@bp.route("/pickup/<public_no>", methods=["GET", "POST"])
+def hand_over(public_no):
+    order = ordering.point_order(current_user.id, public_no)
+    form = PickupForm()
+    if request.method == "GET" and request.args.get("code"):
+        form.code.data = request.args["code"][:12]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            cash_fen = yuan_to_fen(form.cash.data) if form.cash.data else None
+            pickup.hand_over(current_user.id, public_no, form.code.data, cash_received_fen=cash_fen)
+        except MoneyError:
+            flash(_("Enter the cash received in yuan, e.g. 165.00."), "error")
+            status = 422
+        except DomainError as error:
+            flash(error.message, "error")
+            status = error.status
+        else:
+            flash(_("Handed over: order %(number)s is complete.", number=public_no), "info")
+            return redirect(url_for("downlink.agent_home"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("downlink/pickup.html", order=order, ticket=pickup.ticket_for(order), form=form), status
+
+
+@bp.get("/runs/<int:run_id>")
+def run_detail(run_id):
+    run = runs.point_run(current_user.id, run_id)
+    return render_template("downlink/run_detail.html", run=run, orders=runs.run_orders(run.id),
+                           rows=runs.pick_list(run), form=ConfirmForm())
+
+
+@bp.post("/runs/<int:run_id>/receive")
+def receive_run(run_id):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        runs.receive_run(current_user.id, run_id)
+        flash(_("Received: the villagers can pick up their goods now."), "info")
+    except (NotFound, Forbidden):
+        raise  # someone else's: as if it did not exist
+    except DomainError as error:
+        flash(error.message, "error")
+    return redirect(url_for("downlink.run_detail", run_id=run_id))
+
+
+@bp.get("/two-way")
+def two_way():
+    return render_template("downlink/two_way.html", point=agent_point(current_user.id),
+                           months=reports.two_way_by_month(current_user.id))
