@@ -309,7 +309,12 @@ class Simulation:
         self.tally.add("payouts " + ("paid" if settle is attribution.post_payout_paid else "failed"))
 
     def close_period(self):
-        cooperative = self.rng.choice(db.session.scalars(select(Cooperative.id).order_by(Cooperative.id)).all())
+        """A cooperative closes its (first) period: dividends go out through the outbox (rule 5)."""
+        open_coops = db.session.scalars(select(Cooperative.id).where(~Cooperative.id.in_(
+            select(CooperativePeriod.cooperative_id))).order_by(Cooperative.id)).all()
+        if not open_coops:
+            return
+        cooperative = self.rng.choice(open_coops)
         period = CooperativePeriod(cooperative_id=cooperative, period_start=date(2020, 1, 1),
                                    period_end=date(2030, 1, 1), dividend_rate=Decimal("0.3"))
         db.session.add(period)
