@@ -5,7 +5,7 @@ from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, Passwo
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from marketplace.catalog.browse import LABEL_COLUMNS, SORTS
-from marketplace.web.fields import LARGEST_WHOLE_NUMBER, WholeNumberField
+from marketplace.web.security.fields import LARGEST_WHOLE_NUMBER, WholeNumberField
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.orders.cart import MAX_QUANTITY
 

@@ -4,7 +4,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.catalog.models import UNITS
-from marketplace.web.fields import WholeNumberField
+from marketplace.web.security.fields import WholeNumberField
 
 UNIT_LABELS = {"jin": _l("jin (斤)"), "kg": _l("kg"), "box": _l("box"), "bag": _l("bag"), "bottle": _l("bottle"),
                "piece": _l("piece"), "pack": _l("pack")}
