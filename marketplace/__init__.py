@@ -27,6 +27,7 @@ def create_app(config_overrides=None):
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    register_input_guards(app)
     register_security_headers(app)
     register_commands(app)
     return app
@@ -112,6 +113,18 @@ def register_template_helpers(app):
 
         locale = str(get_locale())
         return {"locale": locale, "is_english": locale.startswith("en"), "workspace_url": workspace_url}
+
+
+def register_input_guards(app):
+    @app.before_request
+    def refuse_nul_bytes():
+        # No text column takes a NUL character (PostgreSQL refuses it with an error): a 400 instead.
+        from flask import abort
+
+        values = list(request.args.values()) + (list(request.form.values()) if request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data") else [])
+        if any("\x00" in value for value in values):
+            abort(400)
 
 
 def register_security_headers(app):

@@ -1,5 +1,6 @@
 """Money is an int of fen (分). Rates are Decimal. This module is the only place that splits."""
 import functools
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel import Locale
@@ -48,9 +49,15 @@ def apply_rate(amount_fen, rate):
     return int((Decimal(amount_fen) * Decimal(rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+THOUSANDS = re.compile(r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+
+
 def yuan_to_fen(text):
     """Parse what a person typed in yuan ("12.5", "¥1,234.50") into fen; at most two decimals."""
-    cleaned = str(text).strip().replace("¥", "").replace("￥", "").replace(",", "").replace("元", "")
+    cleaned = str(text).strip().replace("¥", "").replace("￥", "").replace("元", "")
+    if "," in cleaned and not THOUSANDS.fullmatch(cleaned):
+        raise MoneyError("a comma only between thousands")  # "5,00" is not 500 yuan
+    cleaned = cleaned.replace(",", "")
     try:
         value = Decimal(cleaned)
         if not value.is_finite() or value != value.quantize(Decimal("0.01")):

@@ -5,6 +5,7 @@ from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, Passwo
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from marketplace.catalog.browse import LABEL_COLUMNS, SORTS
+from marketplace.web.security.fields import LARGEST_WHOLE_NUMBER, WholeNumberField
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.orders.cart import MAX_QUANTITY
 
@@ -12,7 +13,7 @@ QUANTITY_MESSAGE = _("Choose a quantity from 1 to 99.")
 
 
 class QuantityField(IntegerField):
-    """A whole number of units; anything else ("abc", "1.5") gets the same plain message."""
+    """A whole number of units; anything else ("abc", "1.5", a number of 400 digits) gets the same plain message."""
 
     def process_formdata(self, valuelist):
         if valuelist and valuelist[0] not in ("", None):
@@ -21,6 +22,9 @@ class QuantityField(IntegerField):
             except ValueError as error:
                 self.data = None
                 raise ValueError(QUANTITY_MESSAGE) from error
+            if abs(self.data) > LARGEST_WHOLE_NUMBER:
+                self.data = None
+                raise ValueError(QUANTITY_MESSAGE)
 
 
 def quantity_field(**kwargs):
@@ -29,7 +33,7 @@ def quantity_field(**kwargs):
 
 
 class AddToCartForm(FlaskForm):
-    variant_id = IntegerField(validators=[InputRequired(_("Choose a size."))])
+    variant_id = WholeNumberField(validators=[InputRequired(_("Choose a size."))])
     quantity = quantity_field(default=1)
 
 
@@ -66,16 +70,16 @@ class BrowseForm(FlaskForm):
         csrf = False
 
     q = StringField(validators=[Optional(), Length(max=100)])
-    category = IntegerField(validators=[Optional()])
-    town = IntegerField(validators=[Optional()])
-    village = IntegerField(validators=[Optional()])
-    cooperative = IntegerField(validators=[Optional()])
-    household = IntegerField(validators=[Optional()])
+    category = WholeNumberField(validators=[Optional()])
+    town = WholeNumberField(validators=[Optional()])
+    village = WholeNumberField(validators=[Optional()])
+    cooperative = WholeNumberField(validators=[Optional()])
+    household = WholeNumberField(validators=[Optional()])
     label = SelectMultipleField(choices=[(key, key) for key in LABEL_COLUMNS])
     min_price = StringField(validators=[Optional(), Length(max=12)])
     max_price = StringField(validators=[Optional(), Length(max=12)])
     sort = SelectField(choices=[(key, key) for key in SORTS], default="featured", validators=[Optional()])
-    page = IntegerField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
+    page = WholeNumberField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
     min_price_fen = max_price_fen = None  # set by validation when the price fields are filled
 
     def validate_min_price(self, field):

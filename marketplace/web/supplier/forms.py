@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.catalog.models import UNITS
+from marketplace.web.security.fields import WholeNumberField
 
 UNIT_LABELS = {"jin": _l("jin (斤)"), "kg": _l("kg"), "box": _l("box"), "bag": _l("bag"), "bottle": _l("bottle"),
                "piece": _l("piece"), "pack": _l("pack")}
@@ -17,14 +18,14 @@ class ProductForm(FlaskForm):
     variant_name_en = StringField(_l("Pack size in English"), validators=[DataRequired(), Length(max=120)])
     unit = SelectField(_l("Unit"), choices=[(unit, UNIT_LABELS[unit]) for unit in UNITS])
     price = StringField(_l("Price (yuan)"), validators=[DataRequired(), Length(max=20)])
-    stock = IntegerField(_l("Stock"), validators=[DataRequired(), NumberRange(min=0, max=1_000_000)])
+    stock = WholeNumberField(_l("Stock"), validators=[DataRequired(), NumberRange(min=0, max=1_000_000)])
     story_zh = TextAreaField(_l("Description in Chinese"), validators=[Optional(), Length(max=2000)])
     story_en = TextAreaField(_l("Description in English"), validators=[Optional(), Length(max=2000)])
 
 
 class VariantForm(FlaskForm):
     price = StringField(_l("Price (yuan)"), validators=[DataRequired(), Length(max=20)])
-    stock = IntegerField(_l("Stock"), validators=[NumberRange(min=0, max=1_000_000)])
+    stock = WholeNumberField(_l("Stock"), validators=[NumberRange(min=0, max=1_000_000)])
     is_active = BooleanField(_l("On sale"))
 
 

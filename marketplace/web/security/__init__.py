@@ -1,0 +1,1 @@
+"""Input hardening shared by every area: fields that refuse what no column can hold."""

@@ -1,0 +1,187 @@
+"""Every route of the URL map × every outsider role: allowed or denied as expected, and a denied
+request changes nothing.
+
+The matrix is generated from `app.url_map`, so a route added later is visited too. Routes of a
+role's area (`/agent/`, `/supplier/`, `/coop/`, `/town/`, `/admin/`) admit only that role, and
+those naming an object (an id or order number in the URL) only the object's owner: the ids used
+are the owners' real ones, so every outsider visit is an object id guessed across scopes (IDOR).
+"""
+from urllib.parse import urlparse
+
+from werkzeug.routing import BuildError
+
+from tests.security.conftest import OUTSIDERS, snapshot
+
+# Blueprint -> the role whose area it is.
+AREA_ROLE = {"downlink": "agent", "supplier": "supplier", "coop": "coop_manager", "town": "town_staff",
+             "admin": "admin"}
+# Owner of each area's objects (the demo accounts holding them).
+AREA_OWNER = {"downlink": "agent@demo.cn", "supplier": "supplier@demo.cn", "coop": "coop@demo.cn",
+              "town": "town@demo.cn", "admin": "admin@demo.cn"}
+OUTSIDER_ROLE = {"anonymous": None, "buyer": "buyer", "another buyer": "buyer",
+                 "coop manager of another cooperative": "coop_manager", "town staff of another town": "town_staff",
+                 "agent of another service point": "agent", "supplier other than the owner": "supplier"}
+# Open to everyone (public pages, sign-in, the cart of whoever holds it).
+PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefront.product", "storefront.cart",
+          "storefront.add_to_cart", "storefront.set_language", "storefront.signup", "storefront.forgot_password",
+          "storefront.reset_password", "storefront.town_impact_page", "storefront.media", "auth.login"}
+# Any signed-in person; anonymous visitors are sent to sign in.
+SIGNED_IN = {"auth.logout", "storefront.checkout", "storefront.orders"}
+# Objects of the buyer buyer@demo.cn: every other person is refused.
+BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test_card", "storefront.cancel",
+               "storefront.change_quantity", "storefront.remove_from_cart"}
+# Tested on their own terms (signature, bearer token), not by session role.
+OWN_RULES = {"webhooks.stripe_webhook"}
+OWN_RULE_PREFIXES = ("api",)
+# Refused with a message on the visitor's own page (303 back to it), as a shop does.
+REFUSED_BY_MESSAGE = {"storefront.change_quantity": "/cart", "storefront.remove_from_cart": "/cart"}
+
+
+def url_values(world, endpoint, arguments):
+    """The owners' real ids for each URL parameter of `endpoint`."""
+    values = {"public_no": world.downlink_order_no if endpoint.startswith("downlink.") else world.order_no,
+              "slug": world.town_slug if endpoint == "storefront.town_impact_page" else world.product_slug,
+              "item_id": world.cart_item_id, "run_id": world.run_id, "supplier_id": world.supplier_id,
+              "variant_id": world.variant_id, "area_id": world.area_id, "token": "not-a-real-token",
+              "code": "en", "filename": "css/app.css" if endpoint == "static" else "none.png"}
+    unknown = set(arguments) - set(values)
+    assert not unknown, f"{endpoint}: teach the matrix an owner's value for {sorted(unknown)}"
+    return {name: values[name] for name in arguments}
+
+
+def form_data(world, endpoint):
+    """A body that would pass the form, so a refusal is the authorization's and not the form's."""
+    return {
+        "storefront.add_to_cart": {"variant_id": world.variant_id, "quantity": 1},
+        "storefront.change_quantity": {"quantity": 7},
+        "supplier.update_variant": {"price": "0.01", "stock": "0"},
+        "downlink.hand_over": {"code": "000000", "cash": "1.00"},
+        "downlink.new_order": {"customer": "walk-in", "walk_in_name": "路人", "payment_method": "cash",
+                               f"qty-{world.variant_id}": "1"},
+        "auth.login": {"email": "buyer@demo.cn", "password": "wrong-password"},
+    }.get(endpoint, {})
+
+
+def expected(endpoint, who, parametrised):
+    """'allow', 'deny', or 'own' (the route's own test covers it)."""
+    area = endpoint.split(".")[0]
+    if endpoint in OWN_RULES or area in OWN_RULE_PREFIXES:
+        return "own"
+    if endpoint in PUBLIC:
+        return "allow"
+    if endpoint in SIGNED_IN:
+        return "deny" if who == "anonymous" else "allow"
+    if endpoint in BUYER_OWNED:
+        return "allow" if who == "buyer" else "deny"
+    assert area in AREA_ROLE, f"{endpoint}: a route outside every area — classify it in the matrix"
+    if parametrised:
+        return "deny"  # an object of the owner's scope: the same role elsewhere is an outsider too
+    return "allow" if OUTSIDER_ROLE[who] == AREA_ROLE[area] else "deny"
+
+
+def owner_of(endpoint):
+    area = endpoint.split(".")[0]
+    if endpoint in BUYER_OWNED:
+        return "buyer@demo.cn"
+    return AREA_OWNER.get(area)
+
+
+def client_as(app, email):
+    client = app.test_client()
+    if email:
+        from marketplace.extensions import db
+        from marketplace.people.models import User
+
+        with app.app_context():
+            session_id = db.session.scalar(db.select(User).filter_by(email=email)).get_id()
+            db.session.remove()
+        with client.session_transaction() as session:
+            session["_user_id"] = session_id
+            session["_fresh"] = True
+    return client
+
+
+def sent_to_login(response):
+    return response.status_code in (302, 303) and urlparse(response.headers["Location"]).path == "/login"
+
+
+def is_denied(response, who, endpoint):
+    if who == "anonymous" and sent_to_login(response):
+        return True
+    if endpoint in REFUSED_BY_MESSAGE and response.status_code == 303:
+        return urlparse(response.headers["Location"]).path == REFUSED_BY_MESSAGE[endpoint]
+    return response.status_code in (401, 403, 404)
+
+
+def is_let_in(response):
+    """Not refused for who they are (a 404 of a missing file or a 401 of a wrong password is fine)."""
+    return response.status_code != 403 and not sent_to_login(response)
+
+
+def cells(app, world):
+    """(endpoint, method, url, data, is-parametrised) for every route and method of the URL map."""
+    from flask import url_for
+
+    found = []
+    with app.test_request_context():
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            try:
+                url = url_for(rule.endpoint, **url_values(world, rule.endpoint, rule.arguments))
+            except BuildError as error:
+                raise AssertionError(f"cannot build {rule.endpoint}: {error}") from error
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                found.append((rule.endpoint, method, url, form_data(world, rule.endpoint) if method == "POST" else None,
+                              bool(rule.arguments)))
+    return found
+
+
+def test_every_route_refuses_every_outsider_and_a_refusal_changes_nothing(app, world, capsys):
+    routes = cells(app, world)
+    checked, denied, failures = 0, 0, []
+    for endpoint, method, url, data, parametrised in routes:
+        for who, email in OUTSIDERS.items():
+            verdict = expected(endpoint, who, parametrised)
+            if verdict == "own":
+                continue
+            before = snapshot(app) if verdict == "deny" else None
+            response = client_as(app, email).open(url, method=method, data=data)
+            checked += 1
+            if response.status_code >= 500:
+                failures.append(f"{who} {method} {url}: {response.status_code}")
+            elif verdict == "deny":
+                denied += 1
+                if not is_denied(response, who, endpoint):
+                    failures.append(f"{who} {method} {url}: expected a refusal, got {response.status_code}")
+                elif snapshot(app) != before:
+                    failures.append(f"{who} {method} {url}: refused ({response.status_code}) but changed data")
+            elif not is_let_in(response):
+                failures.append(f"{who} {method} {url}: expected to be let in, got {response.status_code}")
+    with capsys.disabled():
+        print(f"\nauthorization matrix: {len(routes)} route-methods × {len(OUTSIDERS)} roles = {checked} requests "
+              f"checked, {denied} refusals verified unchanged")
+    assert not failures, "\n".join(failures)
+    assert denied > 100
+
+
+def test_owners_reach_their_own_pages(app, world):
+    """The other side of the matrix: each GET route of an area or naming an object opens for its
+    owner (a page, or a redirect to the right next step — never a refusal)."""
+    failures = []
+    for endpoint, method, url, _data, _parametrised in cells(app, world):
+        owner = owner_of(endpoint)
+        if method != "GET" or owner is None:
+            continue
+        response = client_as(app, owner).get(url)
+        if response.status_code not in (200, 302, 303) or sent_to_login(response):
+            failures.append(f"{owner} GET {url}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def test_sequential_ids_next_to_the_owners_are_refused_too(app, world):
+    """Guessing neighbouring ids and order numbers finds nothing of anybody else's."""
+    outsider = client_as(app, "agent2@demo.cn")
+    for run_id in range(world.run_id - 2, world.run_id + 3):
+        assert outsider.get(f"/agent/runs/{run_id}").status_code in (403, 404)
+    stranger = client_as(app, "buyer2@demo.cn")
+    for number in (world.order_no, world.order_no.lower(), world.downlink_order_no, "SX000000000000", "../orders"):
+        assert stranger.get(f"/orders/{number}").status_code in (403, 404)
