@@ -17,8 +17,8 @@ from marketplace.downlink.models import DeliveryArea, DeliveryRun
 from marketplace.extensions import db
 from marketplace.orders import cart
 from marketplace.orders.checkout import Delivery, place_order
-from marketplace.people.models import Supplier, User
-from marketplace.places.models import ServicePoint, Village
+from marketplace.people.models import Household, Supplier, User
+from marketplace.places.models import ServicePoint, Town, Village
 
 PASSWORD = "demo1234"
 DELIVERY = Delivery(kind="address", recipient_name="小林", recipient_phone="13800000000", address="上海市徐汇区漕溪北路 1 号")
@@ -83,7 +83,10 @@ def _owned_objects():
     objects = SimpleNamespace(
         order_no=order.public_no, cart_item_id=cart_item_id, downlink_order_no=downlink_order.public_no,
         run_id=run_id, supplier_id=supplier_id, variant_id=soap, area_id=area_id,
-        product_slug="jiao-snow-pears", town_slug="lingzi",
+        product_slug="jiao-snow-pears", town_slug="lingzi", buyer_id=buyer,
+        lingzi_town_id=db.session.scalar(select(Town.id).where(Town.slug == "lingzi")),
+        lingzi_household_id=db.session.scalar(select(Household.id).join(Village).join(Town)
+                                              .where(Town.slug == "lingzi").order_by(Household.id)),
     )
     db.session.remove()
     return objects
