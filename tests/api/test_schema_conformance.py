@@ -74,5 +74,7 @@ def test_linked_calls_stay_within_the_schema(api_schema):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS)
 
-    LinkedCalls.run(settings=settings(max_examples=15, stateful_step_count=6, deadline=None, derandomize=True,
+    # Not derandomized: the links draw from live responses, and a fixed seed replays choice
+    # prefixes against a different database state (hypothesis' FlakyStrategyDefinition).
+    LinkedCalls.run(settings=settings(max_examples=15, stateful_step_count=6, deadline=None, derandomize=False,
                                       database=None, suppress_health_check=list(HealthCheck)))
