@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 PORT ?= 5000
+# Two workers: one per core of the machines this runs on (pytest-xdist).
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install run test test-fast bench translations clean
 
