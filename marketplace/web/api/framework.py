@@ -147,7 +147,7 @@ def _run(op, view, path_args):
         return response
     try:
         result = view(idempotency_key=key, **kwargs)
-    except Exception:
+    except Exception:  # any failure frees the key for a retry, then propagates unchanged
         idempotency.abandon(user.id, key)
         raise
     payload = result.model_dump(mode="json")
