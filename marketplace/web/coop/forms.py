@@ -15,7 +15,7 @@ from marketplace.orders.fulfilment import CARRIERS
 UNIT_LABELS = {"jin": _("jin (斤)"), "kg": _("kg"), "box": _("box"), "bag": _("bag"), "bottle": _("bottle"),
                "piece": _("piece"), "pack": _("pack")}
 GRADE_LABELS = {"特级": _("Premium"), "一级": _("Grade 1"), "二级": _("Grade 2"), "三级": _("Grade 3")}
-SHARE_KIND_LABELS = {"land": _("Land (mu)"), "house": _("House"), "fund": _("Poverty-fund shares"), "cash": _("Cash")}
+SHARE_KIND_LABELS = {"land": _("Land (mu)"), "house": _("House"), "fund": _("Poverty-fund shares"), "cash": _("Cash shares")}
 CARRIER_LABELS = {"顺丰速运": _("SF Express"), "中国邮政": _("China Post"), "京东物流": _("JD Logistics"),
                   "中通快递": _("ZTO Express"), "圆通速递": _("YTO Express"), "韵达快递": _("Yunda Express"),
                   "申通快递": _("STO Express")}
