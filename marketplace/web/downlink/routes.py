@@ -11,6 +11,7 @@ from marketplace.money import MoneyError, format_fen, yuan_to_fen
 from marketplace.orders.checkout import pay_with_test_card, start_payment
 from marketplace.payments import stripe_gateway
 from marketplace.web.access import role_required
+from marketplace.web.actions import confirmed_action
 from marketplace.web.downlink import bp
 from marketplace.web.downlink.forms import WALK_IN, ConfirmForm, OrderForm, PickupForm
 
@@ -138,16 +139,9 @@ def pay_test_card(public_no):
 
 @bp.post("/orders/<public_no>/cancel")
 def cancel_order(public_no):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        ordering.cancel_unpaid_order(current_user.id, public_no)
-        flash(_("The order was cancelled and its goods are back on sale."), "info")
-    except (NotFound, Forbidden):
-        raise  # someone else's: as if it did not exist
-    except DomainError as error:
-        flash(error.message, "error")
-    return redirect(url_for("downlink.order_detail", public_no=public_no))
+    return confirmed_action(lambda: ordering.cancel_unpaid_order(current_user.id, public_no),
+                            _("The order was cancelled and its goods are back on sale."),
+                            url_for("downlink.order_detail", public_no=public_no))
 
 
 @bp.route("/pickup/<public_no>", methods=["GET", "POST"])
@@ -184,16 +178,9 @@ def run_detail(run_id):
 
 @bp.post("/runs/<int:run_id>/receive")
 def receive_run(run_id):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        runs.receive_run(current_user.id, run_id)
-        flash(_("Received: the villagers can pick up their goods now."), "info")
-    except (NotFound, Forbidden):
-        raise  # someone else's: as if it did not exist
-    except DomainError as error:
-        flash(error.message, "error")
-    return redirect(url_for("downlink.run_detail", run_id=run_id))
+    return confirmed_action(lambda: runs.receive_run(current_user.id, run_id),
+                            _("Received: the villagers can pick up their goods now."),
+                            url_for("downlink.run_detail", run_id=run_id))
 
 
 @bp.get("/two-way")

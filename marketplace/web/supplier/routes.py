@@ -8,6 +8,7 @@ from marketplace.downlink import catalog, reports, runs
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.web.access import role_required
+from marketplace.web.actions import confirmed_action
 from marketplace.web.downlink.forms import ConfirmForm
 from marketplace.web.supplier import bp
 from marketplace.web.supplier.forms import AreaForm, ProductForm, VariantForm
@@ -48,16 +49,9 @@ def run_detail(run_id):
 
 @bp.post("/runs/<int:run_id>/dispatch")
 def dispatch(run_id):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        runs.dispatch_run(current_user.id, run_id)
-        flash(_("Dispatched: the service point has been told the goods are on their way."), "info")
-    except (NotFound, Forbidden):
-        raise  # someone else's: as if it did not exist
-    except DomainError as error:
-        flash(error.message, "error")
-    return redirect(url_for("supplier.run_detail", run_id=run_id))
+    return confirmed_action(lambda: runs.dispatch_run(current_user.id, run_id),
+                            _("Dispatched: the service point has been told the goods are on their way."),
+                            url_for("supplier.run_detail", run_id=run_id))
 
 
 @bp.get("/runs/<int:run_id>/pick-list.pdf")
@@ -160,13 +154,5 @@ def areas():
 
 @bp.post("/areas/<int:area_id>/remove")
 def remove_area(area_id):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        catalog.remove_delivery_area(current_user.id, area_id)
-        flash(_("Removed from your delivery areas."), "info")
-    except (NotFound, Forbidden):
-        raise  # someone else's: as if it did not exist
-    except DomainError as error:
-        flash(error.message, "error")
-    return redirect(url_for("supplier.areas"))
+    return confirmed_action(lambda: catalog.remove_delivery_area(current_user.id, area_id),
+                            _("Removed from your delivery areas."), url_for("supplier.areas"))
