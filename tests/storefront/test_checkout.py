@@ -127,3 +127,23 @@ def test_another_buyers_order_is_not_found(shopper, app, client, auth):
     assert client.get(f"/orders/{order.public_no}").status_code == 404
     assert client.post(f"/orders/{order.public_no}/pay/test-card").status_code == 404
     assert client.post(f"/orders/{order.public_no}/cancel").status_code == 404
+
+
+def test_with_real_stripe_keys_the_pay_page_mounts_the_payment_element(shopper, app, stripe_server, client,
+                                                                        monkeypatch):
+    """Only the page is told it talks to Stripe (the one stub here: the page's `uses_local_server`);
+    the PaymentIntent behind it is still created on localstripe through the real `stripe` library."""
+    from marketplace.web import payment_page
+
+    monkeypatch.setattr(payment_page, "uses_local_server", lambda: False)
+    order = shopper.buy("PEAR-5J", 1)
+    for _visit in range(2):
+        response = client.get(f"/orders/{order.public_no}/pay")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="payment-element"' in page and 'data-client-secret="pi_' in page
+    assert '<script src="https://js.stripe.com/v3/">' in page and "pay-test-card" not in page
+    assert "script-src 'self' https://js.stripe.com" in response.headers["Content-Security-Policy"]
+    assert count(app, Payment) == 1, "a reloaded pay page reuses the order's one PaymentIntent"
+    home = client.get("/")
+    assert "js.stripe.com" not in home.headers["Content-Security-Policy"], "only the pay page widens the CSP"

@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -8,18 +8,12 @@ from marketplace.downlink import catalog, ordering, pickup, reports, runs
 from marketplace.downlink.scope import agent_point
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.money import MoneyError, format_fen, yuan_to_fen
-from marketplace.orders.checkout import pay_with_test_card, start_payment
-from marketplace.payments import stripe_gateway
+from marketplace.orders.checkout import pay_with_test_card
 from marketplace.web.access import role_required
 from marketplace.web.actions import confirmed_action
 from marketplace.web.downlink import bp
 from marketplace.web.downlink.forms import WALK_IN, ConfirmForm, OrderForm, PickupForm
-
-STRIPE_JS = "https://js.stripe.com/v3/"
-STRIPE_CSP = (
-    "default-src 'self'; img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; "
-    "connect-src 'self' https://api.stripe.com; object-src 'none'; base-uri 'self'; form-action 'self'")
+from marketplace.web.payment_page import payment_page
 
 
 @bp.before_request
@@ -106,18 +100,9 @@ def pay(public_no):
     order = ordering.point_order(current_user.id, public_no)
     if order.status != "pending_payment" or order.payment_method != "stripe":
         return redirect(url_for("downlink.order_detail", public_no=public_no))
-    test_card = stripe_gateway.uses_local_server()
-    client_secret = None
-    if not test_card:
-        _payment, intent = start_payment(order.id)
-        client_secret = intent.client_secret
-    response = current_app.make_response(render_template(
-        "downlink/pay.html", order=order, test_card=test_card, client_secret=client_secret, stripe_js=STRIPE_JS,
-        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"], form=ConfirmForm(formdata=None),
-        return_url=url_for("downlink.order_detail", public_no=public_no, _external=True)))
-    if not test_card:
-        response.headers["Content-Security-Policy"] = STRIPE_CSP  # Stripe's Payment Element runs in Stripe's frames
-    return response
+    return payment_page("downlink/pay.html", order,
+                        url_for("downlink.order_detail", public_no=public_no, _external=True),
+                        form=ConfirmForm(formdata=None))
 
 
 @bp.post("/orders/<public_no>/pay/test-card")

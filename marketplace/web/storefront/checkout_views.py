@@ -1,4 +1,4 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,19 +9,16 @@ from marketplace.extensions import db
 from marketplace.ledger import impact_receipt
 from marketplace.orders import cart as carts
 from marketplace.orders.cancellation import cancel_order
-from marketplace.orders.checkout import Delivery, order_for_buyer, pay_with_test_card, place_order, quote, start_payment
+from marketplace.orders.checkout import Delivery, order_for_buyer, pay_with_test_card, place_order, quote
 from marketplace.orders.history import buyer_orders, order_timeline
-from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment
 from marketplace.payments.settlement import settle_payment_intent
 from marketplace.places.models import ServicePoint
+from marketplace.web.payment_page import payment_page
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.cart_views import _first_error
 from marketplace.web.storefront.forms import CheckoutForm, ConfirmForm
 from marketplace.web.storefront.session_cart import visitor_cart
-
-STRIPE_JS = "https://js.stripe.com/v3/"
-
 
 def _pickup_choices():
     points = db.session.scalars(select(ServicePoint).order_by(ServicePoint.id)).all()
@@ -67,23 +64,9 @@ def pay(public_no):
     order = order_for_buyer(public_no, current_user.id)
     if order.status != "pending_payment":
         return redirect(url_for("storefront.order_detail", public_no=public_no))
-    test_card = stripe_gateway.uses_local_server()
-    client_secret = None
-    if not test_card:
-        _payment, intent = start_payment(order.id)
-        client_secret = intent.client_secret
-    response = current_app.make_response(render_template(
-        "storefront/pay.html", order=order, test_card=test_card, client_secret=client_secret,
-        stripe_js=STRIPE_JS, publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
-        return_url=url_for("storefront.order_detail", public_no=public_no, _external=True),
-        form=ConfirmForm(formdata=None)))
-    if not test_card:
-        # Stripe's Payment Element is served by Stripe.js and runs in Stripe's frames.
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; "
-            "connect-src 'self' https://api.stripe.com; object-src 'none'; base-uri 'self'; form-action 'self'")
-    return response
+    return payment_page("storefront/pay.html", order,
+                        url_for("storefront.order_detail", public_no=public_no, _external=True),
+                        form=ConfirmForm(formdata=None))
 
 
 @bp.post("/orders/<public_no>/pay/test-card")
