@@ -27,7 +27,7 @@ run: install
 	@echo "  Open http://127.0.0.1:$(PORT)/  (web, Celery worker + beat, local Stripe on :8420)"
 	@echo "  Every demo login above uses the password demo1234. Ctrl-C stops everything."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/honcho start -f Procfile
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
