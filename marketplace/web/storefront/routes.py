@@ -1,3 +1,4 @@
+import functools
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, send_from_directory, session, url_for
@@ -14,7 +15,7 @@ from marketplace.extensions import db
 from marketplace.orders.cart import item_count
 from marketplace.people.models import Household
 from marketplace.places.models import Town, Village
-from marketplace.web.page_cache import cached_page
+from marketplace.web.page_cache import cached_page, shows_stock_of
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.forms import AddToCartForm, BrowseForm
 from marketplace.web.storefront.session_cart import visitor_cart
@@ -84,14 +85,17 @@ def _multi(args):
 @cached_page
 def product(slug):
     product = active_product(slug)
+    shows_stock_of(variant.id for variant in product.variants)
     provenance = product_provenance(product, str(get_locale()))
     link = url_for("storefront.product", slug=slug, _external=True)
     return render_template("storefront/product.html", product=product, provenance=provenance,
-                           form=AddToCartForm(formdata=None), qr=_inline_svg(qr_svg(link)), link=link)
+                           form=AddToCartForm(formdata=None), qr=_qr_code(link), link=link)
 
 
-def _inline_svg(svg):
-    """The QR code's SVG without its XML declaration, to sit inside the HTML page."""
+@functools.lru_cache(maxsize=2048)
+def _qr_code(link):
+    """The QR code's SVG without its XML declaration, to sit inside the HTML page (a link's code never changes)."""
+    svg = qr_svg(link)
     return svg[svg.index("<svg"):] if "<svg" in svg else svg
 
 
