@@ -11,10 +11,10 @@ import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.catalog import search
-from marketplace.catalog.models import Product, Seller, SupplyLot, Variant
+from marketplace.catalog.models import Product, ProductPhoto, Seller, SupplyLot, Variant
 from marketplace.coops.models import Cooperative
 from marketplace.extensions import db
 from marketplace.places.models import Town, Village
@@ -46,11 +46,21 @@ class CatalogueQuery:
     per_page: int = PAGE_SIZE
 
 
+@dataclass(frozen=True)
+class Card:
+    """What a product card shows beyond the product's own columns and village."""
+
+    product: Product
+    lowest_price_fen: int | None
+    thumbnail: str | None
+
+
 @dataclass
 class Page:
-    """One page of results: `items`, and whether there are pages before and after it."""
+    """One page of results: `items` (products), their `cards`, and whether there are pages before and after it."""
 
     items: list
+    cards: list
     page: int
     per_page: int
     has_next: bool
@@ -74,6 +84,14 @@ class Page:
         return db.session.scalar(select(func.count()).select_from(self._statement.order_by(None).subquery()))
 
 
+def _first_thumbnail():
+    return (
+        select(ProductPhoto.thumbnail).where(ProductPhoto.product_id == Product.id)
+        .order_by(ProductPhoto.position, ProductPhoto.id).limit(1)
+        .correlate(Product).scalar_subquery()
+    )
+
+
 def _lowest_price():
     """Each product's lowest active variant price: an index seek per product (ix_variants_product_price)."""
     return (
@@ -92,8 +110,11 @@ def _text_condition(text):
     return search.matches(terms)
 
 
-def search_products(query):
-    """One `Page` of active uplink products matching `query`, in a fixed number of queries."""
+def search_products(query, with_relations=True):
+    """One `Page` of active uplink products matching `query`, in a fixed number of queries.
+
+    Each row carries its lowest price and first thumbnail, and its village is joined: the cards
+    of a page are one query. `with_relations` also loads every variant and photo (for the API)."""
     lowest = _lowest_price()
     for_sale = exists().where(Variant.product_id == Product.id, Variant.is_active.is_(True))
     statement = select(Product).where(Product.status == "active", Product.direction == "uplink", for_sale)
@@ -130,12 +151,14 @@ def search_products(query):
     if text and query.sort == "featured":
         order = (case((search.title_contains(text), 0), else_=1), *order)
     statement = statement.order_by(*order)
-    rows = db.session.scalars(
-        statement.options(selectinload(Product.variants), selectinload(Product.origin_village),
-                          selectinload(Product.photos))
+    relations = [selectinload(Product.variants), selectinload(Product.photos)] if with_relations else []
+    rows = db.session.execute(
+        statement.add_columns(lowest, _first_thumbnail())
+        .options(joinedload(Product.origin_village), *relations)
         .limit(query.per_page + 1).offset((query.page - 1) * query.per_page)
     ).all()
-    return Page(items=rows[:query.per_page], page=query.page, per_page=query.per_page,
+    cards = [Card(product, price, thumbnail) for product, price, thumbnail in rows[:query.per_page]]
+    return Page(items=[card.product for card in cards], cards=cards, page=query.page, per_page=query.per_page,
                 has_next=len(rows) > query.per_page, _statement=statement)
 
 

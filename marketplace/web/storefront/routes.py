@@ -6,7 +6,6 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from marketplace.catalog import browse
-from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Category
 from marketplace.catalog.provenance import active_product, product_provenance
 from marketplace.coops.models import Cooperative
@@ -27,12 +26,15 @@ def cart_badge():
     return {"cart_count": item_count(cart.id) if cart else 0}
 
 
+FEATURED_ON_HOME = 8
+
+
 @bp.get("/")
 @cached_page
 def index():
-    return render_template("storefront/index.html", products=catalog.featured_products(limit=8),
-                           towns=browse.towns_with_products(), categories=_uplink_categories(),
-                           lowest_price_fen=catalog.lowest_price_fen)
+    featured = browse.search_products(browse.CatalogueQuery(per_page=FEATURED_ON_HOME), with_relations=False)
+    return render_template("storefront/index.html", cards=featured.cards,
+                           towns=browse.towns_with_products(), categories=_uplink_categories())
 
 
 def _uplink_categories():
@@ -61,18 +63,16 @@ def browse_products():
     form = BrowseForm(request.args)
     if not form.validate():
         return render_template("storefront/browse.html", form=form, page=None, heading=None,
-                               categories=_uplink_categories(), towns=browse.towns_with_products(),
-                               lowest_price_fen=catalog.lowest_price_fen), 400
+                               categories=_uplink_categories(), towns=browse.towns_with_products()), 400
     heading = _browse_heading(form)
     query = browse.CatalogueQuery(
         text=form.q.data or "", category_id=form.category.data, town_id=form.town.data, village_id=form.village.data,
         cooperative_id=form.cooperative.data, household_id=form.household.data, labels=form.label.data or [],
         min_price_fen=form.min_price_fen, max_price_fen=form.max_price_fen, sort=form.sort.data or "featured",
         page=form.page.data or 1)
-    page = browse.search_products(query)
+    page = browse.search_products(query, with_relations=False)
     return render_template("storefront/browse.html", form=form, page=page, heading=heading,
                            categories=_uplink_categories(), towns=browse.towns_with_products(),
-                           lowest_price_fen=catalog.lowest_price_fen,
                            page_url=lambda number: url_for("storefront.browse_products", page=number,
                                                            **_multi(request.args)))
 
