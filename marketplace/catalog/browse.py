@@ -8,13 +8,14 @@ A page is fetched as `per_page + 1` rows: the extra row says whether there is a 
 COUNT(*) over the matches is run (the API asks for `total`, which counts only then).
 """
 import functools
+import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, event, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.catalog import search
-from marketplace.catalog.models import Product, ProductPhoto, Seller, SupplyLot, Variant
+from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, SupplyLot, Variant
 from marketplace.coops.models import Cooperative
 from marketplace.extensions import db
 from marketplace.places.models import Town, Village
@@ -178,3 +179,45 @@ def selling_cooperatives():
             .where(Product.status == "active", Product.direction == "uplink")))
         .order_by(Cooperative.id)
     ).all()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A category or town as the filters and the home page show it (plain values, safe to keep)."""
+
+    id: int
+    slug: str
+    name_zh: str
+    name_en: str
+
+    def name(self, locale="zh"):
+        return self.name_en if str(locale).startswith("en") else self.name_zh
+
+
+CHOICES_SECONDS = 10
+_choices = {}  # database URL -> (expires at, categories, towns)
+
+
+def filter_choices():
+    """The uplink categories and the towns with products, as `Choice`s.
+
+    Every listing page shows them and they change a few times a year: each process keeps them
+    CHOICES_SECONDS, and forgets them at once when it flushes a change to categories, towns,
+    villages or products."""
+    key = str(db.engine.url)
+    kept = _choices.get(key)
+    if kept and kept[0] > time.monotonic():
+        return kept[1], kept[2]
+    categories = [Choice(*row) for row in db.session.execute(
+        select(Category.id, Category.slug, Category.name_zh, Category.name_en)
+        .where(Category.direction == "uplink").order_by(Category.id))]
+    towns = [Choice(town.id, town.slug, town.name_zh, town.name_en) for town in towns_with_products()]
+    _choices[key] = (time.monotonic() + CHOICES_SECONDS, categories, towns)
+    return categories, towns
+
+
+@event.listens_for(db.session, "before_flush")
+def _forget_choices(session_, _context, _instances):
+    if _choices and any(isinstance(obj, (Category, Town, Village, Product))
+                        for obj in (*session_.new, *session_.dirty, *session_.deleted)):
+        _choices.clear()

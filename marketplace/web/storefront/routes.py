@@ -3,7 +3,6 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, send_from_directory, session, url_for
 from flask_babel import get_locale
-from sqlalchemy import select
 
 from marketplace.catalog import browse
 from marketplace.catalog.models import Category
@@ -33,12 +32,8 @@ FEATURED_ON_HOME = 8
 @cached_page
 def index():
     featured = browse.search_products(browse.CatalogueQuery(per_page=FEATURED_ON_HOME), with_relations=False)
-    return render_template("storefront/index.html", cards=featured.cards,
-                           towns=browse.towns_with_products(), categories=_uplink_categories())
-
-
-def _uplink_categories():
-    return db.session.scalars(select(Category).where(Category.direction == "uplink").order_by(Category.id)).all()
+    categories, towns = browse.filter_choices()
+    return render_template("storefront/index.html", cards=featured.cards, towns=towns, categories=categories)
 
 
 def _browse_heading(form):
@@ -61,9 +56,10 @@ def _browse_heading(form):
 @cached_page
 def browse_products():
     form = BrowseForm(request.args)
+    categories, towns = browse.filter_choices()
     if not form.validate():
         return render_template("storefront/browse.html", form=form, page=None, heading=None,
-                               categories=_uplink_categories(), towns=browse.towns_with_products()), 400
+                               categories=categories, towns=towns), 400
     heading = _browse_heading(form)
     query = browse.CatalogueQuery(
         text=form.q.data or "", category_id=form.category.data, town_id=form.town.data, village_id=form.village.data,
@@ -72,7 +68,7 @@ def browse_products():
         page=form.page.data or 1)
     page = browse.search_products(query, with_relations=False)
     return render_template("storefront/browse.html", form=form, page=page, heading=heading,
-                           categories=_uplink_categories(), towns=browse.towns_with_products(),
+                           categories=categories, towns=towns,
                            page_url=lambda number: url_for("storefront.browse_products", page=number,
                                                            **_multi(request.args)))
 
