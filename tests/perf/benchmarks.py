@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass
 from urllib.request import urlopen
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from tests.perf import features
 from tests.perf.load import Request, open_model, saturate
