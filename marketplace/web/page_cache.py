@@ -96,11 +96,18 @@ def cached_page(view):
         if body:
             return _respond(body)
         response = current_app.make_response(view(*args, **kwargs))
-        if response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough:
+        if response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough \
+                and not _rendered_for_a_user():
             _keep(store, key, response, changes, old_keys.decode(), old_stamp.decode())
         return response
 
     return wrapper
+
+
+def _rendered_for_a_user():
+    """Whether the view loaded a signed-in user (however they signed in): their page is theirs alone."""
+    user = g.get("_login_user")  # where Flask-Login keeps the user it loaded for this request
+    return user is not None and user.is_authenticated
 
 
 def _keep(store, key, response, changes_before, old_keys, old_stamp):

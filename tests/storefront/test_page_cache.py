@@ -169,3 +169,20 @@ def test_a_buyer_with_a_cart_sees_their_own_cart_not_the_shared_page(app, client
     Shopper(app, client).add("PEAR-5J", 2)
     page = client.get("/").get_data(as_text=True)
     assert re.search(r'class="badge">\s*2\s*<', page)
+
+
+def test_a_page_rendered_for_a_user_signed_in_without_the_session_is_not_kept(app, client, page_cache, monkeypatch):
+    from flask import g
+
+    from marketplace.people.models import User
+    from marketplace.web.storefront import routes
+
+    real_index = routes.index.__wrapped__
+
+    def index_for_a_remembered_user():
+        g._login_user = db.session.scalar(select(User).where(User.email == "buyer@demo.cn"))
+        return real_index()
+
+    monkeypatch.setitem(app.view_functions, "storefront.index", routes.cached_page(index_for_a_remembered_user))
+    client.get("/")
+    assert list(page_cache.scan_iter("page:*")) == []
