@@ -2,7 +2,10 @@
 
 Search goes through the products' `search_terms` (character bigrams and words, see
 `marketplace.catalog.search`): a GIN index on PostgreSQL, so a two-character Chinese term such as
-雪梨 never scans the titles. Products whose title holds the whole text rank first.
+雪梨 never scans the titles. Results keep the catalogue's order (featured, then newest), never a
+relevance order: ranking would read every match (3,334 products for 小米 among 50,000, 75 ms),
+while the catalogue's order lets PostgreSQL walk ix_products_listing and stop at the page's end
+for a common term, and take the GIN index for a rare one.
 
 A page is fetched as `per_page + 1` rows: the extra row says whether there is a next page, so no
 COUNT(*) over the matches is run (the API asks for `total`, which counts only then).
@@ -11,7 +14,7 @@ import functools
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, event, exists, func, or_, select
+from sqlalchemy import event, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.catalog import search
@@ -149,8 +152,6 @@ def search_products(query, with_relations=True):
         "price_desc": (lowest.desc(), Product.id),
         "newest": (Product.created_at.desc(), Product.id.desc()),
     }[query.sort]
-    if text and query.sort == "featured":
-        order = (case((search.title_contains(text), 0), else_=1), *order)
     statement = statement.order_by(*order)
     relations = [selectinload(Product.variants), selectinload(Product.photos)] if with_relations else []
     rows = db.session.execute(

@@ -12,7 +12,7 @@ scale generator (`marketplace.demo.scale`) writes them with the same function.
 """
 import re
 
-from sqlalchemy import event, func, literal, or_
+from sqlalchemy import event, func, literal
 from sqlalchemy.dialects import postgresql
 
 from marketplace.catalog.models import Product
@@ -79,13 +79,6 @@ def matches(terms):
         return terms_array(Product.search_terms).op("@>")(
             literal(terms, type_=postgresql.ARRAY(db.Text)))
     return db.and_(*(Product.search_terms.contains(f" {term} ", autoescape=True) for term in terms))
-
-
-def title_contains(text):
-    """A product whose title contains the whole search text ranks before one matched by its terms only."""
-    pattern = text.strip().lower()
-    return or_(Product.title_zh.contains(pattern, autoescape=True),
-               func.lower(Product.title_en).contains(pattern, autoescape=True))
 
 
 @event.listens_for(db.session, "before_flush")
