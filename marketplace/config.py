@@ -51,9 +51,10 @@ def load_settings():
         # Downlink goods still at the service point this many days after arriving are flagged.
         "DOWNLINK_UNPICKED_DAYS": int(_env("DOWNLINK_UNPICKED_DAYS", "7")),
         "OUTBOX_RESEND_AFTER_SECONDS": int(_env("OUTBOX_RESEND_AFTER_SECONDS", "60")),
-        # Shared cache of public catalogue pages (Redis); unset, nothing is cached.
+        # Shared cache of public catalogue pages (Redis); unset, nothing is cached. Prices and stock
+        # show at once (versions); the lifetime bounds what no version tracks (lots drawn down).
         "CACHE_REDIS_URL": _env("CACHE_REDIS_URL"),
-        "PAGE_CACHE_SECONDS": float(_env("PAGE_CACHE_SECONDS", "1")),
+        "PAGE_CACHE_SECONDS": float(_env("PAGE_CACHE_SECONDS", "30")),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "API_RATE_LIMIT_PER_TOKEN": _env("API_RATE_LIMIT_PER_TOKEN", "600 per minute"),
         "API_RATE_LIMIT_PER_IP": _env("API_RATE_LIMIT_PER_IP", "1200 per minute"),

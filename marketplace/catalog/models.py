@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.coops.models import Cooperative
@@ -77,6 +77,8 @@ class Product(db.Model):
     is_featured: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Search index terms (character bigrams, words), kept by marketplace.catalog.search on flush.
+    search_terms: Mapped[str] = mapped_column(db.Text, default="", server_default="")
     seller: Mapped[Seller] = relationship()
     category: Mapped[Category] = relationship()
     origin_village: Mapped[Village | None] = relationship()
@@ -89,6 +91,9 @@ class Product(db.Model):
         CheckConstraint("floor_price_fen IS NULL OR floor_price_fen >= 0", name="floor_not_negative"),
         # The storefront's listing: active products of a direction, featured first (no sort of the table).
         db.Index("ix_products_listing", "direction", "status", "is_featured", "id"),
+        db.Index("ix_products_newest", "direction", "status", "created_at", "id"),
+        db.Index("ix_products_search_terms", text("string_to_array(search_terms, ' ')"),
+                 postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     def title(self, locale="zh"):

@@ -6,13 +6,14 @@ Households appear only through `Household.public_label`: their consented label o
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, load_only
 
 from marketplace.catalog.models import Product, Seller, SupplyLot
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.people.models import Household
+from marketplace.places.models import Village
 
 
 @dataclass
@@ -24,29 +25,34 @@ class Provenance:
 
 
 def active_product(slug):
-    """The active uplink product with this slug, its variants, seller and photos; or NotFound."""
-    product = db.session.scalar(
+    """The active uplink product with this slug, its variants, seller, village and photos; or NotFound.
+
+    One query: a product has a few variants and at most MAX_PHOTOS photos, so joining both
+    collections returns a few dozen rows at most, one round trip instead of three."""
+    product = db.session.scalars(
         select(Product)
         .where(Product.slug == slug, Product.status == "active", Product.direction == "uplink")
-        .options(selectinload(Product.variants), selectinload(Product.photos),
-                 selectinload(Product.seller).selectinload(Seller.cooperative),
-                 selectinload(Product.seller).selectinload(Seller.household),
-                 selectinload(Product.origin_village))
-    )
+        .options(joinedload(Product.variants), joinedload(Product.photos),
+                 joinedload(Product.seller).joinedload(Seller.cooperative),
+                 joinedload(Product.seller).joinedload(Seller.household).joinedload(Household.village),
+                 joinedload(Product.origin_village).joinedload(Village.town))
+    ).unique().first()
     if product is None:
         raise NotFound(_("This product is not for sale."))
     return product
 
 
 def product_provenance(product, locale="zh"):
-    """The floor price and the households that supplied the lots still being sold."""
-    current_lots = (SupplyLot.product_id == product.id) & (SupplyLot.quantity_remaining > 0)
-    count = db.session.scalar(select(func.count(func.distinct(SupplyLot.household_id))).where(current_lots)) or 0
-    consenting = db.session.scalars(
-        select(Household).where(Household.id.in_(select(SupplyLot.household_id).where(current_lots)),
-                                Household.consent_public.is_(True))
-        .options(selectinload(Household.village)).order_by(Household.id)
+    """The floor price and the households that supplied the lots still being sold (one query)."""
+    suppliers = db.session.scalars(
+        select(Household)
+        .where(Household.id.in_(select(SupplyLot.household_id).where(
+            SupplyLot.product_id == product.id, SupplyLot.quantity_remaining > 0)))
+        .options(load_only(Household.consent_public, Household.display_label_zh, Household.display_label_en,
+                           Household.village_id), joinedload(Household.village))
+        .order_by(Household.id)
     ).all()
     floor = product.floor_price_fen if product.seller.kind == "cooperative" else None
-    return Provenance(product=product, floor_price_fen=floor, supplying_households=count,
-                      supplier_labels=[household.public_label(locale) for household in consenting])
+    return Provenance(product=product, floor_price_fen=floor, supplying_households=len(suppliers),
+                      supplier_labels=[household.public_label(locale) for household in suppliers
+                                       if household.consent_public])

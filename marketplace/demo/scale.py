@@ -19,6 +19,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import text
 
+from marketplace.catalog.search import LABEL_WORDS, product_terms
 from marketplace.crypto import blind_index, mask
 from marketplace.demo.scale_ledger import LedgerWriter
 from marketplace.demo.seed import CATEGORIES, GIVEN, SURNAMES
@@ -145,7 +146,7 @@ def _places_people_coops(copier, sizes):
                 ((t, f"town-{t}", f"第{t}镇", f"Town {t}") for t in towns))
     village_town = [0] + [1 + (v - 1) % sizes.towns for v in range(1, sizes.villages + 1)]
     copier.copy("villages", ["id", "town_id", "name_zh", "name_en", "is_poor_village"],
-                ((v, village_town[v], f"{SURNAMES[v % 12][0]}家{v}村", f"{SURNAMES[v % 12][1]}jia {v} Village", v % 3 == 0)
+                ((v, village_town[v], *_village_names(v), v % 3 == 0)
                  for v in range(1, sizes.villages + 1)))
     copier.copy("service_points", ["id", "village_id", "name_zh", "name_en", "address_zh", "is_free_stall"],
                 ((v, v, f"{v}村电商服务站", f"Village {v} service point", f"{v}村村委会", v % 3 == 0)
@@ -231,7 +232,8 @@ def _catalogue(copier, sizes, district):
     lot_count = 0
     for p in range(1, sizes.products + 1):
         products.append(_product(p, sizes, sellers, direct_households, suppliers, category_id, district))
-    copier.copy("products", PRODUCT_COLUMNS, (row[:len(PRODUCT_COLUMNS)] for row in products))
+    copier.copy("products", [*PRODUCT_COLUMNS, "search_terms"],
+                ((*row[:len(PRODUCT_COLUMNS)], _search_terms(row)) for row in products))
     copier.copy("product_photos", ["id", "product_id", "filename", "thumbnail", "position"],
                 ((p, p, f"products/scale-{p % 12}.jpg", f"products/scale-{p % 12}-thumb.jpg", 0)
                  for p in range(1, sizes.products + 1)))
@@ -258,6 +260,18 @@ def _catalogue(copier, sizes, district):
 PRODUCT_COLUMNS = ["id", "slug", "seller_id", "category_id", "origin_village_id", "direction", "status", "title_zh",
                    "title_en", "story_zh", "story_en", "label_selenium_rich", "label_organic", "floor_price_fen",
                    "label_poor_household_direct", "lot_unit", "is_featured", "created_at", "updated_at"]
+
+
+def _village_names(v):
+    return f"{SURNAMES[v % 12][0]}家{v}村", f"{SURNAMES[v % 12][1]}jia {v} Village"
+
+
+def _search_terms(row):
+    """The product's search terms, as `marketplace.catalog.search` keeps them for the app's writes."""
+    column = dict(zip(PRODUCT_COLUMNS, row))
+    village_zh, village_en = _village_names(column["origin_village_id"]) if column["origin_village_id"] else ("", "")
+    labels = [label for label in LABEL_WORDS if column[label]]
+    return product_terms(column["title_zh"], column["title_en"], village_zh, village_en, labels)
 
 
 def _product(p, sizes, sellers, direct_households, suppliers, category_id, district):

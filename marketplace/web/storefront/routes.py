@@ -1,11 +1,10 @@
+import functools
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, send_from_directory, session, url_for
 from flask_babel import get_locale
-from sqlalchemy import select
 
 from marketplace.catalog import browse
-from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Category
 from marketplace.catalog.provenance import active_product, product_provenance
 from marketplace.coops.models import Cooperative
@@ -14,7 +13,7 @@ from marketplace.extensions import db
 from marketplace.orders.cart import item_count
 from marketplace.people.models import Household
 from marketplace.places.models import Town, Village
-from marketplace.web.page_cache import cached_page
+from marketplace.web.page_cache import cached_page, shows_stock_of
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.forms import AddToCartForm, BrowseForm
 from marketplace.web.storefront.session_cart import visitor_cart
@@ -26,16 +25,15 @@ def cart_badge():
     return {"cart_count": item_count(cart.id) if cart else 0}
 
 
+FEATURED_ON_HOME = 8
+
+
 @bp.get("/")
 @cached_page
 def index():
-    return render_template("storefront/index.html", products=catalog.featured_products(limit=8),
-                           towns=browse.towns_with_products(), categories=_uplink_categories(),
-                           lowest_price_fen=catalog.lowest_price_fen)
-
-
-def _uplink_categories():
-    return db.session.scalars(select(Category).where(Category.direction == "uplink").order_by(Category.id)).all()
+    featured = browse.search_products(browse.CatalogueQuery(per_page=FEATURED_ON_HOME), with_relations=False)
+    categories, towns = browse.filter_choices()
+    return render_template("storefront/index.html", cards=featured.cards, towns=towns, categories=categories)
 
 
 def _browse_heading(form):
@@ -58,20 +56,19 @@ def _browse_heading(form):
 @cached_page
 def browse_products():
     form = BrowseForm(request.args)
+    categories, towns = browse.filter_choices()
     if not form.validate():
         return render_template("storefront/browse.html", form=form, page=None, heading=None,
-                               categories=_uplink_categories(), towns=browse.towns_with_products(),
-                               lowest_price_fen=catalog.lowest_price_fen), 400
+                               categories=categories, towns=towns), 400
     heading = _browse_heading(form)
     query = browse.CatalogueQuery(
         text=form.q.data or "", category_id=form.category.data, town_id=form.town.data, village_id=form.village.data,
         cooperative_id=form.cooperative.data, household_id=form.household.data, labels=form.label.data or [],
         min_price_fen=form.min_price_fen, max_price_fen=form.max_price_fen, sort=form.sort.data or "featured",
         page=form.page.data or 1)
-    page = browse.search_products(query)
+    page = browse.search_products(query, with_relations=False)
     return render_template("storefront/browse.html", form=form, page=page, heading=heading,
-                           categories=_uplink_categories(), towns=browse.towns_with_products(),
-                           lowest_price_fen=catalog.lowest_price_fen,
+                           categories=categories, towns=towns,
                            page_url=lambda number: url_for("storefront.browse_products", page=number,
                                                            **_multi(request.args)))
 
@@ -84,14 +81,17 @@ def _multi(args):
 @cached_page
 def product(slug):
     product = active_product(slug)
+    shows_stock_of(variant.id for variant in product.variants)
     provenance = product_provenance(product, str(get_locale()))
     link = url_for("storefront.product", slug=slug, _external=True)
     return render_template("storefront/product.html", product=product, provenance=provenance,
-                           form=AddToCartForm(formdata=None), qr=_inline_svg(qr_svg(link)), link=link)
+                           form=AddToCartForm(formdata=None), qr=_qr_code(link), link=link)
 
 
-def _inline_svg(svg):
-    """The QR code's SVG without its XML declaration, to sit inside the HTML page."""
+@functools.lru_cache(maxsize=2048)
+def _qr_code(link):
+    """The QR code's SVG without its XML declaration, to sit inside the HTML page (a link's code never changes)."""
+    svg = qr_svg(link)
     return svg[svg.index("<svg"):] if "<svg" in svg else svg
 
 

@@ -1,0 +1,93 @@
+"""The catalogue's search index: each product's `search_terms`, and the terms a query must match.
+
+Chinese is written without spaces, so a product is indexed under every character and every pair
+of adjacent characters (bigram) of its titles, its village's name and its labels; English under
+its lower-cased words (and their singular). A query matches a product holding all of the query's
+bigrams (a one-character query: that character), so 雪梨 finds 焦氏雪梨 and 有机小米 does not find
+"有机大米、小米粥" (no 机小). On PostgreSQL a GIN index over the terms answers it without reading
+the titles; on SQLite a LIKE per term over the same column does.
+
+The terms are kept by a flush listener whenever a product is added or edited through the ORM; the
+scale generator (`marketplace.demo.scale`) writes them with the same function.
+"""
+import re
+
+from sqlalchemy import event, func, literal
+from sqlalchemy.dialects import postgresql
+
+from marketplace.catalog.models import Product
+from marketplace.extensions import db
+
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+WORD = re.compile(r"[a-z0-9]+")
+LABEL_WORDS = {
+    "label_selenium_rich": "富硒 selenium-rich",
+    "label_organic": "有机 organic",
+    "label_poor_household_direct": "扶贫直供 poor-household direct",
+}
+MAX_QUERY_TERMS = 12
+
+
+def _words(text):
+    for word in WORD.findall(text.lower()):
+        yield word
+        if len(word) > 3 and word.endswith("s"):
+            yield word[:-1]  # "pears" is found by "pear"
+
+
+def index_terms(*texts):
+    """The sorted, space-separated terms stored for these texts (with a space at each end)."""
+    terms = set()
+    for text in texts:
+        for run in HAN.findall(text or ""):
+            terms.update(run)
+            terms.update(run[i:i + 2] for i in range(len(run) - 1))
+        terms.update(_words(text or ""))
+    return f" {' '.join(sorted(terms))} " if terms else ""
+
+
+def query_terms(text):
+    """The terms a product must hold to match the search `text` (all of them), at most MAX_QUERY_TERMS."""
+    terms = []
+    for run in HAN.findall(text):
+        terms.extend([run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)])
+    for word in WORD.findall(text.lower()):
+        terms.append(word[:-1] if len(word) > 3 and word.endswith("s") else word)
+    return list(dict.fromkeys(terms))[:MAX_QUERY_TERMS]
+
+
+def product_terms(title_zh, title_en, village_zh="", village_en="", labels=()):
+    """`labels` are the names of the product's true label columns."""
+    return index_terms(title_zh, title_en, village_zh, village_en, *(LABEL_WORDS[label] for label in labels))
+
+
+def terms_of(product, village=None):
+    village = village if village is not None else product.origin_village
+    labels = [label for label in LABEL_WORDS if getattr(product, label)]
+    return product_terms(product.title_zh, product.title_en, village.name_zh if village else "",
+                         village.name_en if village else "", labels)
+
+
+def terms_array(column):
+    """The expression the GIN index is built on (PostgreSQL)."""
+    return func.string_to_array(column, literal(" "))
+
+
+def matches(terms):
+    """The condition that a product holds every one of `terms`, for the session's database."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return terms_array(Product.search_terms).op("@>")(
+            literal(terms, type_=postgresql.ARRAY(db.Text)))
+    return db.and_(*(Product.search_terms.contains(f" {term} ", autoescape=True) for term in terms))
+
+
+@event.listens_for(db.session, "before_flush")
+def _keep_terms(session_, _context, _instances):
+    from marketplace.places.models import Village
+
+    for obj in (*session_.new, *session_.dirty):
+        if isinstance(obj, Product):
+            village = session_.get(Village, obj.origin_village_id) if obj.origin_village_id else None
+            terms = terms_of(obj, village)
+            if obj.search_terms != terms:
+                obj.search_terms = terms
