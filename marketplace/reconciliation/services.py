@@ -54,22 +54,30 @@ def sync_with_stripe():
     return new
 
 
-def import_export(stream):
+def import_export(stream, actor_id=None):
     """Match a Stripe export (JSON lines or a JSON list of balance transactions and payouts, a text
-    stream read incrementally) like a pull; safe to import the same file again.
+    stream read incrementally) like a pull; safe to import the same file again. `actor_id` is the
+    town staff member who uploaded it (None from the command line).
     Returns (records read, records new). Raises Conflict for a file that is not such an export."""
+    town_id = staff_town_id(actor_id) if actor_id is not None else None
     cursor = _cursor(IMPORT_CURSOR)
     read = matching.stage(read_export(stream))
     new = matching.match_staged()
     newest = db.session.scalar(select(func.max(StripeBalanceRecord.stripe_created_at)))
     cursor.created_up_to = int(newest.timestamp()) if newest else 0
     cursor.synced_at = utcnow()
+    if actor_id is not None:
+        audit("reconciliation.import", actor_id, town_id=town_id, read=read, new=new)
     db.session.commit()
     return read, new
 
 
+OPEN_SHOWN = 200
+
+
 def summary():
-    """Matched totals by category and currency, open discrepancies and locked months."""
+    """Matched totals by category and currency, the oldest open discrepancies (and how many are
+    open), the latest resolved ones and locked months."""
     totals = db.session.execute(
         select(StripeBalanceRecord.reporting_category, StripeBalanceRecord.currency, func.count(),
                func.sum(StripeBalanceRecord.amount), func.sum(StripeBalanceRecord.fee))
@@ -79,7 +87,9 @@ def summary():
     return {
         "totals": [dict(category=c, currency=cur, count=n, amount=a or 0, fee=f or 0) for c, cur, n, a, f in totals],
         "open": db.session.scalars(select(Discrepancy).where(Discrepancy.resolved_at.is_(None))
-                                   .order_by(Discrepancy.occurred_at, Discrepancy.id)).all(),
+                                   .order_by(Discrepancy.occurred_at, Discrepancy.id).limit(OPEN_SHOWN)).all(),
+        "open_count": db.session.scalar(select(func.count()).select_from(Discrepancy)
+                                        .where(Discrepancy.resolved_at.is_(None))),
         "resolved": db.session.scalars(select(Discrepancy).where(Discrepancy.resolved_at.is_not(None))
                                        .order_by(Discrepancy.resolved_at.desc()).limit(20)).all(),
         "locked": db.session.scalars(select(ReconciliationPeriod).order_by(ReconciliationPeriod.month.desc())).all(),
