@@ -169,7 +169,7 @@ def match_staged():
         "INSERT INTO stripe_balance_records (id, object_type, reporting_category, source_id, amount, fee, currency, "
         "stripe_created_at, matched, matched_to, pulled_at) "
         "SELECT id, object_type, reporting_category, source_id, amount, fee, currency, created_at, matched, "
-        "CASE WHEN matched THEN matched_to ELSE '' END, :now FROM stripe_match WHERE is_new "
+        "CASE WHEN matched THEN matched_to ELSE '' END, :now FROM stripe_match WHERE is_new ORDER BY id "
         "ON CONFLICT (id) DO NOTHING", now=DateTime()), {"now": now}).rowcount
     connection.execute(text(
         "UPDATE stripe_balance_records SET matched = TRUE, "
