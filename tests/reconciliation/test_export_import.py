@@ -15,13 +15,15 @@ from marketplace.reconciliation import services as reconciliation
 from marketplace.reconciliation.models import Discrepancy, StripeBalanceRecord
 from tests.ledger.builders import District
 
-CREATED = int(time.time()) + 60  # after every payment below, so Stripe "has seen" them all
+def created():
+    """A minute from now: after every payment made so far, so Stripe "has seen" them all."""
+    return int(time.time()) + 60
 
 
 def transaction(txn_id, category, amount, fee=0, source="", currency="cny"):
     """A BalanceTransaction as Stripe's API and dashboard export write it."""
-    return {"id": txn_id, "object": "balance_transaction", "amount": amount, "available_on": CREATED + 86400 * 7,
-            "created": CREATED, "currency": currency, "description": None, "exchange_rate": None, "fee": fee,
+    return {"id": txn_id, "object": "balance_transaction", "amount": amount, "available_on": created() + 86400 * 7,
+            "created": created(), "currency": currency, "description": None, "exchange_rate": None, "fee": fee,
             "fee_details": [{"amount": fee, "currency": currency, "description": "Stripe processing fees",
                              "type": "stripe_fee"}] if fee else [],
             "net": amount - fee, "reporting_category": category, "source": source, "status": "available",
@@ -86,9 +88,9 @@ def shop_with_every_mismatch(app_ctx):
     shop.export += [
         transaction("txn_stray", "charge", 990, 30, "ch_stray"),  # at Stripe, not in the ledger
         transaction("txn_re_stray", "refund", -500, source="re_stray"),
-        {"id": "po_cny", "object": "payout", "amount": 50_000, "created": CREATED, "currency": "cny",
+        {"id": "po_cny", "object": "payout", "amount": 50_000, "created": created(), "currency": "cny",
          "status": "paid", "type": "bank_account"},
-        {"id": "po_usd", "object": "payout", "amount": 700, "created": CREATED, "currency": "usd",
+        {"id": "po_usd", "object": "payout", "amount": 700, "created": created(), "currency": "usd",
          "status": "paid", "type": "bank_account"},
         transaction("txn_adj", "adjustment", -120, source="du_1"),
     ]
