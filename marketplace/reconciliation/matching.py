@@ -131,17 +131,23 @@ FROM judged
 
 DISCREPANCY_COLUMNS = ("kind, reference, reporting_category, stripe_amount, ledger_amount, currency, detail, "
                        "occurred_at, detected_at, resolution_note")
+# Grouped, so a transaction listed twice in one export opens (or updates) its discrepancy once.
 OPEN_DISCREPANCIES = f"""
 INSERT INTO reconciliation_discrepancies ({DISCREPANCY_COLUMNS})
-SELECT problem, id, reporting_category,
-       CASE WHEN reporting_category IN ('refund', 'payout') THEN -amount ELSE amount END,
-       CASE WHEN problem = 'amount_differs' THEN ledger_amount END, currency, SUBSTR(detail, 1, 300),
-       created_at, :now, ''
-FROM stripe_match WHERE problem IS NOT NULL
-UNION ALL
-SELECT 'amount_differs', id || '\\:fee', reporting_category, fee, ledger_fee, currency,
-       'order ' || CAST(order_id AS VARCHAR) || ' fee', created_at, :now, ''
-FROM stripe_match WHERE fee_differs
+SELECT kind, reference, MIN(reporting_category), MIN(stripe_amount), MIN(ledger_amount), MIN(currency),
+       MIN(detail), MIN(occurred_at), :now, ''
+FROM (
+  SELECT problem AS kind, id AS reference, reporting_category,
+         CASE WHEN reporting_category IN ('refund', 'payout') THEN -amount ELSE amount END AS stripe_amount,
+         CASE WHEN problem = 'amount_differs' THEN ledger_amount END AS ledger_amount, currency,
+         SUBSTR(detail, 1, 300) AS detail, created_at AS occurred_at
+  FROM stripe_match WHERE problem IS NOT NULL
+  UNION ALL
+  SELECT 'amount_differs', id || '\\:fee', reporting_category, fee, ledger_fee, currency,
+         'order ' || CAST(order_id AS VARCHAR) || ' fee', created_at
+  FROM stripe_match WHERE fee_differs
+) problems
+GROUP BY kind, reference
 ON CONFLICT (kind, reference) DO UPDATE
 SET stripe_amount = excluded.stripe_amount, ledger_amount = excluded.ledger_amount
 WHERE reconciliation_discrepancies.resolved_at IS NULL

@@ -134,6 +134,15 @@ def test_stripes_list_shape_gives_the_same_result_and_a_second_import_changes_no
     assert db.session.query(Discrepancy).count() == len(shop.expected)
 
 
+def test_a_transaction_listed_twice_counts_once(shop_with_every_mismatch):
+    shop = shop_with_every_mismatch
+    shop.export += shop.export[:4]  # an export downloaded in overlapping parts
+
+    assert reconciliation.import_export(shop.json_lines()) == (14, 10)
+    assert discrepancies() == shop.expected
+    assert totals()[("charge", "cny")] == (2, shop.charged, 140)
+
+
 def test_a_mismatch_put_right_in_the_ledger_closes_on_the_next_import(app_ctx):
     shop = Shop()
     _, payment = shop.paid(1, fee_fen=70)
