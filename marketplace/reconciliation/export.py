@@ -5,7 +5,7 @@ shape (`{"object": "list", "data": [...]}`, or a bare JSON array). Both are read
 a million transactions never sit in memory at once.
 """
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 from marketplace.errors import Conflict
 
@@ -13,20 +13,18 @@ CHUNK_CHARS = 1 << 20
 FIRST_LINE_CHARS = 1 << 16
 
 
-def _moment(unix_seconds):
-    return datetime.fromtimestamp(unix_seconds, UTC).replace(tzinfo=None)
+EPOCH = datetime(1970, 1, 1)
 
 
 def staging_row(obj):
     """(id, object_type, reporting_category, source_id, amount, fee, currency, created_at) of one
-    Stripe object (a dict or a stripe-library object). A payout is an outflow, so its amount is
-    negative, as on its balance transaction; its source is itself."""
-    get = obj.get if isinstance(obj, dict) else lambda name, default=None: getattr(obj, name, default)
-    if get("object") == "payout":
-        return (get("id"), "payout", "payout", get("id"), -int(get("amount")), 0, get("currency"),
-                _moment(get("created")))
-    return (get("id"), "balance_transaction", get("reporting_category") or get("type"), get("source") or "",
-            int(get("amount")), int(get("fee") or 0), get("currency"), _moment(get("created")))
+    Stripe object as a dict (the library's objects: `.to_dict()`). A payout is an outflow, so its
+    amount is negative, as on its balance transaction; its source is itself."""
+    created_at = EPOCH + timedelta(seconds=obj["created"])  # naive UTC, as stored
+    if obj.get("object") == "payout":
+        return obj["id"], "payout", "payout", obj["id"], -int(obj["amount"]), 0, obj["currency"], created_at
+    return (obj["id"], "balance_transaction", obj.get("reporting_category") or obj["type"], obj.get("source") or "",
+            int(obj["amount"]), int(obj.get("fee") or 0), obj["currency"], created_at)
 
 
 def read_export(stream):

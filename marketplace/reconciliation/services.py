@@ -47,7 +47,7 @@ def sync_with_stripe():
     transactions, payouts = (_cursor(name) for name in PULL_CURSORS)
     pulled = chain(_advancing(transactions, stripe_gateway.balance_transactions_since(transactions.created_up_to)),
                    _advancing(payouts, stripe_gateway.payouts_since(payouts.created_up_to)))
-    matching.stage(staging_row(obj) for obj in pulled)
+    matching.stage(staging_row(obj.to_dict()) for obj in pulled)
     transactions.synced_at = payouts.synced_at = utcnow()
     new = matching.match_staged()
     db.session.commit()

@@ -166,8 +166,8 @@ def test_a_mismatch_put_right_in_the_ledger_closes_on_the_next_import(app_ctx):
 
 @pytest.mark.parametrize("content, message", [
     ('{"id": "txn_1", "object": "balance_transaction"}\n', "Line 1"),
-    ('{"id": "txn_1", "amount": 1, "created": 1, "currency": "cny"}\nnot json\n', "Line 2 is not JSON"),
-    ('{"object": "list", "data": [{"id": "txn_1", "amount": 1, "created": 1, "currency": "cny"}, {"id"',
+    ('{"id": "txn_1", "type": "charge", "amount": 1, "created": 1, "currency": "cny"}\nnot json\n', "Line 2 is not JSON"),
+    ('{"object": "list", "data": [{"id": "txn_1", "type": "charge", "amount": 1, "created": 1, "currency": "cny"}, {"id"',
      "ends inside item 2"),
     ("hello", "neither JSON lines nor a Stripe list"),
 ])
