@@ -11,10 +11,14 @@ reconcile_cli = AppGroup("reconcile", help="Match Stripe's records to the ledger
 @click.argument("export", type=click.File("r", encoding="utf-8", lazy=False))
 def import_command(export):
     """Match a Stripe export of balance transactions and payouts (JSON lines or a JSON list; - for stdin)."""
+    from marketplace.errors import DomainError
     from marketplace.reconciliation.services import import_export, summary
 
     started = time.perf_counter()
-    read, new = import_export(export)
+    try:
+        read, new = import_export(export)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
     click.echo(f"{read:,} records read, {new:,} new, matched in {time.perf_counter() - started:.1f} s")
     _echo_summary(summary())
 
