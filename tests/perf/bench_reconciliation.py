@@ -127,14 +127,23 @@ def run(context):
         f"reconciliation of {written:,} balance transactions", f"{wall:.1f} s, peak {peak_mb:.0f} MB",
         f"< {SECONDS_TARGET} s, < {MB_TARGET} MB", "met" if ok else "MISSED",
         f"JSON lines export ({megabytes:.0f} MB) from {covered:,} payments; child process: import+match "
-        f"{report['seconds']:.1f} s of {wall:.1f} s wall (stage {report['stage_seconds']:.1f} s); "
+        f"{report['seconds']:.1f} s of {wall:.1f} s wall (stage {report['stage_seconds']:.1f} s), CPU "
+        f"{report['python_cpu']:.1f} s Python + {report['database_cpu']:.1f} s PostgreSQL backend (its own, not parallel workers); "
+        f"load average {os.getloadavg()[0]:.1f}; "
         f"{matched:,} matched; discrepancies found {found} vs injected {injected}"
         + ("" if exact else " — NOT EXACT")))
 
 
+def _cpu_seconds(pid):
+    """User + system CPU of a process on this machine (the database backend is one)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _import(path):
-    """The child: import the export as `flask reconcile import` does; print seconds and peak RSS."""
+    """The child: import the export as `flask reconcile import` does; print seconds, CPU and peak RSS."""
     from marketplace import create_app
+    from marketplace.extensions import db
     from marketplace.reconciliation import matching, services
 
     staged = {}
@@ -149,11 +158,17 @@ def _import(path):
     matching.stage = timed_stage
     app = create_app({"OUTBOX_DISPATCH": False})
     with app.app_context(), open(path, encoding="utf-8") as export:
+        backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        db.session.rollback()
+        backend_cpu, own = _cpu_seconds(backend), resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         read, new = services.import_export(export)
         seconds = time.perf_counter() - started
+        backend_cpu = _cpu_seconds(backend) - backend_cpu
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"read": read, "new": new, "seconds": seconds, "stage_seconds": staged["seconds"],
-                      "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                      "python_cpu": usage.ru_utime + usage.ru_stime - own.ru_utime - own.ru_stime,
+                      "database_cpu": backend_cpu, "peak_rss_kb": usage.ru_maxrss}))
 
 
 if __name__ == "__main__":
