@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, Boolean, Column, DateTime, MetaData, String, 
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.ledger.attribution import post_stripe_payout
+from marketplace.ledger.rules.names import PAYMENT_FEE, PAYMENT_RECEIVED
 from marketplace.ledger.services import account_id
 from marketplace.reconciliation.models import StripeBalanceRecord
 
@@ -81,15 +82,20 @@ WITH found AS (
   JOIN postings refunded ON refunded.entry_id = refund_entry.id AND refunded.account_id = :receivable
 ), ledger AS (
   SELECT found.*, p.order_id, p.currency AS payment_currency, p.fee_fen AS payment_fee,
+         CASE WHEN p.id IS NOT NULL AND (p.settlement_currency IS NULL OR p.balance_transaction_id IS NULL)
+              THEN TRUE ELSE FALSE END AS unsettled,
          COALESCE(p.settlement_amount, found.amount) AS settlement_amount,
          COALESCE(receipt.amount_fen, 0) AS receipt_fen, COALESCE(fee.amount_fen, 0) AS ledger_fee,
          -COALESCE(refund_ledger.amount_fen, 0) AS refunded_fen
   FROM found
   LEFT JOIN payments p ON p.id = found.payment_id
-  LEFT JOIN journal_entries pay_entry ON pay_entry.idempotency_key = 'pay:' || CAST(found.payment_id AS VARCHAR)
+  -- The rule narrows what is hashed from every entry to one kind of entry.
+  LEFT JOIN journal_entries pay_entry ON pay_entry.rule = :payment_rule
+    AND pay_entry.idempotency_key = 'pay:' || CAST(found.payment_id AS VARCHAR)
   LEFT JOIN postings receipt
     ON receipt.entry_id = pay_entry.id AND receipt.account_id = :receivable AND receipt.amount_fen > 0
-  LEFT JOIN journal_entries fee_entry ON fee_entry.idempotency_key = 'fee:' || CAST(found.payment_id AS VARCHAR)
+  LEFT JOIN journal_entries fee_entry ON fee_entry.rule = :fee_rule
+    AND fee_entry.idempotency_key = 'fee:' || CAST(found.payment_id AS VARCHAR)
   LEFT JOIN postings fee ON fee.entry_id = fee_entry.id AND fee.account_id = :payment_fees
   LEFT JOIN refund_ledger ON refund_ledger.refund_id = found.refund_id
 ), judged AS (
@@ -174,7 +180,8 @@ def match_staged():
     _post_payouts(connection)
     connection.execute(text("DROP TABLE IF EXISTS stripe_match"))
     connection.execute(text(MATCH), {"receivable": account_id("stripe_receivable"),
-                                     "payment_fees": account_id("payment_fees")})
+                                     "payment_fees": account_id("payment_fees"),
+                                     "payment_rule": PAYMENT_RECEIVED, "fee_rule": PAYMENT_FEE})
     new = connection.execute(_sql(
         "INSERT INTO stripe_balance_records (id, object_type, reporting_category, source_id, amount, fee, currency, "
         "stripe_created_at, matched, matched_to, pulled_at) "
@@ -217,8 +224,7 @@ def _settle_payments(connection):
         "  WHERE m.payment_id = payments.id ORDER BY m.id LIMIT 1)), "
         "balance_transaction_id = COALESCE(balance_transaction_id, (SELECT m.id FROM stripe_match m "
         "  WHERE m.payment_id = payments.id ORDER BY m.id LIMIT 1)) "
-        "WHERE (settlement_currency IS NULL OR balance_transaction_id IS NULL) "
-        "AND id IN (SELECT payment_id FROM stripe_match WHERE payment_id IS NOT NULL)"))
+        "WHERE id IN (SELECT payment_id FROM stripe_match WHERE unsettled)"))
 
 
 def _flag_missing_in_stripe(connection, now):
