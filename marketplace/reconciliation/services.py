@@ -6,7 +6,7 @@ records and match them in a few set-based statements (see `matching`). What does
 becomes a discrepancy staff resolve with a note; a month whose discrepancies are all resolved
 can be locked.
 """
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from itertools import chain
 
 from sqlalchemy import func, select
@@ -64,7 +64,7 @@ def import_export(stream, actor_id=None):
     read = matching.stage(read_export(stream))
     new = matching.match_staged()
     newest = db.session.scalar(select(func.max(StripeBalanceRecord.stripe_created_at)))
-    cursor.created_up_to = int(newest.timestamp()) if newest else 0
+    cursor.created_up_to = int(newest.replace(tzinfo=UTC).timestamp()) if newest else 0  # stored naive UTC
     cursor.synced_at = utcnow()
     if actor_id is not None:
         audit("reconciliation.import", actor_id, town_id=town_id, read=read, new=new)
