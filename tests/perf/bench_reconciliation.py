@@ -113,7 +113,7 @@ def run(context):
         injected["missing_in_stripe"] = connection.execute(text(
             "SELECT count(*) FROM payments WHERE status = 'succeeded' "
             "AND (id % :every IN (3, 7) OR id > :last OR balance_transaction_id IS NULL "
-            "     OR NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.idempotency_key = 'pay:' || CAST(id AS VARCHAR))) "
+            "     OR NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.idempotency_key = 'pay:' || CAST(payments.id AS VARCHAR))) "
             "AND succeeded_at <= (SELECT max(stripe_created_at) FROM stripe_balance_records)"),
             {"every": EVERY, "last": last_payment}).scalar()
     with engine.begin() as connection:
