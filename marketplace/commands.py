@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 def register(app):
     from marketplace.ledger.cli import ledger_cli
     from marketplace.payments.local_stripe import local_stripe_command
+    from marketplace.reconciliation.cli import reconcile_cli
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(local_stripe_command)
@@ -13,6 +14,7 @@ def register(app):
     app.cli.add_command(seed_scale_command)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(rotate_field_keys_command)
+    app.cli.add_command(reconcile_cli)
 
 
 @click.command("seed-demo")

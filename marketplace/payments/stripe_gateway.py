@@ -1,8 +1,10 @@
 """The only module that imports `stripe`. Amounts cross it as integer fen (CNY's minor unit).
 
-Each call builds a client from the app's settings, so tests and `make run` point it at
-localstripe (STRIPE_API_BASE) and production at Stripe.
+The client comes from the app's settings, so tests and `make run` point it at localstripe
+(STRIPE_API_BASE) and production at Stripe.
 """
+import os
+
 import stripe
 from flask import current_app
 
@@ -11,10 +13,20 @@ StripeError = stripe.StripeError
 TEST_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
 
 
+_clients = {}
+
+
 def _client():
+    """One client per process and settings: its keep-alive connection is reused (its session is
+    per thread), where a client per call opened a connection, and with Stripe a TLS handshake,
+    for every call — a webhook or checkout paid that on each request."""
     config = current_app.config
-    return stripe.StripeClient(config["STRIPE_SECRET_KEY"], base_addresses={"api": config["STRIPE_API_BASE"]},
-                               max_network_retries=2)
+    key = (os.getpid(), config["STRIPE_SECRET_KEY"], config["STRIPE_API_BASE"])
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = stripe.StripeClient(
+            config["STRIPE_SECRET_KEY"], base_addresses={"api": config["STRIPE_API_BASE"]}, max_network_retries=2)
+    return client
 
 
 def uses_local_server():

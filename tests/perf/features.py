@@ -63,8 +63,11 @@ def checkout():
 
 
 def webhook():
-    """The endpoint has landed (webhooks.stripe_webhook); its benchmark is not written yet."""
-    return None
+    if "webhooks.stripe_webhook" not in _app_rules():
+        return None
+    from tests.perf import bench_webhook
+
+    return bench_webhook.run
 
 
 def attribution():
@@ -76,9 +79,11 @@ def attribution():
 
 
 def reconciliation():
-    """The town branch reconciles by pulling Stripe's API page by page and matching each record
-    through the ORM; there is no export-file path to benchmark at 1,000,000 transactions yet."""
-    return None
+    if not _has("marketplace.reconciliation.services", "import_export"):
+        return None
+    from tests.perf import bench_reconciliation
+
+    return bench_reconciliation.run
 
 
 def payout_batch():

@@ -1,8 +1,10 @@
 """Reconciliation against a real Stripe history made on localstripe with the real `stripe` library."""
+import io
+import json
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from marketplace.errors import Conflict
 from marketplace.extensions import db
@@ -10,7 +12,7 @@ from marketplace.ledger.attribution import attribute_payment, attribute_refund
 from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment, Refund, RefundLine
 from marketplace.reconciliation import services as reconciliation
-from marketplace.reconciliation.models import Discrepancy, StripeBalanceRecord
+from marketplace.reconciliation.models import Discrepancy, StripeBalanceRecord, StripeSyncCursor
 from tests.ledger.builders import District
 
 
@@ -148,3 +150,29 @@ def test_pull_now_runs_the_sync_in_the_worker(app, client, auth, stripe_server, 
     assert client.post("/town/reconciliation/pull").status_code == 302
     celery_worker.wait_for(lambda: db.session.scalar(select(StripeBalanceRecord.matched)), timeout=60)
     assert "¥23.50" in client.get("/town/reconciliation").get_data(as_text=True)
+
+
+def test_an_export_of_the_same_history_gives_what_the_pull_gave(app_ctx, stripe_server):
+    history = History()
+    first, first_payment = history.paid_order(3)
+    history.paid_order(1, stripe_amount_fen=2340)
+    stripe_charge(990, "stray")
+    history.partial_refund(first, first_payment, 1)
+
+    def outcome():
+        found = {(d.kind, d.reference, d.reporting_category, d.stripe_amount, d.ledger_amount, d.detail)
+                 for d in db.session.scalars(select(Discrepancy))}
+        records = {(r.id, r.matched, r.matched_to) for r in db.session.scalars(select(StripeBalanceRecord))}
+        return found, records, totals()
+
+    assert reconciliation.sync_with_stripe() == 4
+    pulled = outcome()
+    assert len(pulled[0]) == 2
+    export = "".join(json.dumps(t.to_dict()) + "\n" for t in stripe_gateway.balance_transactions_since(0))
+    db.session.execute(delete(Discrepancy))
+    db.session.execute(delete(StripeBalanceRecord))
+    db.session.execute(delete(StripeSyncCursor))
+    db.session.commit()
+
+    assert reconciliation.import_export(io.StringIO(export)) == (4, 4)
+    assert outcome() == pulled

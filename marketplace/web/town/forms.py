@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -47,6 +48,10 @@ class MarkFailedForm(FlaskForm):
 
 class ResolveForm(FlaskForm):
     note = TextAreaField(_l("How it was resolved"), validators=[DataRequired(), Length(max=500)])
+
+
+class ImportExportForm(FlaskForm):
+    export = FileField(_l("Stripe export (JSON lines or a JSON list)"), validators=[FileRequired()])
 
 
 class LockMonthForm(FlaskForm):

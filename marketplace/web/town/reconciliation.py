@@ -1,4 +1,5 @@
-"""Stripe reconciliation: matched totals, the discrepancy queue, month locking."""
+"""Stripe reconciliation: matched totals, the discrepancy queue, importing an export, month locking."""
+import io
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -7,7 +8,7 @@ from marketplace.extensions import db
 from marketplace.outbox.services import publish
 from marketplace.reconciliation import services as reconciliation
 from marketplace.web.town import bp
-from marketplace.web.town.forms import LockMonthForm, ResolveForm
+from marketplace.web.town.forms import ImportExportForm, LockMonthForm, ResolveForm
 from marketplace.web.town.routes import attempt, my_town_id, staff_only
 
 
@@ -16,7 +17,7 @@ from marketplace.web.town.routes import attempt, my_town_id, staff_only
 def reconciliation_page():
     my_town_id()
     return render_template("town/reconciliation.html", summary=reconciliation.summary(), resolve_form=ResolveForm(),
-                           lock_form=LockMonthForm())
+                           lock_form=LockMonthForm(), import_form=ImportExportForm())
 
 
 @bp.post("/reconciliation/pull")
@@ -27,6 +28,26 @@ def pull_from_stripe():
     publish("reconciliation.sync_stripe")
     db.session.commit()
     flash(_("Pulling from Stripe; reload in a moment to see the result."), "info")
+    return redirect(url_for("town.reconciliation_page"))
+
+
+@bp.post("/reconciliation/import")
+@staff_only
+def import_stripe_export():
+    """Match an export downloaded from Stripe's dashboard (up to the upload size limit)."""
+    form = ImportExportForm()
+    if not form.validate_on_submit():
+        flash(_("Choose an export file to import."), "error")
+        return redirect(url_for("town.reconciliation_page"))
+    stream = io.TextIOWrapper(form.export.data.stream, encoding="utf-8", errors="strict")
+    try:
+        result = attempt(reconciliation.import_export, stream, actor_id=current_user.id)
+    except UnicodeDecodeError:
+        db.session.rollback()
+        result = None
+        flash(_("The file is not UTF-8 text."), "error")
+    if result:
+        flash(_("%(read)s records read, %(new)s new.", read=result[0], new=result[1]), "info")
     return redirect(url_for("town.reconciliation_page"))
 
 
