@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.audit.services import record
 from marketplace.database import utcnow
+from marketplace.downlink.scope import supplier_of
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.attribution import post_payout_failed, post_payout_paid
@@ -255,3 +256,12 @@ def batch_payees(batch):
     suppliers = {supplier.id: supplier for supplier in db.session.scalars(
         select(Supplier).where(Supplier.id.in_(select(PayoutItem.supplier_id).where(PayoutItem.batch_id == batch.id))))}
     return [(item, households.get(item.household_id) or suppliers[item.supplier_id]) for item in items]
+
+
+def supplier_payouts(actor_id, limit=20):
+    """What the acting supplier's town has paid it (or is paying): its items of approved batches, newest first."""
+    supplier_id = supplier_of(actor_id)
+    return db.session.scalars(
+        select(PayoutItem).join(PayoutBatch).options(joinedload(PayoutItem.batch))
+        .where(PayoutItem.supplier_id == supplier_id, PayoutBatch.status.in_(("approved", "closed")))
+        .order_by(PayoutItem.id.desc()).limit(limit)).all()
