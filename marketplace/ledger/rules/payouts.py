@@ -109,22 +109,25 @@ def post_payouts_approved(items):
         has = available.get(accounts.get(_payee_key(item)), 0)
         if wanted[_payee_key(item)] > has:
             raise PayeeBalanceTooLow(item, has)
-    keys = {item.id: f"payout:{item.id}:approved" for item in items}
-    posted = set(db.session.scalars(select(JournalEntry.idempotency_key)
-                                    .where(JournalEntry.idempotency_key.in_(keys.values()))))
-    items = [item for item in items if keys[item.id] not in posted]
+    items_of_batches = select(PayoutItem.id).where(PayoutItem.batch_id.in_({item.batch_id for item in items}))
+    approved_already = set(db.session.scalars(select(JournalEntry.payout_item_id).where(
+        JournalEntry.rule == PAYOUT_APPROVED, JournalEntry.payout_item_id.in_(items_of_batches))))
+    items = [item for item in items if item.id not in approved_already]
     if not items:
         return 0
     now = utcnow()
-    entry_ids = db.session.scalars(
-        insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True),
-        [{"idempotency_key": keys[item.id], "rule": PAYOUT_APPROVED, "created_at": now, "payout_item_id": item.id,
-          "memo": f"payout item {item.id} approved",
-          "rule_settings": {**_payee(item), "available_before_fen": available[accounts[_payee_key(item)]],
-                            "batch_id": item.batch_id}}
-         for item in items]).all()
+    # Plain executemany, then the ids in one query: RETURNING in order would go row by row on SQLite.
+    db.session.execute(insert(JournalEntry), [
+        {"idempotency_key": f"payout:{item.id}:approved", "rule": PAYOUT_APPROVED, "created_at": now,
+         "payout_item_id": item.id, "memo": f"payout item {item.id} approved",
+         "rule_settings": {**_payee(item), "available_before_fen": available[accounts[_payee_key(item)]],
+                           "batch_id": item.batch_id}}
+        for item in items])
+    entry_of_item = dict(db.session.execute(select(JournalEntry.payout_item_id, JournalEntry.id).where(
+        JournalEntry.rule == PAYOUT_APPROVED, JournalEntry.payout_item_id.in_(items_of_batches))).all())
     postings = []
-    for entry_id, item in zip(entry_ids, items):
+    for item in items:
+        entry_id = entry_of_item[item.id]
         postings.append({"entry_id": entry_id, "account_id": accounts[_payee_key(item)], "amount_fen": item.amount_fen})
         postings.append({"entry_id": entry_id, "account_id": transit, "amount_fen": -item.amount_fen})
     db.session.execute(insert(Posting), postings)
