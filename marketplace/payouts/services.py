@@ -242,11 +242,6 @@ def batch_totals(batch_ids):
     return totals
 
 
-def batch_total_fen(batch):
-    """What the batch pays (or will): every item except those that failed."""
-    return batch_totals([batch.id])[batch.id][3]
-
-
 def batch_payees(batch):
     """The batch's items with their payee (Household or Supplier) and its village, in three queries."""
     items = db.session.scalars(select(PayoutItem).where(PayoutItem.batch_id == batch.id).order_by(PayoutItem.id)).all()

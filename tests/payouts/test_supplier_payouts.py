@@ -14,7 +14,7 @@ from marketplace.payouts import services as payouts
 from marketplace.payouts.models import PayoutBatch, PayoutItem
 from marketplace.people.models import Supplier, User
 from marketplace.places.models import Town
-from tests.downlink.conftest import credit_earnings, dl, place  # noqa: F401
+from tests.downlink.conftest import credit_earnings
 
 BANK_ACCOUNT = "6228480402564890018"
 

@@ -7,6 +7,7 @@ from marketplace.crypto import blind_index, mask
 from marketplace.extensions import db
 from marketplace.ledger.services import account_id, household_account, post_entry
 from marketplace.payouts import services as payouts
+from marketplace.payouts.models import PayoutItem
 from marketplace.people.models import Household
 from marketplace.statements.gathering import village_statements
 from marketplace.statements.services import statement_for
@@ -78,7 +79,7 @@ def test_drafting_a_batch_takes_the_same_queries_for_few_or_many_households(app,
     with counting_queries(app) as many:
         second = payouts.create_batch(lingzi.maker_id, "bank", 0)
         payouts.cancel_batch(lingzi.maker_id, second.id)
-    items = db.session.scalar(select(db.func.count()).where(payouts.PayoutItem.batch_id == second.id))
+    items = db.session.scalar(select(db.func.count()).where(PayoutItem.batch_id == second.id))
     assert items >= 25
     assert queries(many) == queries(few)
 
