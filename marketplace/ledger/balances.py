@@ -8,7 +8,7 @@ returns and aid are never pending: the household earned them when they were post
 """
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, JournalEntry, Posting
@@ -56,6 +56,35 @@ def household_balance(household_id):
     )
     return HouseholdBalance(posted_fen=posted, pending_fen=pending, available_fen=posted - pending,
                             paid_to_date_fen=paid)
+
+
+def available_by_account(accounts):
+    """{account id: available fen} for many accounts in one grouped query.
+
+    `accounts` is a list of account ids or a select of them. A household's account is available
+    as `household_balance` says (posted − pending sales); a supplier's is what it is owed.
+    Accounts without postings are absent.
+    """
+    pending_sale = and_(Account.kind == "household_payable", JournalEntry.rule.in_(SALE_RULES),
+                        Order.status.in_(PENDING_ORDER_STATUSES))
+    rows = db.session.execute(
+        select(Posting.account_id, func.sum(Posting.amount_fen),
+               func.sum(case((pending_sale, Posting.amount_fen), else_=0)))
+        .join(Account, Posting.account_id == Account.id)
+        .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+        .outerjoin(Order, JournalEntry.order_id == Order.id)
+        .where(Posting.account_id.in_(accounts))
+        .group_by(Posting.account_id))
+    # Credits are negative: owed = −sum; pending credits never count below zero (as household_balance).
+    return {account: -int(total) - max(-int(pending), 0) for account, total, pending in rows}
+
+
+def lock_accounts(account_ids):
+    """Row-lock many accounts in one statement, always in id order, so two transactions locking
+    overlapping sets wait for each other instead of deadlocking."""
+    return db.session.scalars(
+        select(Account.id).where(Account.id.in_(sorted(set(account_ids)))).order_by(Account.id).with_for_update()
+    ).all()
 
 
 def lock_account(kind, owner_type="", owner_id=0):

@@ -11,8 +11,7 @@ from marketplace.audit.services import record
 from marketplace.documents import xlsx_bytes
 from marketplace.errors import Conflict
 from marketplace.extensions import db
-from marketplace.payouts.services import batch_in_town
-from marketplace.people.models import Household
+from marketplace.payouts.services import batch_in_town, batch_payees
 from marketplace.places.scope import staff_town_id
 from marketplace.statements.services import render_chinese_pdf
 
@@ -32,9 +31,16 @@ def _exportable_batch(actor_id, batch_id, method, kind):
 
 
 def _rows(batch):
-    for number, item in enumerate((i for i in batch.items if i.status != "failed"), start=1):
-        household = db.session.get(Household, item.household_id)
-        yield number, item, household
+    """(number, item, payee) for every item that did not fail; payees loaded in two queries."""
+    paid = [(item, payee) for item, payee in batch_payees(batch) if item.status != "failed"]
+    return [(number, item, payee) for number, (item, payee) in enumerate(paid, start=1)]
+
+
+def _payee_columns(item, payee):
+    """Payee, where (village, or 'supplier'), bank: a household or a daily-goods supplier."""
+    if item.household_id is not None:
+        return payee.head_name, payee.village.name_zh, payee.bank_name, payee.bank_account or ""
+    return payee.name_zh, "日用品供应商 Supplier", payee.bank_name, payee.bank_account or ""
 
 
 def yuan(amount_fen):
@@ -42,9 +48,8 @@ def yuan(amount_fen):
 
 
 def bank_rows(batch):
-    return [[number, household.head_name, household.village.name_zh, household.bank_name, household.bank_account or "",
-             yuan(item.amount_fen), f"PAYOUT-{batch.id}-{item.id}"]
-            for number, item, household in _rows(batch)]
+    return [[number, *_payee_columns(item, payee), yuan(item.amount_fen), f"PAYOUT-{batch.id}-{item.id}"]
+            for number, item, payee in _rows(batch)]
 
 
 def bank_csv(actor_id, batch_id):
@@ -67,8 +72,8 @@ def bank_xlsx(actor_id, batch_id):
 
 
 def cash_sheet_pdf(actor_id, batch_id):
-    """A printable sheet: one line per household with room for the payee's signature."""
+    """A printable sheet: one line per household or supplier with room for the payee's signature."""
     batch = _exportable_batch(actor_id, batch_id, "cash", "pdf")
-    rows = list(_rows(batch))
+    rows = _rows(batch)
     return batch, render_chinese_pdf("documents/payout_cash_sheet.html", batch=batch, rows=rows,
                              total_fen=sum(item.amount_fen for _, item, _ in rows))

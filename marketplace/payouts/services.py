@@ -1,21 +1,32 @@
-"""Payout batches (rule 10): town staff pay households by bank transfer or cash, maker-checker.
+"""Payout batches (rule 10): town staff pay households and daily-goods suppliers, maker-checker.
 
 A batch is drafted by one staff member from the households whose available balance reaches a
-minimum, approved by another (approval posts rule 10 and freezes the amounts), then each item
-is recorded as paid (bank reference or cash receipt number) or failed (the posting reverses and
-the balance comes back). Approval locks the batch row and each household's account, so two
-staff approving at the same moment can never pay a household more than it has available.
+minimum and the town's suppliers owed at least that much, approved by another (approval posts
+rule 10 and freezes the amounts), then each item is recorded as paid (bank reference or cash
+receipt number) or failed (the posting reverses and the balance comes back). Approval locks the
+batch row and every payee's account (in account-id order, see `post_payouts_approved`), so two
+staff approving at the same moment can never pay anyone more than it has available.
+
+Suppliers belong to the town they are based in (`Supplier.town_id`): their payable is one
+ledger account, so exactly one town pays it, whichever service points their goods went to.
+A supplier with a bank account on file is paid by bank transfer, one without in cash.
 """
-from sqlalchemy import select
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.orm import joinedload
 
 from marketplace.audit.services import record
 from marketplace.database import utcnow
+from marketplace.downlink.scope import supplier_of
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.ledger.attribution import post_payout_approved, post_payout_failed, post_payout_paid
-from marketplace.ledger.balances import household_balance, lock_household_account
+from marketplace.ledger.attribution import post_payout_failed, post_payout_paid
+from marketplace.ledger.balances import available_by_account
+from marketplace.ledger.errors import InsufficientBalance
+from marketplace.ledger.models import Account
+from marketplace.ledger.rules.payouts import post_payouts_approved
+from marketplace.money import format_fen
 from marketplace.payouts.models import PayoutBatch, PayoutItem
-from marketplace.people.models import Household
+from marketplace.people.models import Household, Supplier
 from marketplace.places.models import Village
 from marketplace.places.scope import staff_town_id
 
@@ -26,48 +37,70 @@ class PayoutExceedsBalance(Conflict):
     code = "payout_exceeds_balance"
 
 
-def open_household_ids(town_id):
-    """Households already in a draft or approved batch with an item not yet settled."""
-    return set(db.session.scalars(
-        select(PayoutItem.household_id).join(PayoutBatch)
-        .where(PayoutBatch.town_id == town_id, PayoutItem.household_id.is_not(None),
-               PayoutItem.status.in_(("pending", "approved")))))
+def _unsettled(column, town_id):
+    """Payees (by `column`) already in a draft or approved batch of the town with an unsettled item."""
+    return (select(column).join(PayoutBatch)
+            .where(PayoutBatch.town_id == town_id, column.is_not(None),
+                   PayoutItem.status.in_(("pending", "approved"))))
+
+
+def _payable_accounts(owner, kind, owner_type):
+    return and_(Account.kind == kind, Account.owner_type == owner_type, Account.owner_id == owner.id)
 
 
 def eligible_households(town_id, method, min_amount_fen):
-    """(household, available fen) for the town's households paid by `method` whose available
-    balance is at least `min_amount_fen` and who are in no unsettled batch, by village and name."""
-    busy = open_household_ids(town_id)
-    households = db.session.scalars(
-        select(Household).join(Village)
-        .where(Village.town_id == town_id, Household.payout_method == method)
-        .order_by(Village.id, Household.head_name, Household.id)).all()
-    chosen = []
-    for household in households:
-        if household.id in busy:
-            continue
-        available = household_balance(household.id).available_fen
-        if available > 0 and available >= min_amount_fen:
-            chosen.append((household, available))
-    return chosen
+    """[(household id, available fen)] for the town's households paid by `method` (by bank only
+    with an account on file) whose available balance is at least `min_amount_fen` and who are
+    in no unsettled batch, by village and name. Two queries, whatever the number of households."""
+    conditions = [Village.town_id == town_id, Household.payout_method == method,
+                  Household.id.not_in(_unsettled(PayoutItem.household_id, town_id))]
+    if method == "bank":
+        conditions.append(Household.bank_account_masked != "")
+    accounts = (select(Household.id, Account.id.label("account_id")).join(Village)
+                .join(Account, _payable_accounts(Household, "household_payable", "household")).where(*conditions))
+    available = available_by_account(select(accounts.subquery().c.account_id))
+    ordered = db.session.execute(accounts.order_by(Village.id, Household.head_name, Household.id)).all()
+    return _at_least([(household, available.get(account, 0)) for household, account in ordered], min_amount_fen)
+
+
+def eligible_suppliers(town_id, method, min_amount_fen):
+    """[(supplier id, owed fen)] for the suppliers based in the town, paid by `method`, owed at least
+    `min_amount_fen` by the ledger (supplier_payable) and in no unsettled batch, by id."""
+    has_bank = Supplier.bank_account_masked != ""
+    accounts = (select(Supplier.id, Account.id.label("account_id"))
+                .join(Account, _payable_accounts(Supplier, "supplier_payable", "supplier"))
+                .where(Supplier.town_id == town_id, has_bank if method == "bank" else ~has_bank,
+                       Supplier.id.not_in(_unsettled(PayoutItem.supplier_id, town_id))))
+    available = available_by_account(select(accounts.subquery().c.account_id))
+    ordered = db.session.execute(accounts.order_by(Supplier.id)).all()
+    return _at_least([(supplier, available.get(account, 0)) for supplier, account in ordered], min_amount_fen)
+
+
+def _at_least(owed, min_amount_fen):
+    return [(payee, fen) for payee, fen in owed if fen > 0 and fen >= min_amount_fen]
 
 
 def create_batch(actor_id, method, min_amount_fen):
-    """Draft a batch for the actor's town: one item per eligible household, for its available balance."""
+    """Draft a batch for the actor's town: one item per eligible household and supplier, for all it
+    has available. The items are inserted in bulk."""
     town_id = staff_town_id(actor_id)
     if method not in METHODS:
         raise Conflict("Choose bank transfer or cash.", field="method")
     if not isinstance(min_amount_fen, int) or min_amount_fen < 0:
         raise Conflict("The minimum must be zero or more.", field="min_amount")
-    chosen = eligible_households(town_id, method, min_amount_fen)
-    if not chosen:
+    households = eligible_households(town_id, method, min_amount_fen)
+    suppliers = eligible_suppliers(town_id, method, min_amount_fen)
+    if not households and not suppliers:
         raise Conflict("No household has that much available to pay out.")
     batch = PayoutBatch(town_id=town_id, method=method, min_amount_fen=min_amount_fen, created_by_id=actor_id)
-    batch.items = [PayoutItem(household_id=household.id, amount_fen=amount) for household, amount in chosen]
     db.session.add(batch)
     db.session.flush()
+    db.session.execute(insert(PayoutItem), [
+        *({"batch_id": batch.id, "household_id": household, "amount_fen": fen} for household, fen in households),
+        *({"batch_id": batch.id, "supplier_id": supplier, "amount_fen": fen} for supplier, fen in suppliers)])
+    total = sum(fen for _, fen in households) + sum(fen for _, fen in suppliers)
     record("payout_batch.create", actor_id, batch, town_id=town_id, method=method,
-           items=len(chosen), total_fen=sum(amount for _, amount in chosen))
+           items=len(households) + len(suppliers), suppliers=len(suppliers), total_fen=total)
     db.session.commit()
     return batch
 
@@ -83,10 +116,10 @@ def batch_in_town(batch_id, town_id, lock=False):
 
 
 def approve_batch(actor_id, batch_id):
-    """Checker approves a draft batch: rule 10 is posted for every item and the amounts freeze.
+    """Checker approves a draft batch: rule 10 is posted for every item (in bulk) and the amounts freeze.
 
-    Refused for the batch's maker, for a batch no longer a draft, and when any household's
-    available balance is now below its item (nothing is posted then).
+    Refused for the batch's maker, for a batch no longer a draft, and when any payee's available
+    balance is now below its item (nothing is posted then).
     """
     town_id = staff_town_id(actor_id)
     batch = batch_in_town(batch_id, town_id, lock=True)
@@ -94,19 +127,17 @@ def approve_batch(actor_id, batch_id):
         raise Forbidden("You drafted this batch: another staff member must approve it.")
     if batch.status != "draft":
         raise Conflict("This batch has already been approved or cancelled.")
-    items = sorted((item for item in batch.items if item.status == "pending"), key=lambda item: item.household_id)
-    for item in items:
-        lock_household_account(item.household_id)
-        available = household_balance(item.household_id).available_fen
-        if item.amount_fen > available:
-            db.session.rollback()
-            household = db.session.get(Household, item.household_id)
-            raise PayoutExceedsBalance(
-                f"{household.head_name} now has only ¥{available / 100:,.2f} available; "
-                f"cancel this batch and draft a new one.")
-        item.status = "approved"
-        db.session.flush()
-        post_payout_approved(item.id)
+    items = db.session.scalars(select(PayoutItem).where(PayoutItem.batch_id == batch.id,
+                                                        PayoutItem.status == "pending")).all()
+    try:
+        post_payouts_approved(items)
+    except InsufficientBalance as refusal:
+        db.session.rollback()
+        raise PayoutExceedsBalance(
+            f"{payee_name(refusal.household_id, refusal.supplier_id)} now has only "
+            f"{format_fen(max(refusal.available_fen, 0))} available; cancel this batch and draft a new one.") from None
+    db.session.execute(update(PayoutItem).where(PayoutItem.batch_id == batch.id, PayoutItem.status == "pending")
+                       .values(status="approved"), execution_options={"synchronize_session": False})
     batch.status = "approved"
     batch.approved_by_id = actor_id
     batch.approved_at = utcnow()
@@ -116,6 +147,12 @@ def approve_batch(actor_id, batch_id):
     return batch
 
 
+def payee_name(household_id=None, supplier_id=None):
+    if household_id is not None:
+        return db.session.get(Household, household_id).head_name
+    return db.session.get(Supplier, supplier_id).name_zh
+
+
 def cancel_batch(actor_id, batch_id):
     """A draft batch may be cancelled; nothing was posted for it."""
     town_id = staff_town_id(actor_id)
@@ -123,9 +160,9 @@ def cancel_batch(actor_id, batch_id):
     if batch.status != "draft":
         raise Conflict("Only a draft batch can be cancelled.")
     batch.status = "cancelled"
-    for item in batch.items:
-        item.status = "failed"
-        item.failure_reason = "batch cancelled"
+    db.session.execute(update(PayoutItem).where(PayoutItem.batch_id == batch.id)
+                       .values(status="failed", failure_reason="batch cancelled"),
+                       execution_options={"synchronize_session": False})
     record("payout_batch.cancel", actor_id, batch, town_id=town_id)
     db.session.commit()
     return batch
@@ -154,7 +191,7 @@ def mark_item_paid(actor_id, item_id, reference):
     db.session.flush()
     post_payout_paid(item.id)
     record("payout_item.paid", actor_id, item, town_id=town_id, household_id=item.household_id,
-           amount_fen=item.amount_fen, reference=reference)
+           supplier_id=item.supplier_id, amount_fen=item.amount_fen, reference=reference)
     _close_if_settled(batch)
     db.session.commit()
     return item
@@ -172,14 +209,17 @@ def mark_item_failed(actor_id, item_id, reason):
     db.session.flush()
     post_payout_failed(item.id)
     record("payout_item.failed", actor_id, item, town_id=town_id, household_id=item.household_id,
-           amount_fen=item.amount_fen, reason=reason)
+           supplier_id=item.supplier_id, amount_fen=item.amount_fen, reason=reason)
     _close_if_settled(batch)
     db.session.commit()
     return item
 
 
 def _close_if_settled(batch):
-    if all(item.status in ("paid", "failed") for item in batch.items):
+    db.session.flush()
+    unsettled = db.session.scalar(select(func.count()).select_from(PayoutItem).where(
+        PayoutItem.batch_id == batch.id, PayoutItem.status.not_in(("paid", "failed"))))
+    if unsettled == 0:
         batch.status = "closed"
 
 
@@ -188,6 +228,35 @@ def town_batches(town_id, limit=50):
         select(PayoutBatch).where(PayoutBatch.town_id == town_id).order_by(PayoutBatch.id.desc()).limit(limit)).all()
 
 
-def batch_total_fen(batch):
-    """What the batch pays (or will): every item except those that failed."""
-    return sum(item.amount_fen for item in batch.items if item.status != "failed")
+def batch_totals(batch_ids):
+    """{batch id: (items, households, suppliers, fen)} over the items that did not fail, in one query.
+
+    A cancelled batch's items all failed: it totals (0, 0, 0, 0)."""
+    rows = db.session.execute(
+        select(PayoutItem.batch_id, func.count(), func.count(PayoutItem.household_id), func.count(PayoutItem.supplier_id),
+               func.sum(PayoutItem.amount_fen))
+        .where(PayoutItem.batch_id.in_(batch_ids), PayoutItem.status != "failed").group_by(PayoutItem.batch_id))
+    totals = {batch_id: (0, 0, 0, 0) for batch_id in batch_ids}
+    totals.update({batch_id: (items, households, suppliers, int(fen))
+                   for batch_id, items, households, suppliers, fen in rows})
+    return totals
+
+
+def batch_payees(batch):
+    """The batch's items with their payee (Household or Supplier) and its village, in three queries."""
+    items = db.session.scalars(select(PayoutItem).where(PayoutItem.batch_id == batch.id).order_by(PayoutItem.id)).all()
+    households = {household.id: household for household in db.session.scalars(
+        select(Household).options(joinedload(Household.village))
+        .where(Household.id.in_(select(PayoutItem.household_id).where(PayoutItem.batch_id == batch.id))))}
+    suppliers = {supplier.id: supplier for supplier in db.session.scalars(
+        select(Supplier).where(Supplier.id.in_(select(PayoutItem.supplier_id).where(PayoutItem.batch_id == batch.id))))}
+    return [(item, households.get(item.household_id) or suppliers[item.supplier_id]) for item in items]
+
+
+def supplier_payouts(actor_id, limit=20):
+    """What the acting supplier's town has paid it (or is paying): its items of approved batches, newest first."""
+    supplier_id = supplier_of(actor_id)
+    return db.session.scalars(
+        select(PayoutItem).join(PayoutBatch).options(joinedload(PayoutItem.batch))
+        .where(PayoutItem.supplier_id == supplier_id, PayoutBatch.status.in_(("approved", "closed")))
+        .order_by(PayoutItem.id.desc()).limit(limit)).all()

@@ -114,6 +114,10 @@ class Supplier(db.Model):
     name_en: Mapped[str] = mapped_column(String(120))
     town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
     contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    # Where the town's payout batches pay it (encrypted at rest, shown masked); none: paid in cash.
+    bank_name: Mapped[str] = mapped_column(String(80), default="")
+    bank_account: Mapped[str | None] = mapped_column(EncryptedText)
+    bank_account_masked: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def name(self, locale="zh"):

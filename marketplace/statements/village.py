@@ -1,6 +1,4 @@
 """A whole village's statements as one PDF, rendered by a Celery task with visible progress."""
-from sqlalchemy import select
-
 from marketplace.database import utcnow
 from marketplace.documents import html_to_pdf
 from marketplace.errors import NotFound
@@ -10,7 +8,8 @@ from marketplace.people.models import Household
 from marketplace.places.models import Village
 from marketplace.places.scope import staff_town_id, village_in_town
 from marketplace.statements.models import StatementJob
-from marketplace.statements.services import check_period, render_chinese_html, statement_for
+from marketplace.statements.gathering import village_statements
+from marketplace.statements.services import check_period, render_chinese_html
 
 
 def request_village_statements(actor_id, village_id, start, end):
@@ -36,22 +35,17 @@ def job_in_town(job_id, town_id):
 
 
 def render_village_statements(job_id):
-    """Render every household's statement, committing progress after each; safe to run twice."""
+    """Gather every household's statement in a few queries, render them as one PDF; safe to run twice."""
     job = db.session.get(StatementJob, job_id)
     if job is None or job.status == "done":
         return
-    households = db.session.scalars(
-        select(Household.id).where(Household.village_id == job.village_id).order_by(Household.head_name, Household.id)
-    ).all()
-    job.status, job.done_count, job.total_count = "running", 0, len(households)
+    job.status = "running"
     db.session.commit()
-    statements = []
-    for household_id in households:
-        statements.append(statement_for(job.town_id, household_id, job.period_start, job.period_end))
-        job.done_count += 1
-        db.session.commit()
+    statements = village_statements(job.village_id, job.period_start, job.period_end)
+    # Rendered before the commit below: the gathered rows expire with the transaction.
     html = render_chinese_html("documents/household_statement.html", statements=statements,
                                village=db.session.get(Village, job.village_id))
+    job.done_count = job.total_count = len(statements)
     db.session.commit()  # hold no transaction while WeasyPrint works (SQLite: no write lock either)
     job.pdf = html_to_pdf(html)
     job.status = "done"

@@ -7,6 +7,7 @@ from marketplace.documents import render_pdf, xlsx_bytes
 from marketplace.downlink import catalog, reports, runs
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.money import MoneyError, yuan_to_fen
+from marketplace.payouts.services import supplier_payouts
 from marketplace.web.access import role_required
 from marketplace.web.actions import confirmed_action
 from marketplace.web.downlink.forms import ConfirmForm
@@ -24,6 +25,7 @@ def only_suppliers():
 @bp.get("/")
 def dashboard():
     return render_template("supplier/dashboard.html", owed_fen=reports.supplier_owed(current_user.id),
+                           payouts=supplier_payouts(current_user.id),
                            runs=runs.supplier_runs(current_user.id, limit=20),
                            waiting=runs.waiting_for_a_run(current_user.id), form=ConfirmForm())
 

@@ -7,7 +7,7 @@ from marketplace.extensions import db
 from marketplace.payouts import exports
 from marketplace.payouts import services as payouts
 from marketplace.payouts.models import PayoutItem
-from marketplace.people.models import Household, User
+from marketplace.people.models import User
 from marketplace.web.town import bp
 from marketplace.web.town.forms import CreateBatchForm, MarkFailedForm, MarkPaidForm
 from marketplace.web.town.routes import attempt, my_town_id, staff_only
@@ -23,19 +23,21 @@ def payouts_index():
         if batch is not None:
             flash(_("Batch drafted. Another staff member must approve it."), "info")
             return redirect(url_for("town.payout_batch", batch_id=batch.id))
-    return render_template("town/payouts.html", form=form, batches=payouts.town_batches(town_id),
-                           total_fen=payouts.batch_total_fen), 422 if form.errors else 200
+    batches = payouts.town_batches(town_id)
+    return render_template("town/payouts.html", form=form, batches=batches,
+                           totals=payouts.batch_totals([batch.id for batch in batches])), 422 if form.errors else 200
 
 
 @bp.get("/payouts/<int:batch_id>")
 @staff_only
 def payout_batch(batch_id):
     batch = payouts.batch_in_town(batch_id, my_town_id())
-    households = {item.household_id: db.session.get(Household, item.household_id) for item in batch.items}
     people = {user_id: db.session.get(User, user_id)
               for user_id in (batch.created_by_id, batch.approved_by_id) if user_id}
-    return render_template("town/payout_batch.html", batch=batch, households=households, people=people,
-                           total_fen=payouts.batch_total_fen(batch), paid_form=MarkPaidForm(),
+    items, households, suppliers, total_fen = payouts.batch_totals([batch.id])[batch.id]
+    return render_template("town/payout_batch.html", batch=batch, rows=payouts.batch_payees(batch), people=people,
+                           households_count=households, suppliers_count=suppliers, total_fen=total_fen,
+                           paid_form=MarkPaidForm(),
                            failed_form=MarkFailedForm())
 
 

@@ -1,0 +1,116 @@
+"""Every household's statement of a village in a handful of queries, whatever the village's size.
+
+`statement_for` asks the ledger per household (balance, statement, explanation: a dozen queries
+each, and one more per order or lot it mentions). For a whole village this reads every posting
+of the village's households in one query, loads the orders, order lines and lots they name in
+three more, and builds the same statements from them in memory: the same numbers and the same
+explanation text (`_cause` finds the preloaded rows in the session instead of asking again).
+"""
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from marketplace.catalog.models import SupplyLot
+from marketplace.extensions import db
+from marketplace.ledger.balances import PENDING_ORDER_STATUSES, SALE_RULES, HouseholdBalance
+from marketplace.ledger.explain import SETTING_KEYS, Trace, _cause
+from marketplace.ledger.models import Account, JournalEntry, Posting
+from marketplace.ledger.reports import HouseholdStatement, StatementLine, _bounds
+from marketplace.ledger.rules.names import INCOME_MECHANISMS, PAYOUT_APPROVED, PAYOUT_FAILED, household_mechanism
+from marketplace.orders.models import Order, OrderLine
+from marketplace.people.models import Household
+from marketplace.places.models import Village
+
+
+def village_statements(village_id, start, end):
+    """[statement dict as `statement_for` returns it] for each household of the village, by head's name.
+
+    Five queries: households, postings, and the orders, order lines and lots the postings name.
+    Build and render before the transaction ends: the preloaded rows expire on commit.
+    """
+    households = db.session.scalars(
+        select(Household).options(joinedload(Household.village).joinedload(Village.town))
+        .where(Household.village_id == village_id).order_by(Household.head_name, Household.id)).all()
+    accounts = select(Account.id).where(
+        Account.kind == "household_payable", Account.owner_type == "household",
+        Account.owner_id.in_(select(Household.id).where(Household.village_id == village_id)))
+    postings = db.session.execute(
+        select(Account.owner_id, JournalEntry, Posting.amount_fen)
+        .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Posting.account_id == Account.id)
+        .where(Posting.account_id.in_(accounts)).order_by(JournalEntry.id)).all()
+    named = select(JournalEntry.id).join(Posting, Posting.entry_id == JournalEntry.id) \
+        .where(Posting.account_id.in_(accounts))
+    # Held here so the session's identity map keeps them while `_cause` and the statement look them up.
+    orders = {order.id: order for order in db.session.scalars(
+        select(Order).where(Order.id.in_(select(JournalEntry.order_id).where(JournalEntry.id.in_(named)))))}
+    preloaded = [*db.session.scalars(select(OrderLine).where(
+                     OrderLine.id.in_(select(JournalEntry.order_line_id).where(JournalEntry.id.in_(named))))),
+                 *db.session.scalars(select(SupplyLot).where(
+                     SupplyLot.id.in_(select(JournalEntry.lot_id).where(JournalEntry.id.in_(named)))))]
+    by_household = {household.id: [] for household in households}
+    for household_id, entry, amount in postings:
+        by_household[household_id].append((entry, amount))
+    statements = [_statement(household, by_household[household.id], orders, start, end) for household in households]
+    del preloaded
+    return statements
+
+
+def _statement(household, postings, orders, start, end):
+    low, high = _bounds(start, end)
+    return {"household": household, "start": start, "end": end,
+            "balance": _balance(postings, orders),
+            "statement": _period_statement(household.id, postings, orders, start, end, low, high),
+            "entries": _traces_in_period(household.id, postings, start, end)}
+
+
+def _balance(postings, orders):
+    """As `household_balance`: posted, pending (sales of undelivered orders), available, paid to date."""
+    posted = -sum(amount for _entry, amount in postings)
+    pending = max(-sum(amount for entry, amount in postings if entry.rule in SALE_RULES and entry.order_id
+                       and orders[entry.order_id].status in PENDING_ORDER_STATUSES), 0)
+    paid = sum(amount for entry, amount in postings if entry.rule in (PAYOUT_APPROVED, PAYOUT_FAILED))
+    return HouseholdBalance(posted_fen=posted, pending_fen=pending, available_fen=posted - pending,
+                            paid_to_date_fen=paid)
+
+
+def _period_statement(household_id, postings, orders, start, end, low, high):
+    """As `household_statement`: opening, credits by mechanism, spending, payouts, closing, lines."""
+    opening = -sum(amount for entry, amount in postings if entry.created_at < low)
+    credits = {mechanism: 0 for mechanism in INCOME_MECHANISMS}
+    spending = payouts = other = 0
+    lines = []
+    for entry, amount in postings:
+        if not low <= entry.created_at < high:
+            continue
+        fen = -amount
+        mechanism = household_mechanism(entry)
+        if mechanism in credits:
+            credits[mechanism] += fen
+        elif mechanism == "downlink_spending":
+            spending -= fen
+        elif mechanism == "payout":
+            payouts -= fen
+        else:
+            other += fen
+        lines.append(StatementLine(at=entry.created_at, entry_id=entry.id, mechanism=mechanism, fen=fen,
+                                   rule=entry.rule, memo=entry.memo,
+                                   order_no=orders[entry.order_id].public_no if entry.order_id else None,
+                                   lot_id=entry.lot_id))
+    closing = opening + sum(credits.values()) - spending - payouts + other
+    return HouseholdStatement(household_id=household_id, start=start, end=end, opening_fen=opening,
+                              credits_by_mechanism=credits, spending_fen=spending, payouts_fen=payouts,
+                              other_fen=other, closing_fen=closing, lines=lines)
+
+
+def _traces_in_period(household_id, postings, start, end):
+    """As `explain_in_period`: each posting in the period with its cause and the running balance."""
+    traces, balance = [], 0
+    first, last = start.isoformat(), end.isoformat()
+    for entry, amount in postings:
+        balance -= amount
+        at = entry.created_at.isoformat(timespec="seconds")
+        if not first <= at[:10] <= last:
+            continue
+        settings = {key: value for key, value in (entry.rule_settings or {}).items() if key in SETTING_KEYS}
+        traces.append(Trace(entry_id=entry.id, at=at, rule=entry.rule, mechanism=household_mechanism(entry),
+                            fen=-amount, balance_fen=balance, cause=_cause(entry, household_id), settings=settings))
+    return traces
