@@ -1,7 +1,7 @@
 import pytest
 import redis
 
-from tests.conftest import TEST_REDIS_URL, WorkerHandle, free_port
+from tests.conftest import WorkerHandle, free_port
 from tests.ledger.builders import District
 from tests.reliability.processes import QUEUE, PrivateRedis, WorkerProcess
 
@@ -19,6 +19,7 @@ def waiter(app):
 
 @pytest.fixture
 def private_redis():
+    """A broker of this test's own: workers of tests running in parallel never take each other's tasks."""
     server = PrivateRedis(free_port()).start()
     yield server
     server.stop()
@@ -26,10 +27,10 @@ def private_redis():
 
 @pytest.fixture
 def start_worker(database_url, tmp_path, waiter):
-    """`start_worker(broker_url=TEST_REDIS_URL, concurrency=1)`: a real worker, ready, stopped after the test."""
+    """`start_worker(broker_url, concurrency=1)`: a real worker, ready, stopped after the test."""
     started = []
 
-    def start(broker_url=TEST_REDIS_URL, concurrency=1):
+    def start(broker_url, concurrency=1):
         redis.Redis.from_url(broker_url).delete(QUEUE)  # nothing left over from an earlier run
         worker = WorkerProcess(database_url, broker_url, concurrency, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)

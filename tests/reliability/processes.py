@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import redis
+from celery import Celery
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "celery"  # the default queue of an app configured from the environment alone
@@ -81,3 +82,12 @@ class WorkerProcess:
     def stop(self):
         _stop(self.process)
         self.log.close()
+
+
+def send_task(broker_url, task_name, **kwargs):
+    """Send one task to the worker's queue, as the outbox or beat would."""
+    sender = Celery(broker=broker_url, set_as_current=False)
+    try:
+        sender.send_task(task_name, kwargs=kwargs, queue=QUEUE)
+    finally:
+        sender.close()

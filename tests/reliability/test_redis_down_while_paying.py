@@ -13,7 +13,7 @@ from marketplace.ledger.verify import verify_ledger
 from marketplace.orders.models import Order
 from marketplace.outbox.models import OutboxMessage
 from marketplace.payments.models import Payment
-from tests.reliability.processes import QUEUE
+from tests.reliability.processes import send_task
 from tests.reliability.shop import a_variant_in_stock, deliver, orders_waiting_for_payment, shop_app
 from tests.sim.fake_stripe import FakeStripe
 
@@ -79,7 +79,7 @@ def test_payments_while_redis_is_down_are_attributed_once_when_it_is_back(
 
         private_redis.start()  # the same port: worker and shop reconnect by themselves
         waiter.wait_for(lambda: worker.output().count("Connected to redis://") >= 2, timeout=120)
-        shop.extensions["celery"].send_task("outbox.resend_unprocessed", queue=QUEUE)  # what beat sends every 30 s
+        send_task(private_redis.url, "outbox.resend_unprocessed")  # what beat sends every 30 s
         waiter.wait_for(lambda: all_processed([o for o, _ in placed]), timeout=120)
 
         with shop.app_context():

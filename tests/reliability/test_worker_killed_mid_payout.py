@@ -14,7 +14,7 @@ from marketplace.ledger.services import account_id, balance_fen
 from marketplace.ledger.verify import verify_ledger
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import publish
-from tests.reliability.processes import QUEUE
+from tests.reliability.processes import send_task
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -48,16 +48,15 @@ def waiting_backends():
 
 
 def test_a_worker_killed_inside_the_payout_confirmation_pays_the_household_once(
-        app, app_ctx, district, start_worker, waiter):
+        app_ctx, district, private_redis, start_worker, waiter):
     ids = approved_payout(district)
     db.session.remove()
     # Hold the postings table: the confirmation writes its journal entry, then waits to write its postings.
     holder = db.engine.connect()
     hold = holder.begin()
     holder.execute(text("LOCK TABLE postings IN SHARE MODE"))
-    worker = start_worker(concurrency=1)
-    app.extensions["celery"].send_task("ledger.post_payout_paid", queue=QUEUE,
-                                       kwargs={"payout_item_id": ids["item"], "outbox_id": ids["message"]})
+    worker = start_worker(private_redis.url)
+    send_task(private_redis.url, "ledger.post_payout_paid", payout_item_id=ids["item"], outbox_id=ids["message"])
     stalled = waiter.wait_for(waiting_backends, timeout=60)
     [(first, written)] = stalled.items()
     assert "journal_entries" in written, "killed half way: its entry written, its postings not"
