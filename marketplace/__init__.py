@@ -92,6 +92,9 @@ def register_errorhandlers(app):
             return http_problem(error)
         status = getattr(error, "code", 500)
         status = status if isinstance(status, int) else 500
+        # A request that failed in the database (a dropped connection) left its transaction
+        # unusable; the error page reads the cart badge, so start it a fresh one.
+        db.session.rollback()
         return render_template("errors.html", status=status), status
 
     for status in (400, 403, 404, 405, 413, 429, 500):

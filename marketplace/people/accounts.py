@@ -1,9 +1,11 @@
-"""Signing in and out. Sessions end for real: each cookie carries the user's session version."""
+"""Signing in and out, and changing a password. Sessions end for real: each cookie carries the
+user's session version, and bumping it refuses every cookie issued before."""
 from sqlalchemy import func, select, update
 
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.people.models import User
+from marketplace.people.registration import check_new_password
 
 
 class BadCredentials(DomainError):
@@ -23,3 +25,17 @@ def end_all_sessions(user_id):
     """Invalidate every session cookie of this user (logout everywhere, password change, deactivation)."""
     db.session.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
     db.session.commit()
+
+
+def change_password(user_id, current_password, new_password):
+    """Set a signed-in user's new password, given the current one, and end every session of the
+    user (the caller signs its own session in again). BadCredentials, changing nothing, if the
+    current password is wrong."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active_account or not user.check_password(current_password or ""):
+        raise BadCredentials("Wrong current password.")
+    check_new_password(new_password)
+    user.set_password(new_password)
+    user.session_version = User.session_version + 1  # in SQL: a logout elsewhere at once is not lost
+    db.session.commit()
+    return user

@@ -26,7 +26,8 @@ class BadResetToken(DomainError):
     code = "bad_reset_token"
 
 
-def _check_password(password):
+def check_new_password(password):
+    """A password long enough and not absurdly long; DomainError on the password field otherwise."""
     if not MIN_PASSWORD_LENGTH <= len(password or "") <= 200:
         raise DomainError(_("Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), field="password")
 
@@ -34,7 +35,7 @@ def _check_password(password):
 def sign_up(email, name, password):
     """A new buyer account; Conflict if the e-mail is taken (compared without case)."""
     email = (email or "").strip().lower()
-    _check_password(password)
+    check_new_password(password)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(_("An account with this e-mail already exists. Sign in or reset your password."), field="email")
     user = User(email=email, name=(name or "").strip()[:80] or email.split("@")[0], role="buyer")
@@ -88,7 +89,7 @@ def user_for_reset_token(token):
 def reset_password(token, new_password):
     """Set a new password with a reset token; ends every session of the user."""
     user = user_for_reset_token(token)
-    _check_password(new_password)
+    check_new_password(new_password)
     user.set_password(new_password)
     user.session_version += 1
     db.session.commit()

@@ -62,3 +62,100 @@ def test_two_hundred_buyers_for_ten_units_buy_exactly_ten(app):
         db.session.remove()
     assert outcomes.count("sold") == 10 and outcomes.count("sold out") == BUYERS - 10
     assert sold == 10 and stock == 0
+
+
+ARRIVED = 20  # units a cooperative's staff member adds while the buyers check out
+
+
+def variant_form(variant, stock):
+    return {"name_zh": variant.name_zh, "name_en": variant.name_en, "unit": variant.unit,
+            "price_fen": variant.price_fen, "weight_grams": variant.weight_grams, "lot_units": variant.lot_units,
+            "stock_available": stock}
+
+
+def test_a_stock_edit_during_checkouts_is_never_lost_and_never_oversells(app):
+    """The edit's meaning: the listing form shows the stock still available (reservations of
+    unpaid orders already taken out) and saves a new figure only if it is still what the form
+    showed — a compare-and-set. An order taken meanwhile refuses the save ("the stock changed"),
+    and the staff member saves again on the fresh figure. So every unit is either reserved by
+    one order or still available: reserved + available = opening stock + what arrived, exactly
+    once, and available never goes below zero."""
+    from marketplace.catalog.listings import update_variant
+    from marketplace.catalog.models import Product, Seller
+    from marketplace.errors import Conflict
+
+    with app.app_context():
+        seed_demo()
+        pear = db.session.scalar(select(Variant).where(Variant.sku == "PEAR-5J"))
+        pear.stock_available = 10
+        coop_id = db.session.get(Seller, db.session.get(Product, pear.product_id).seller_id).cooperative_id
+        staff = User(email="stock-staff@example.cn", name="库管", password_hash="unusable", role="coop_manager",
+                     cooperative_id=coop_id)
+        buyers = [User(email=f"edit{n}@example.cn", name=f"买家{n}", password_hash="unusable", role="buyer")
+                  for n in range(60)]
+        db.session.add_all([staff, *buyers])
+        db.session.commit()
+        carts = []
+        for buyer in buyers:
+            cart = open_cart(user_id=buyer.id)
+            add_item(cart.id, pear.id, 1)
+            carts.append((cart.id, buyer.id))
+        pear_id, staff_id, stale_form = pear.id, staff.id, variant_form(pear, 10 + ARRIVED)
+        db.session.remove()
+
+    start = threading.Barrier(21)
+    outcomes, refusals = [], []
+
+    def buy(cart_and_buyer):
+        with app.app_context():
+            try:
+                start.wait(timeout=5)
+            except threading.BrokenBarrierError:
+                pass
+            try:
+                place_order(*cart_and_buyer, DELIVERY)
+                outcomes.append("sold")
+            except DomainError:
+                outcomes.append("sold out")
+            finally:
+                db.session.remove()
+
+    def staff_adds_what_arrived():
+        start.wait(timeout=5)
+        for _attempt in range(200):
+            with app.app_context():
+                try:
+                    variant = db.session.get(Variant, pear_id)  # the form as the staff member sees it now
+                    shown = variant.stock_available
+                    update_variant(staff_id, pear_id, variant_form(variant, shown + ARRIVED), stock_seen=shown)
+                    return
+                except Conflict:
+                    refusals.append(shown)
+                finally:
+                    db.session.remove()
+        raise AssertionError("the staff member never got the edit in")
+
+    with ThreadPoolExecutor(max_workers=21) as pool:
+        edit = pool.submit(staff_adds_what_arrived)
+        list(pool.map(buy, carts))
+        edit.result()
+
+    with app.app_context():
+        available = db.session.get(Variant, pear_id).stock_available
+        reserved = db.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity), 0)).join(Order)
+                                     .where(OrderLine.variant_id == pear_id, Order.status == "pending_payment"))
+        # A form left open from before the rush is refused and changes nothing.
+        try:
+            update_variant(staff_id, pear_id, {**stale_form, "price_fen": 1}, stock_seen=10)
+            stale_refused = False
+        except Conflict:
+            stale_refused = True
+        db.session.rollback()
+        after_stale = db.session.get(Variant, pear_id)
+        unchanged = (after_stale.stock_available, after_stale.price_fen != 1)
+        db.session.remove()
+    print(f"\nstock edit during 60 checkouts: {outcomes.count('sold')} sold, {available} left, "
+          f"{len(refusals)} edits refused as stale then saved again")
+    assert available >= 0
+    assert reserved == outcomes.count("sold") and reserved + available == 10 + ARRIVED, "the edit counted once"
+    assert stale_refused and unchanged == (available, True)

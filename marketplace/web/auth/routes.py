@@ -2,11 +2,12 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.people import accounts
 from marketplace.web.access import safe_next
 from marketplace.web.auth import bp
-from marketplace.web.auth.forms import LoginForm
+from marketplace.web.auth.forms import ChangePasswordForm, LoginForm
 
 HOME_BY_ROLE = {
     "coop_manager": "coop.dashboard", "town_staff": "town.dashboard", "supplier": "supplier.dashboard",
@@ -50,3 +51,24 @@ def logout():
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("storefront.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_password(current_user.id, form.current.data, form.password.data)
+        except accounts.BadCredentials:
+            form.current.errors.append(_("Wrong current password."))
+            return render_template("auth/change_password.html", form=form), 401
+        except DomainError as error:
+            form.password.errors.append(str(error.message))
+            return render_template("auth/change_password.html", form=form), error.status
+        # Every other session of this user has ended; this one carries on under the new version.
+        login_user(user)
+        flash(_("Your password is changed. You are signed out everywhere else."), "info")
+        return redirect(home_for(user)), 303
+    return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
