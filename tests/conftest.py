@@ -132,6 +132,24 @@ def app(request, database_url, broker_url, tmp_path_factory):
         db.engine.dispose()
 
 
+@pytest.fixture
+def rate_limited_app(app):
+    """Make another app on the test database with rate limits on. Flask-Limiter is one object for
+    every app of the process: afterwards its switch goes back off (or later tests would get 429s)
+    and the session app's Celery app is the default again."""
+    from marketplace.extensions import limiter
+
+    def make(**settings):
+        limited = create_app({**app.config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
+                              **settings})
+        limiter.reset()  # counts start from zero whatever ran before
+        return limited
+
+    yield make
+    limiter.enabled = False
+    app.extensions["celery"].set_default()
+
+
 def _clean_tables():
     db.session.remove()
     tables = [table.name for table in reversed(db.metadata.sorted_tables)]

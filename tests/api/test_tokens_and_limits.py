@@ -3,8 +3,6 @@ import re
 
 import pytest
 
-from marketplace import create_app
-from marketplace.extensions import limiter
 from tests.api.conftest import Api
 
 TOKEN = re.compile(r"mp_[A-Za-z0-9_-]{40,}")
@@ -18,19 +16,10 @@ def csrf_on(app):
 
 
 @pytest.fixture
-def limited(app, api):
-    """A second app on the same database with rate limits on (3 a minute per token, 5 per address).
-
-    The limiter is one extension object: its switch is restored afterwards, and the session
-    app's Celery app is made the default again.
-    """
-    limited_app = create_app({**app.config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
-                              "API_RATE_LIMIT_PER_TOKEN": "3 per minute", "API_RATE_LIMIT_PER_IP": "5 per minute"})
-    app.extensions["celery"].set_default()
-    limiter.reset()
-    yield Api(limited_app, limited_app.test_client())
-    limiter.reset()
-    limiter.enabled = False
+def limited(rate_limited_app, api):
+    """A second app on the same database with rate limits on (3 a minute per token, 5 per address)."""
+    limited_app = rate_limited_app(API_RATE_LIMIT_PER_TOKEN="3 per minute", API_RATE_LIMIT_PER_IP="5 per minute")
+    return Api(limited_app, limited_app.test_client())
 
 
 def test_a_token_made_on_the_account_page_is_shown_once_and_works_until_revoked(api, auth):

@@ -28,10 +28,8 @@ def test_next_never_leads_off_site(client, auth, demo):
     assert response.headers["Location"] == "/"
 
 
-def test_login_is_rate_limited(demo, database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"})
-    client = app.test_client()
+def test_login_is_rate_limited(demo, rate_limited_app):
+    client = rate_limited_app().test_client()
     statuses = [client.post("/login", data={"email": "buyer@demo.cn", "password": "x"}).status_code for _ in range(12)]
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429

@@ -2,7 +2,6 @@
 of the user (a replayed old cookie is refused) and keeps the one that changed it."""
 from sqlalchemy import select
 
-from marketplace import create_app
 from marketplace.extensions import db, limiter
 from marketplace.people.models import User
 
@@ -75,15 +74,9 @@ def test_the_password_page_is_for_signed_in_people_only(app, world):
     assert account(app) == before
 
 
-def test_the_password_change_is_rate_limited_like_login(app, world, database_url):
-    limited = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False,
-                          "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"})
-    try:
-        client = signed_in(limited)
-        before = account(app)
-        statuses = [change(client, "guess-%d" % n, "a-new-password-1").status_code for n in range(11)]
-        assert statuses[:10] == [401] * 10 and statuses[10] == 429
-        assert account(app) == before
-    finally:
-        # The limiter is one object for every app: switch it back off for the tests that follow.
-        limiter.init_app(app)
+def test_the_password_change_is_rate_limited_like_login(app, world, rate_limited_app):
+    client = signed_in(rate_limited_app())
+    before = account(app)
+    statuses = [change(client, "guess-%d" % n, "a-new-password-1").status_code for n in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    assert account(app) == before
