@@ -50,11 +50,6 @@ def _clone_orders(engine, count):
                            "stripe_payment_intent_id": f"stripe_payment_intent_id || '{tag}'",
                            "stripe_charge_id": f"stripe_charge_id || '{tag}'",
                            "balance_transaction_id": f"balance_transaction_id || '{tag}'"}, f"WHERE order_id <= {count}")
-        # The message each payment's webhook commits with it; batched, so none was sent one by one.
-        connection.execute(text(
-            "INSERT INTO outbox_messages (task_name, kwargs, created_at, send_attempts) "
-            "SELECT 'ledger.attribute_payment', json_build_object('payment_id', id), "
-            f"now() AT TIME ZONE 'utc', 0 FROM payments WHERE id > {payment_offset} ORDER BY id"))
         for table in ("orders", "order_lines", "payments"):
             connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
         lines = connection.execute(text(f"SELECT count(*) FROM order_lines WHERE order_id > {order_offset}")).scalar()
@@ -81,8 +76,18 @@ def _run_tasks(celery, store, name, kwargs_list):
     return time.perf_counter() - started
 
 
+def _publish(engine, payment_ids):
+    """The outbox message each payment's webhook commits with it (batched: none was sent one by one)."""
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO outbox_messages (task_name, kwargs, created_at, send_attempts) "
+            "SELECT 'ledger.attribute_payment', json_build_object('payment_id', id), now() AT TIME ZONE 'utc', 0 "
+            "FROM payments WHERE id = ANY(:ids) ORDER BY id"), {"ids": payment_ids})
+
+
 def _attribute_waiting(celery, store, engine, payment_ids, deadline=600):
     """Seconds from the beat sweep's send until every payment in `payment_ids` is attributed."""
+    _publish(engine, payment_ids)
     started = time.perf_counter()
     celery.send_task("ledger.attribute_pending_payments")
     while time.perf_counter() - started < deadline:

@@ -137,9 +137,9 @@ def _load(model, ids):
 class AttributionBatch:
     """The entries and lot allocations of many orders, built in memory, then posted at once.
 
-    Reads everything its orders need up front: sellers, households, sharing rules, and the
-    lots of their cooperative products, locked. Adding an order that a DomainError refuses
-    adds nothing (every check runs before its lots are taken).
+    Reads what its orders need up front (sellers, households, sharing rules); the lots of their
+    cooperative products are locked and allocated when the batch posts. Adding an order that
+    a DomainError refuses adds nothing.
     """
 
     def __init__(self, orders):
@@ -153,11 +153,7 @@ class AttributionBatch:
             for rule in db.session.scalars(select(SharingRule).where(SharingRule.cooperative_id.in_(cooperative_ids))
                                            .order_by(SharingRule.effective_at.desc(), SharingRule.id.desc())):
                 self.sharing_rules.setdefault(rule.cooperative_id, []).append(rule)
-        cooperative_lines = [line for line in lines if line.seller_kind == "cooperative"]
-        self.lots = lock_lots_of_products({line.product_id for line in cooperative_lines})
-        # Read after the lots are locked: whoever allocated from them before us has committed.
-        self.posted = _posted_keys([f"attr:line:{line.id}" for line in cooperative_lines])
-        self.drafts = []
+        self.drafts = []  # EntryDrafts, and (line, cooperative id, paid at) for lines that need lots
         self.allocations = {}  # order line id -> allocations, written if its entry is posted
 
     def add_payment(self, payment, order):
@@ -186,8 +182,7 @@ class AttributionBatch:
             if line.seller_kind == "household":
                 drafts.append(self._direct_line(line, seller.household_id))
             elif line.seller_kind == "cooperative":
-                if f"attr:line:{line.id}" not in self.posted:
-                    drafts.append(self._cooperative_line(line, seller.cooperative_id, paid_at))
+                drafts.append((line, seller.cooperative_id, paid_at))  # built in `post`, under the lot locks
             else:
                 drafts.append(self._supplier_line(line, seller.supplier_id))
         drafts.append(EntryDraft(
@@ -206,8 +201,18 @@ class AttributionBatch:
         self.drafts.extend(drafts)
 
     def post(self):
-        """Post every entry built; write the lot allocations of the cooperative lines that posted."""
-        inserted = post_entries(self.drafts)
+        """Lock the lots, allocate the cooperative lines, post every entry, record the allocations that posted.
+
+        The lots are locked last, so concurrent batches selling the same products wait on each
+        other only for the allocation and the inserts, not for everything read before.
+        """
+        cooperative_lines = [draft[0] for draft in self.drafts if isinstance(draft, tuple)]
+        self.lots = lock_lots_of_products({line.product_id for line in cooperative_lines})
+        # Read after the lots are locked: whoever allocated from them before us has committed.
+        posted = _posted_keys([f"attr:line:{line.id}" for line in cooperative_lines])
+        drafts = [self._cooperative_line(*draft) if isinstance(draft, tuple) else draft for draft in self.drafts
+                  if not (isinstance(draft, tuple) and f"attr:line:{draft[0].id}" in posted)]
+        inserted = post_entries(drafts)
         record_allocations({line_id: allocations for line_id, allocations in self.allocations.items()
                             if f"attr:line:{line_id}" in inserted})
 
