@@ -97,23 +97,23 @@ def send_in_batches(task_name, batch_task, field, size=250, limit=10_000):
 
 
 def _claim(query, cutoff):
-    """Mark the unprocessed messages of `query` sent now, oldest first; [(id, task name, kwargs)].
+    """Mark the unprocessed messages of `query` sent now, in one statement; [(id, task name, kwargs)], oldest first.
 
     Rows another sweep is claiming are skipped (PostgreSQL), so overlapping sweeps send each once.
     """
-    messages = db.session.scalars(
-        query.where(OutboxMessage.processed_at.is_(None))
-        .where((OutboxMessage.last_sent_at.is_(None)) | (OutboxMessage.last_sent_at <= cutoff))
-        .order_by(OutboxMessage.id)
-        .with_for_update(skip_locked=True)
+    waiting = (query.with_only_columns(OutboxMessage.id)
+               .where(OutboxMessage.processed_at.is_(None))
+               .where((OutboxMessage.last_sent_at.is_(None)) | (OutboxMessage.last_sent_at <= cutoff))
+               .order_by(OutboxMessage.id)
+               .with_for_update(skip_locked=True))
+    claimed = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(waiting.scalar_subquery()))
+        .values(last_sent_at=utcnow(), send_attempts=OutboxMessage.send_attempts + 1)
+        .returning(OutboxMessage.id, OutboxMessage.task_name, OutboxMessage.kwargs)
+        .execution_options(synchronize_session=False)
     ).all()
-    claimed = [(m.id, m.task_name, dict(m.kwargs)) for m in messages]
-    now = utcnow()
-    for message in messages:
-        message.last_sent_at = now
-        message.send_attempts += 1
     db.session.commit()
-    return claimed
+    return sorted((message_id, task_name, dict(kwargs)) for message_id, task_name, kwargs in claimed)
 
 
 def _resend_cutoff():

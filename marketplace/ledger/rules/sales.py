@@ -201,18 +201,20 @@ class AttributionBatch:
         self.drafts.extend(drafts)
 
     def post(self):
-        """Lock the lots, allocate the cooperative lines, post every entry, record the allocations that posted.
+        """Post every entry; the cooperative lines last, allocated under the locks of their lots.
 
-        The lots are locked last, so concurrent batches selling the same products wait on each
-        other only for the allocation and the inserts, not for everything read before.
+        What needs no lot is inserted before the lots are locked, so concurrent batches selling
+        the same products wait on each other only for the cooperative lines and the commit.
         """
-        cooperative_lines = [draft[0] for draft in self.drafts if isinstance(draft, tuple)]
-        self.lots = lock_lots_of_products({line.product_id for line in cooperative_lines})
+        post_entries([draft for draft in self.drafts if isinstance(draft, EntryDraft)])
+        cooperative = [draft for draft in self.drafts if not isinstance(draft, EntryDraft)]
+        if not cooperative:
+            return
+        self.lots = lock_lots_of_products({line.product_id for line, _cooperative, _paid_at in cooperative})
         # Read after the lots are locked: whoever allocated from them before us has committed.
-        posted = _posted_keys([f"attr:line:{line.id}" for line in cooperative_lines])
-        drafts = [self._cooperative_line(*draft) if isinstance(draft, tuple) else draft for draft in self.drafts
-                  if not (isinstance(draft, tuple) and f"attr:line:{draft[0].id}" in posted)]
-        inserted = post_entries(drafts)
+        posted = _posted_keys([f"attr:line:{line.id}" for line, _cooperative, _paid_at in cooperative])
+        inserted = post_entries([self._cooperative_line(*draft) for draft in cooperative
+                                 if f"attr:line:{draft[0].id}" not in posted])
         record_allocations({line_id: allocations for line_id, allocations in self.allocations.items()
                             if f"attr:line:{line_id}" in inserted})
 
