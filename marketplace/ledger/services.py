@@ -6,7 +6,8 @@ Nothing here commits: the calling service owns the transaction.
 """
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import any_, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -50,11 +51,20 @@ def _find_accounts(keys):
     # Two plain IN lists, sifted here: a tuple IN of hundreds of keys compiles slowly in SQLAlchemy.
     rows = db.session.execute(
         select(Account.kind, Account.owner_type, Account.owner_id, Account.id)
-        .where(Account.kind.in_(sorted({kind for kind, _type, _owner in keys})),
-               Account.owner_id.in_(sorted({owner for _kind, _type, owner in keys}))))
+        .where(among(Account.kind, {kind for kind, _type, _owner in keys}),
+               among(Account.owner_id, {owner for _kind, _type, owner in keys})))
     wanted = set(keys)
     found = {(kind, owner_type, owner): account for kind, owner_type, owner, account in rows}
     return {key: account for key, account in found.items() if key in wanted}
+
+
+def among(column, values):
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter however many values,
+    so a batch's SQL stays short and the driver caches and prepares it."""
+    values = sorted(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _insert(model):

@@ -8,7 +8,7 @@ from marketplace.catalog.models import SupplyLot
 from marketplace.extensions import db
 from marketplace.ledger.models import LotAllocation
 from marketplace.ledger.rules.names import FLOOR_PURCHASE
-from marketplace.ledger.services import account_id, household_account, post_entry
+from marketplace.ledger.services import account_id, among, household_account, post_entry
 
 
 def post_floor_purchase(lot):
@@ -64,7 +64,7 @@ def lock_lots_of_products(product_ids):
     rows = db.session.execute(
         select(SupplyLot.id, SupplyLot.product_id, SupplyLot.household_id, SupplyLot.floor_price_fen,
                SupplyLot.received_on, SupplyLot.quantity_remaining)
-        .where(SupplyLot.product_id.in_(sorted(product_ids)), SupplyLot.quantity_remaining > 0)
+        .where(among(SupplyLot.product_id, product_ids), SupplyLot.quantity_remaining > 0)
         .order_by(SupplyLot.id)
         .with_for_update()
     ).all()

@@ -25,7 +25,7 @@ from marketplace.ledger.rules.lots import allocate_units_to_lots, lock_lots_of_p
 from marketplace.ledger.rules.names import (
     COOPERATIVE_SALE, DIRECT_SALE, LOVE_FUND_DONATION, PAYMENT_FEE, PAYMENT_RECEIVED, SHIPPING, SUPPLIER_SALE,
 )
-from marketplace.ledger.services import EntryDraft, entry_for_key, post_entries
+from marketplace.ledger.services import EntryDraft, among, entry_for_key, post_entries
 from marketplace.money import apply_rate, split_largest_remainder
 from marketplace.orders.models import Order
 from marketplace.payments.models import Payment
@@ -85,7 +85,7 @@ def attribute_payments(payment_ids):
     """
     outcome = BatchOutcome()
     payments = db.session.scalars(
-        select(Payment).where(Payment.id.in_(sorted(set(payment_ids)))).order_by(Payment.id)
+        select(Payment).where(among(Payment.id, set(payment_ids))).order_by(Payment.id)
         .with_for_update().execution_options(populate_existing=True)
     ).all()
     for missing in sorted(set(payment_ids) - {payment.id for payment in payments}):
@@ -100,7 +100,7 @@ def attribute_payments(payment_ids):
         else:
             waiting.append(payment)
     orders = {order.id: order for order in db.session.scalars(
-        select(Order).where(Order.id.in_(sorted({payment.order_id for payment in waiting})))
+        select(Order).where(among(Order.id, {payment.order_id for payment in waiting}))
         .options(selectinload(Order.lines)))}
     batch = AttributionBatch(orders.values())
     for payment in waiting:
@@ -125,13 +125,13 @@ def attribute_order(order, paid_at):
 def _posted_keys(keys):
     if not keys:
         return set()
-    return set(db.session.scalars(select(JournalEntry.idempotency_key).where(JournalEntry.idempotency_key.in_(keys))))
+    return set(db.session.scalars(select(JournalEntry.idempotency_key).where(among(JournalEntry.idempotency_key, keys))))
 
 
 def _load(model, ids):
     """Rows of `model` by id, in one query; they stay in the session, so `db.session.get` finds them."""
     ids = sorted(identifier for identifier in ids if identifier is not None)
-    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+    return {row.id: row for row in db.session.scalars(select(model).where(among(model.id, ids)))} if ids else {}
 
 
 class AttributionBatch:
@@ -150,7 +150,7 @@ class AttributionBatch:
         cooperative_ids = sorted({seller.cooperative_id for seller in self.sellers.values() if seller.cooperative_id})
         self.sharing_rules = {}  # cooperative id -> its rules, newest first
         if cooperative_ids:
-            for rule in db.session.scalars(select(SharingRule).where(SharingRule.cooperative_id.in_(cooperative_ids))
+            for rule in db.session.scalars(select(SharingRule).where(among(SharingRule.cooperative_id, cooperative_ids))
                                            .order_by(SharingRule.effective_at.desc(), SharingRule.id.desc())):
                 self.sharing_rules.setdefault(rule.cooperative_id, []).append(rule)
         self.drafts = []  # EntryDrafts, and (line, cooperative id, paid at) for lines that need lots
