@@ -2,9 +2,10 @@
 
 The rules live in `marketplace.ledger.rules`, one module per subject; this module is the one
 place other packages import them from. Functions that take an actor or close a cause whole
-(`attribute_*` — `attribute_payments` one batch of payments per transaction —, `pay_order_from_earnings`, `post_dividends`, `post_fixed_returns`,
-`record_love_fund_donation`) commit; `post_floor_purchase`, `post_payout_*`,
-`post_stripe_payout` and `post_love_fund_aid` join the caller's transaction.
+(`attribute_*`, `pay_order_from_earnings`, `post_dividends`, `post_fixed_returns`,
+`record_love_fund_donation`) commit (`attribute_payments`: one transaction for a whole batch);
+`post_floor_purchase`, `post_payout_*`, `post_stripe_payout` and `post_love_fund_aid` join the
+caller's transaction.
 """
 from marketplace.ledger.rules.dividends import distributable_profit_fen, post_dividends, preview_dividends
 from marketplace.ledger.rules.earnings import pay_order_from_earnings

@@ -14,7 +14,6 @@ from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Post
 from marketplace.ledger.verify import verify_ledger
 from marketplace.orders.models import Order
 from tests.conftest import TEST_DATABASE_URL, _clean_tables
-from tests.ledger.builders import District
 from tests.ledger.test_properties import build_district, build_orders
 
 

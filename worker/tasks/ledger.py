@@ -63,11 +63,8 @@ def attribute_payments_batch(payment_ids, outbox_ids=()):
     """
     try:
         outcome = attribution.attribute_payments(payment_ids)
-    except DBAPIError:
-        db.session.rollback()
-        raise
     finally:
-        db.session.remove()
+        db.session.remove()  # rolls back whatever failed, so the retry starts clean
     for payment_id, error in outcome.refused.items():
         log.log(logging.INFO if isinstance(error, NotReady) else logging.ERROR,
                 "ledger: attribute_payments(%s) refused: %s", payment_id, error.message)

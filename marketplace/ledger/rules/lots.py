@@ -106,7 +106,8 @@ def record_allocations(allocations_by_line):
         taken[row["lot_id"]] = taken.get(row["lot_id"], 0) + row["lot_units"]
     lots = SupplyLot.__table__
     db.session.execute(
-        update(lots).where(lots.c.id == bindparam("lot")).values(quantity_remaining=lots.c.quantity_remaining - bindparam("units")),
+        update(lots).where(lots.c.id == bindparam("lot"))
+        .values(quantity_remaining=lots.c.quantity_remaining - bindparam("units")),
         [{"lot": lot, "units": units} for lot, units in sorted(taken.items())])
 
 

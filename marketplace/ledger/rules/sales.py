@@ -125,7 +125,8 @@ def attribute_order(order, paid_at):
 def _posted_keys(keys):
     if not keys:
         return set()
-    return set(db.session.scalars(select(JournalEntry.idempotency_key).where(among(JournalEntry.idempotency_key, keys))))
+    key = JournalEntry.idempotency_key
+    return set(db.session.scalars(select(key).where(among(key, keys))))
 
 
 def _load(model, ids):
