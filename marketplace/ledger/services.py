@@ -4,9 +4,10 @@ Signs: a debit is positive, a credit negative; every entry sums to zero. A liabi
 `household_payable` therefore has a negative balance; `owed_to_fen` turns it into what is owed.
 Nothing here commits: the calling service owns the transaction.
 """
+import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import any_, func, insert, literal, select
+from sqlalchemy import JSON, any_, func, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -154,16 +155,43 @@ def post_entries(drafts):
                      "memo": draft.memo, "created_at": now, **_all_references(draft.references)})
     if not rows:
         return {}
-    table = JournalEntry.__table__
-    inserted = dict(db.session.execute(
-        _insert(JournalEntry).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
-        .returning(table.c.idempotency_key, table.c.id), rows).all())
+    inserted = dict(_bulk_insert(JournalEntry, rows, "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id"))
     postings = [{"entry_id": entry, "account_id": account, "amount_fen": amount}
                 for key, entry in sorted(inserted.items(), key=lambda item: item[1])
                 for account, amount in sorted(legs_of_key[key].items())]
     if postings:
-        db.session.execute(insert(Posting.__table__), postings)
+        _bulk_insert(Posting, postings)
     return inserted
+
+
+def _bulk_insert(model, rows, suffix=""):
+    """INSERT `rows` (dicts naming the same columns) followed by `suffix` (ON CONFLICT …, RETURNING …).
+
+    On PostgreSQL the rows travel as one array per column through `unnest`: one short statement
+    whatever the batch size, where a multi-row VALUES list of thousands of placeholders would
+    cost the driver more time to parse than the server to insert. Elsewhere, SQLAlchemy's bulk
+    INSERT. Returns the RETURNING rows.
+    """
+    table = model.__table__
+    if db.session.get_bind().dialect.name != "postgresql":
+        statement = _insert(model)
+        if suffix.startswith("ON CONFLICT"):
+            statement = statement.on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
+        if "RETURNING" in suffix:
+            statement = statement.returning(*(table.c[name.strip()] for name in suffix.split("RETURNING")[1].split(",")))
+            return db.session.execute(statement, rows).all()
+        db.session.execute(statement, rows)
+        return []
+    dialect = db.session.get_bind().dialect
+    names = list(rows[0])
+    arrays = {name: [row[name] for row in rows] for name in names}
+    for name in names:
+        if isinstance(table.c[name].type, JSON):
+            arrays[name] = [json.dumps(value) for value in arrays[name]]
+    casts = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names)
+    result = db.session.execute(
+        text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts}) {suffix}"), arrays)
+    return result.all() if "RETURNING" in suffix else []
 
 
 _REFERENCES = ("order_id", "order_line_id", "lot_id", "refund_id", "payout_item_id", "reverses_entry_id",
