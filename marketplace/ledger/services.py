@@ -155,7 +155,7 @@ def post_entries(drafts):
                      "memo": draft.memo, "created_at": now, **_all_references(draft.references)})
     if not rows:
         return {}
-    inserted = dict(_bulk_insert(JournalEntry, rows, "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id"))
+    inserted = dict(_bulk_insert(JournalEntry, rows, unique_key="idempotency_key", returning=("idempotency_key", "id")))
     postings = [{"entry_id": entry, "account_id": account, "amount_fen": amount}
                 for key, entry in sorted(inserted.items(), key=lambda item: item[1])
                 for account, amount in sorted(legs_of_key[key].items())]
@@ -164,34 +164,37 @@ def post_entries(drafts):
     return inserted
 
 
-def _bulk_insert(model, rows, suffix=""):
-    """INSERT `rows` (dicts naming the same columns) followed by `suffix` (ON CONFLICT …, RETURNING …).
+def _bulk_insert(model, rows, unique_key=None, returning=()):
+    """INSERT `rows` (dicts naming the same columns); with `unique_key`, rows whose key exists are skipped.
 
-    On PostgreSQL the rows travel as one array per column through `unnest`: one short statement
-    whatever the batch size, where a multi-row VALUES list of thousands of placeholders would
-    cost the driver more time to parse than the server to insert. Elsewhere, SQLAlchemy's bulk
-    INSERT. Returns the RETURNING rows.
+    Returns the `returning` columns of the rows inserted. On PostgreSQL the rows travel as one
+    array per column through `unnest`: one short statement whatever the batch size, where a
+    multi-row VALUES list of thousands of placeholders costs the driver more time to parse
+    than the server to insert. Elsewhere, SQLAlchemy's bulk INSERT.
     """
     table = model.__table__
-    if db.session.get_bind().dialect.name != "postgresql":
-        statement = _insert(model)
-        if suffix.startswith("ON CONFLICT"):
-            statement = statement.on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
-        if "RETURNING" in suffix:
-            statement = statement.returning(*(table.c[name.strip()] for name in suffix.split("RETURNING")[1].split(",")))
-            return db.session.execute(statement, rows).all()
-        db.session.execute(statement, rows)
-        return []
     dialect = db.session.get_bind().dialect
+    if dialect.name != "postgresql":
+        statement = _insert(model)
+        if unique_key:
+            statement = statement.on_conflict_do_nothing(index_elements=[table.c[unique_key]])
+        if not returning:
+            db.session.execute(statement, rows)
+            return []
+        return db.session.execute(statement.returning(*(table.c[name] for name in returning)), rows).all()
     names = list(rows[0])
     arrays = {name: [row[name] for row in rows] for name in names}
     for name in names:
         if isinstance(table.c[name].type, JSON):
             arrays[name] = [json.dumps(value) for value in arrays[name]]
     casts = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names)
-    result = db.session.execute(
-        text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts}) {suffix}"), arrays)
-    return result.all() if "RETURNING" in suffix else []
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts})"
+    if unique_key:
+        sql += f" ON CONFLICT ({unique_key}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(returning)}"
+    result = db.session.execute(text(sql), arrays)
+    return result.all() if returning else []
 
 
 _REFERENCES = ("order_id", "order_line_id", "lot_id", "refund_id", "payout_item_id", "reverses_entry_id",
