@@ -51,6 +51,9 @@ def load_settings():
         # Downlink goods still at the service point this many days after arriving are flagged.
         "DOWNLINK_UNPICKED_DAYS": int(_env("DOWNLINK_UNPICKED_DAYS", "7")),
         "OUTBOX_RESEND_AFTER_SECONDS": int(_env("OUTBOX_RESEND_AFTER_SECONDS", "60")),
+        # Tasks sent only in batches by their beat sweep, not one by one after commit (at volume:
+        # "ledger.attribute_payment" → ledger.attribute_pending_payments every second).
+        "OUTBOX_BATCHED_TASKS": frozenset(filter(None, _env("OUTBOX_BATCHED_TASKS", "").split(","))),
         # Shared cache of public catalogue pages (Redis); unset, nothing is cached. Prices and stock
         # show at once (versions); the lifetime bounds what no version tracks (lots drawn down).
         "CACHE_REDIS_URL": _env("CACHE_REDIS_URL"),

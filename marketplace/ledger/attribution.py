@@ -3,8 +3,9 @@
 The rules live in `marketplace.ledger.rules`, one module per subject; this module is the one
 place other packages import them from. Functions that take an actor or close a cause whole
 (`attribute_*`, `pay_order_from_earnings`, `post_dividends`, `post_fixed_returns`,
-`record_love_fund_donation`) commit; `post_floor_purchase`, `post_payout_*`,
-`post_stripe_payout` and `post_love_fund_aid` join the caller's transaction.
+`record_love_fund_donation`) commit (`attribute_payments`: one transaction for a whole batch);
+`post_floor_purchase`, `post_payout_*`, `post_stripe_payout` and `post_love_fund_aid` join the
+caller's transaction.
 """
 from marketplace.ledger.rules.dividends import distributable_profit_fen, post_dividends, preview_dividends
 from marketplace.ledger.rules.earnings import pay_order_from_earnings
@@ -16,10 +17,10 @@ from marketplace.ledger.rules.payouts import (
     post_payout_approved, post_payout_failed, post_payout_paid, post_stripe_payout,
 )
 from marketplace.ledger.rules.refunds import attribute_refund
-from marketplace.ledger.rules.sales import attribute_payment
+from marketplace.ledger.rules.sales import attribute_payment, attribute_payments
 
 __all__ = [
-    "allocate_units_to_lots", "attribute_payment", "attribute_refund", "distributable_profit_fen",
+    "allocate_units_to_lots", "attribute_payment", "attribute_payments", "attribute_refund", "distributable_profit_fen",
     "pay_order_from_earnings", "post_dividends", "post_fixed_returns", "post_floor_purchase",
     "post_love_fund_aid", "post_payout_approved", "post_payout_failed", "post_payout_paid",
     "post_stripe_payout", "preview_dividends", "record_fixed_return_received", "record_love_fund_donation",

@@ -76,8 +76,10 @@ def _per_order(query):
 
 def check_orders_add_up(report):
     """Each attributed order credited exactly paid − refunded; its sales_pending nets to zero."""
-    attributed = set(db.session.scalars(
-        select(JournalEntry.order_id).where(JournalEntry.rule.in_(ORDER_PAYMENT_RULES))))
+    # In SQL as a subquery, not a list of ids: a live ledger has more orders than a statement has parameters.
+    paid_orders = select(JournalEntry.order_id).where(JournalEntry.rule.in_(ORDER_PAYMENT_RULES),
+                                                      JournalEntry.order_id.is_not(None))
+    attributed = set(db.session.scalars(paid_orders))
     credited = _per_order(
         select(JournalEntry.order_id, -func.sum(Posting.amount_fen))
         .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Posting.account_id == Account.id)
@@ -91,7 +93,7 @@ def check_orders_add_up(report):
         select(Refund.order_id, func.sum(Refund.amount_fen)).join(JournalEntry, JournalEntry.refund_id == Refund.id)
         .where(JournalEntry.rule == REFUND_PAID).group_by(Refund.order_id))
     paid_by_stripe = dict(db.session.execute(select(Payment.order_id, Payment.amount_fen)).all())
-    for order in db.session.scalars(select(Order).where(Order.id.in_(attributed))):
+    for order in db.session.scalars(select(Order).where(Order.id.in_(paid_orders))):
         paid = paid_by_stripe.get(order.id, order.total_fen)
         expected = paid - refunded.get(order.id, 0)
         if credited.get(order.id, 0) != expected:
@@ -104,7 +106,7 @@ def check_orders_add_up(report):
     for order_id in sorted(stray):
         report.fail("order_credits", "credits posted for an order that was never paid", order_id=order_id)
     waiting = db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.status == "succeeded", Payment.order_id.not_in(attributed or {0})))
+        Payment.status == "succeeded", Payment.order_id.not_in(paid_orders)))
     report.counts.update(orders_attributed=len(attributed), payments_awaiting_attribution=waiting)
 
 

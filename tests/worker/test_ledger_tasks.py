@@ -86,3 +86,50 @@ def test_a_confirmed_payout_is_posted_by_the_worker(app, celery_worker):
 def test_the_fixed_return_run_is_on_the_beat_schedule(app):
     schedule = app.extensions["celery"].conf.beat_schedule
     assert any(entry["task"] == "ledger.run_fixed_returns" for entry in schedule.values())
+
+
+def test_waiting_payments_are_attributed_in_batches_by_the_beat_sweep(app, celery_worker):
+    from marketplace.ledger.attribution import attribute_payment
+
+    app.config["OUTBOX_BATCHED_TASKS"] = frozenset({"ledger.attribute_payment"})
+    try:
+        with app.app_context():
+            district = District()
+            seller = district.household()
+            eggs = district.variant(seller, price_fen=1_000)
+            payments = [district.paid_order([(eggs, n)])[1] for n in (1, 2, 3, 4)]
+            payments[1].status = "processing"  # Stripe has not said yet
+            attribute_payment(payments[2].id)  # the webhook's own task got there first
+            messages = [publish("ledger.attribute_payment", payment_id=payment.id) for payment in payments]
+            db.session.commit()  # batched: nothing is sent now
+            seller_id, message_ids = seller.id, [message.id for message in messages]
+
+        celery_worker.celery.send_task("ledger.attribute_pending_payments")
+        celery_worker.wait_for(lambda: db.session.get(OutboxMessage, message_ids[3]).processed_at is not None)
+        with app.app_context():
+            processed = [db.session.get(OutboxMessage, mid).processed_at is not None for mid in message_ids]
+            assert processed == [True, False, True, True]  # the waiting one is sent again later
+            assert db.session.get(OutboxMessage, message_ids[1]).send_attempts == 1
+            assert owed_to_fen(household_account(seller_id)) == (1 + 3 + 4) * 1_000
+            assert db.session.query(JournalEntry).filter(JournalEntry.idempotency_key.like("pay:%")).count() == 3
+    finally:
+        app.config["OUTBOX_BATCHED_TASKS"] = frozenset()
+
+
+def test_a_payment_delivered_alone_and_in_a_batch_posts_once(app, celery_worker):
+    with app.app_context():
+        district = District()
+        seller = district.household()
+        eggs = district.variant(seller, price_fen=1_000)
+        order, payment = district.paid_order([(eggs, 3)])
+        message = publish("ledger.attribute_payment", payment_id=payment.id)  # sent after commit
+        db.session.commit()
+        seller_id, payment_id, message_id, order_id = seller.id, payment.id, message.id, order.id
+    celery_worker.celery.send_task("ledger.attribute_payments_batch",
+                                   kwargs={"payment_ids": [payment_id], "outbox_ids": [message_id]})
+    celery_worker.celery.send_task("ledger.attribute_payments_batch", kwargs={"payment_ids": [payment_id]})
+
+    celery_worker.wait_for(lambda: db.session.get(OutboxMessage, message_id).processed_at is not None)
+    with app.app_context():
+        assert owed_to_fen(household_account(seller_id)) == 3_000
+        assert db.session.query(JournalEntry).filter_by(order_id=order_id).count() == 2

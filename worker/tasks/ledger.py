@@ -15,9 +15,11 @@ from marketplace.extensions import db
 from marketplace.ledger import attribution
 from marketplace.ledger.errors import NotReady
 from marketplace.ledger.rules.fixed_returns_schedule import run_fixed_returns as run_fixed_returns_service
-from marketplace.outbox.services import mark_processed
+from marketplace.outbox.services import mark_all_processed, mark_processed, send_in_batches
 
 log = logging.getLogger(__name__)
+
+PAYMENTS_PER_BATCH = 250
 
 TASK_OPTIONS = {
     "acks_late": True,
@@ -50,6 +52,34 @@ def _run(rule, *args, outbox_id=None):
 def attribute_payment(payment_id, outbox_id=None):
     """payment_succeeded: rules 1, 2, 4, 6, 7 for one payment."""
     _run(attribution.attribute_payment, payment_id, outbox_id=outbox_id)
+
+
+@shared_task(name="ledger.attribute_payments_batch", **TASK_OPTIONS)
+def attribute_payments_batch(payment_ids, outbox_ids=()):
+    """payment_succeeded, many at once: rules 1, 2, 4, 6, 7 for each payment, in one transaction.
+
+    `outbox_ids[i]` is the message of `payment_ids[i]`. A payment not ready yet keeps its message
+    unprocessed, for the sweep to send again; one refused for good is logged and dropped.
+    """
+    try:
+        outcome = attribution.attribute_payments(payment_ids)
+    finally:
+        db.session.remove()  # rolls back whatever failed, so the retry starts clean
+    for payment_id, error in outcome.refused.items():
+        log.log(logging.INFO if isinstance(error, NotReady) else logging.ERROR,
+                "ledger: attribute_payments(%s) refused: %s", payment_id, error.message)
+    finished = set(outcome.finished())
+    mark_all_processed([message for message, payment in zip(outbox_ids, payment_ids) if payment in finished])
+
+
+@shared_task(name="ledger.attribute_pending_payments")
+def attribute_pending_payments():
+    """Beat, every second: send the payments waiting for attribution as batch tasks (see OUTBOX_BATCHED_TASKS)."""
+    try:
+        return send_in_batches("ledger.attribute_payment", "ledger.attribute_payments_batch", "payment_id",
+                               size=PAYMENTS_PER_BATCH)
+    finally:
+        db.session.remove()
 
 
 @shared_task(name="ledger.attribute_refund", **TASK_OPTIONS)

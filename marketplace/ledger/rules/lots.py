@@ -1,11 +1,14 @@
 """Supply lots: the floor purchase at intake (rule 3) and first-in-first-out allocation of sold units."""
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import bindparam, insert, select, update
 
 from marketplace.catalog.models import SupplyLot
 from marketplace.extensions import db
 from marketplace.ledger.models import LotAllocation
 from marketplace.ledger.rules.names import FLOOR_PURCHASE
-from marketplace.ledger.services import account_id, household_account, post_entry
+from marketplace.ledger.services import account_id, among, household_account, post_entry
 
 
 def post_floor_purchase(lot):
@@ -30,40 +33,82 @@ def post_floor_purchase(lot):
     )
 
 
+@dataclass
+class LotStock:
+    """A locked lot's units still unsold, as the batch allocating from it sees them."""
+
+    id: int
+    product_id: int
+    household_id: int
+    floor_price_fen: int
+    received_on: date
+    remaining: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    lot_id: int
+    household_id: int
+    lot_units: int
+    floor_price_fen: int
+
+
 def lock_lots_of_products(product_ids):
-    """Row-lock the lots that still hold units of these products, oldest first (the FIFO order)."""
+    """Row-lock the lots that still hold units of these products; {product id: its lots, oldest first}.
+
+    Locked in id order, whatever the products, so transactions locking overlapping lots wait for
+    each other instead of deadlocking; then sorted into the FIFO order (received, then id).
+    """
     if not product_ids:
-        return []
-    return db.session.scalars(
-        select(SupplyLot)
-        .where(SupplyLot.product_id.in_(sorted(product_ids)), SupplyLot.quantity_remaining > 0)
-        .order_by(SupplyLot.product_id, SupplyLot.received_on, SupplyLot.id)
+        return {}
+    rows = db.session.execute(
+        select(SupplyLot.id, SupplyLot.product_id, SupplyLot.household_id, SupplyLot.floor_price_fen,
+               SupplyLot.received_on, SupplyLot.quantity_remaining)
+        .where(among(SupplyLot.product_id, product_ids), SupplyLot.quantity_remaining > 0)
+        .order_by(SupplyLot.id)
         .with_for_update()
-        .execution_options(populate_existing=True)
     ).all()
+    lots = {}
+    for row in sorted(rows, key=lambda row: (row.received_on, row.id)):
+        lots.setdefault(row.product_id, []).append(LotStock(*row))
+    return lots
 
 
 def allocate_units_to_lots(line, lots):
-    """Take `line`'s sold lot units from `lots` (locked, oldest first) and record each allocation.
+    """Take `line`'s sold lot units from its product's `lots` (locked, oldest first), lowering their stock.
 
-    Returns (allocations, units left over beyond every lot).
+    Returns (allocations, units left over beyond every lot); `record_allocations` writes them.
     """
     wanted = line.quantity * line.lot_units
     allocations = []
     for lot in lots:
         if wanted == 0:
             break
-        if lot.product_id != line.product_id or lot.quantity_remaining == 0:
+        taken = min(wanted, lot.remaining)
+        if taken == 0:
             continue
-        taken = min(wanted, lot.quantity_remaining)
-        lot.quantity_remaining -= taken
+        lot.remaining -= taken
         wanted -= taken
-        allocation = LotAllocation(order_line_id=line.id, lot_id=lot.id, household_id=lot.household_id,
-                                   lot_units=taken, floor_price_fen=lot.floor_price_fen)
-        db.session.add(allocation)
-        allocations.append(allocation)
-    db.session.flush()
+        allocations.append(Allocation(lot.id, lot.household_id, taken, lot.floor_price_fen))
     return allocations, wanted
+
+
+def record_allocations(allocations_by_line):
+    """Write {order line id: allocations} and take their units off the lots, in two bulk statements."""
+    rows = [{"order_line_id": line_id, "lot_id": a.lot_id, "household_id": a.household_id,
+             "lot_units": a.lot_units, "floor_price_fen": a.floor_price_fen}
+            for line_id, allocations in allocations_by_line.items() for a in allocations]
+    if not rows:
+        return
+    db.session.execute(insert(LotAllocation.__table__), rows)
+    taken = {}
+    for row in rows:
+        taken[row["lot_id"]] = taken.get(row["lot_id"], 0) + row["lot_units"]
+    lots = SupplyLot.__table__
+    db.session.execute(
+        update(lots).where(lots.c.id == bindparam("lot"))
+        .values(quantity_remaining=lots.c.quantity_remaining - bindparam("units")),
+        [{"lot": lot, "units": units} for lot, units in sorted(taken.items())])
 
 
 def return_units_to_lots(order_line_id, units):
