@@ -106,7 +106,11 @@ def check_orders_add_up(report):
     for order_id in sorted(stray):
         report.fail("order_credits", "credits posted for an order that was never paid", order_id=order_id)
     waiting = db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.status == "succeeded", Payment.order_id.not_in(paid_orders)))
+        Payment.status == "succeeded",
+        # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join; NOT IN over millions of
+        # orders is compared row by row once the subquery's hash outgrows work_mem.
+        ~select(JournalEntry.id).where(JournalEntry.order_id == Payment.order_id,
+                                       JournalEntry.rule.in_(ORDER_PAYMENT_RULES)).exists()))
     report.counts.update(orders_attributed=len(attributed), payments_awaiting_attribution=waiting)
 
 
