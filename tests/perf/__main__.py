@@ -80,7 +80,7 @@ def main():
             context.table.add(Row(name, f"FAILED: {type(error).__name__}: {str(error)[:120]}", "", "FAILED"))
     print(f"\nmachine: {machine()}")
     print("load generator: tests/perf/load.py on the same machine as the servers")
-    print(f"district: " + ", ".join(f"{value:,} {name}" for name, value in sizes.items())
+    print("district: " + ", ".join(f"{value:,} {name}" for name, value in sizes.items())
           + (f" (seeded in {seed_seconds:.0f} s)" if seed_seconds else " (reused)"))
     print(f"runs: median of {options.runs} interleaved pairs of {options.seconds:g} s, spread lowest–highest; "
           f"{options.connections} closed-model connections")

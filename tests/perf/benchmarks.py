@@ -1,8 +1,4 @@
-"""The benchmarks, in the order the table prints them. Each adds rows to `context.table`.
-
-A feature that has not landed on this branch gets a row saying "not available on this branch",
-never a made-up figure.
-"""
+"""The benchmarks, in the order the table prints them. Each adds rows to `context.table`."""
 import re
 import statistics
 import time
@@ -12,13 +8,13 @@ from urllib.request import urlopen
 
 from sqlalchemy import create_engine
 
-from tests.perf import features
+from tests.perf import bench_attribution, bench_checkout, bench_reconciliation, bench_town, bench_webhook
 from tests.perf.load import Request, open_model, saturate
-from tests.perf.measure import Row, interleave, median_spread, verdict
+from tests.perf.measure import Row, interleave, verdict
+from tests.perf.page_requests import page_requests as storefront_pages
 from tests.perf.servers import gunicorn
 
 HELLO = Request("/healthz")
-NOT_AVAILABLE = "not available on this branch"
 
 
 @dataclass
@@ -34,7 +30,7 @@ class Context:
     def engine(self):
         return create_engine(self.options.database_url, pool_size=4)
 
-    def missing(self, name, target="", why=NOT_AVAILABLE):
+    def missing(self, name, target="", why="not measured"):
         self.table.add(Row(name, why, target, "—", ""))
 
 
@@ -54,20 +50,17 @@ def seed(context):
 
 def pages(context):
     """Catalogue, product and search pages ÷ /healthz, uncached then with the shared page cache."""
-    page_requests = features.page_requests(context)
+    page_requests = storefront_pages(context)
     context.saturation = {}
     for cached in (False, True):
         label = "cached" if cached else "uncached"
         target = 0.5 if cached else 0.2
         env = dict(context.env, CACHE_REDIS_URL=context.options.redis_url if cached else "")
         with gunicorn(env, context.run_dir / "gunicorn.log") as server:
-            for requests in [HELLO, *[r for r in page_requests.values() if r]]:
+            for requests in [HELLO, *page_requests.values()]:
                 saturate(server.port, requests, 1.0, context.options.connections)  # warm up
             for name, requests in page_requests.items():
                 row_name = f"{name} ({label}) ÷ hello-world req/s"
-                if not requests:
-                    context.missing(row_name, f"≥ {target}×")
-                    continue
                 ratio = interleave(lambda: _rate(server.port, HELLO, context),
                                    lambda: _rate(server.port, requests, context), context.options.runs)
                 context.table.add(Row(row_name, ratio.describe(), f"≥ {target}×", verdict(ratio.median, target),
@@ -157,48 +150,26 @@ def latencies(context, server, page_requests):
 
 
 def checkout(context):
-    feature = features.checkout()
-    if feature is None:
-        context.missing("checkout hot variant ÷ distinct variants", "≥ 0.5×, zero oversell")
-        context.missing("checkout latency at ½ saturation")
-        return
-    feature(context)
+    bench_checkout.run(context)
 
 
 def webhook(context):
-    feature = features.webhook()
-    if feature is None:
-        context.missing("signed webhook ÷ hello-world req/s")
-        return
-    feature(context)
+    bench_webhook.run(context)
 
 
 def attribution(context):
-    feature = features.attribution()
-    if feature is None:
-        context.missing("attribution order lines/s (Celery on Redis)", "≥ 2,000/s")
-        context.missing("attribution ÷ no-op task rate")
-        context.missing("attribution ÷ raw bulk insert of the postings", "≥ 0.25")
-        return
-    feature(context)
+    bench_attribution.run(context)
 
 
 def reconciliation(context):
-    feature = features.reconciliation()
-    if feature is None:
-        context.missing("reconciliation of 1,000,000 balance transactions", "< 60 s, < 300 MB")
-        return
-    feature(context)
+    bench_reconciliation.run(context)
 
 
 def town(context):
-    payout, statements = features.payout_batch(), features.statements()
-    for name, feature in (("payout batch for 10,000 households", payout), ("a village's statements PDF", statements)):
-        if feature is None:
-            context.missing(name)
-            continue
+    for name, benchmark in (("payout batch for 10,000 households", bench_town.payout_batch),
+                            ("a village's statements PDF", bench_town.village_statements)):
         try:
-            feature(context)
+            benchmark(context)
         except Exception as error:  # noqa: BLE001 — report it in the table and go on
             traceback.print_exc()
             context.table.add(Row(name, f"FAILED: {type(error).__name__}: {str(error)[:120]}", "", "FAILED"))
