@@ -8,7 +8,6 @@ from urllib.request import urlopen
 
 from sqlalchemy import create_engine
 
-from tests.perf import bench_attribution, bench_checkout, bench_reconciliation, bench_town, bench_webhook
 from tests.perf.load import Request, open_model, saturate
 from tests.perf.measure import Row, interleave, verdict
 from tests.perf.page_requests import page_requests as storefront_pages
@@ -150,22 +149,32 @@ def latencies(context, server, page_requests):
 
 
 def checkout(context):
+    from tests.perf import bench_checkout  # it imports this module's helpers
+
     bench_checkout.run(context)
 
 
 def webhook(context):
+    from tests.perf import bench_webhook  # it imports this module's helpers
+
     bench_webhook.run(context)
 
 
 def attribution(context):
+    from tests.perf import bench_attribution  # it imports this module's helpers
+
     bench_attribution.run(context)
 
 
 def reconciliation(context):
+    from tests.perf import bench_reconciliation  # it imports this module's helpers
+
     bench_reconciliation.run(context)
 
 
 def town(context):
+    from tests.perf import bench_town
+
     for name, benchmark in (("payout batch for 10,000 households", bench_town.payout_batch),
                             ("a village's statements PDF", bench_town.village_statements)):
         try:
