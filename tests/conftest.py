@@ -132,11 +132,21 @@ def app(request, database_url, broker_url, tmp_path_factory):
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def session_celery_stays_current(app):
+    """create_app() makes its own Celery app current and default (in this thread), and a task called
+    afterwards would run inside that app, on its database: after every test the session's app's
+    Celery is current and default again, whatever the test made."""
+    yield
+    celery = app.extensions["celery"]
+    celery.set_current()
+    celery.set_default()
+
+
 @pytest.fixture
 def rate_limited_app(app):
     """Make another app on the test database with rate limits on. Flask-Limiter is one object for
-    every app of the process: afterwards its switch goes back off (or later tests would get 429s)
-    and the session app's Celery app is the default again."""
+    every app of the process: afterwards its switch goes back off (or later tests would get 429s)."""
     from marketplace.extensions import limiter
 
     def make(**settings):
@@ -147,7 +157,6 @@ def rate_limited_app(app):
 
     yield make
     limiter.enabled = False
-    app.extensions["celery"].set_default()
 
 
 def _clean_tables():

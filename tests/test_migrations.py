@@ -12,13 +12,7 @@ from tests.conftest import TEST_DATABASE_URL
 
 
 def _upgrade_and_diff(url):
-    from celery import current_app as current_celery
-
-    session_celery = current_celery._get_current_object()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test"})
-    # create_app made this app's Celery the default; give it back to the session's app, whose
-    # database the running worker and every later task must keep using.
-    session_celery.set_default()
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:

@@ -29,7 +29,6 @@ def shop(app, database_url, tmp_path):
         seed_demo()
         db.session.remove()
     yield shop
-    app.extensions["celery"].set_default()
     with shop.app_context():
         db.session.remove()
         db.engine.dispose()

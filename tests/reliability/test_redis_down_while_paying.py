@@ -92,6 +92,5 @@ def test_payments_while_redis_is_down_are_attributed_once_when_it_is_back(
             db.session.remove()
         print(f"\nbroker down: {DURING} payments committed at {seconds_per_payment:.2f} s each, delivered later")
     finally:
-        app.extensions["celery"].set_default()
         with shop.app_context():
             db.engine.dispose()
