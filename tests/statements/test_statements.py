@@ -99,3 +99,14 @@ def test_a_village_pdf_is_prepared_in_the_background_and_downloaded(client, auth
     text = "".join(page.extract_text() for page in reader.pages)
     assert all(name in text for name in names)
     assert len(reader.pages) >= len(names)
+
+
+def test_rule_settings_with_a_fractional_fen_price_are_shown_as_recorded(app):
+    """A cooperative sale records the lot unit's price in fen with its fraction ("399.6"): the
+    statement shows it as recorded, and whole fen amounts as money."""
+    settings = {"unit_price_per_lot_unit_fen": "399.6", "profit_return_fen": 900, "lot_units_sold": 25}
+    with app.test_request_context():
+        macros = app.jinja_env.get_template("town/_statement.html").module
+        text = str(macros.settings_text(settings))
+    assert "unit price per lot unit: 399.6" in text
+    assert "profit return: ¥9.00" in text and "lot units sold: 25" in text
