@@ -193,11 +193,24 @@ def household_statement(household_id, start, end):
     opening = -int(db.session.scalar(
         select(func.coalesce(func.sum(Posting.amount_fen), 0)).join(JournalEntry, Posting.entry_id == JournalEntry.id)
         .where(Posting.account_id == account, JournalEntry.created_at < low)))
+    order_numbers = {}
+
+    def order_no(order_id):
+        if order_id not in order_numbers:
+            order_numbers[order_id] = db.session.get(Order, order_id).public_no
+        return order_numbers[order_id]
+
+    postings = ((entry, fen) for _household, entry, fen in _household_postings([household_id], low, high))
+    return statement_from_postings(household_id, start, end, opening, postings, order_no)
+
+
+def statement_from_postings(household_id, start, end, opening_fen, postings, order_no):
+    """A period's statement from its (entry, fen credited to the household) pairs in time order;
+    `order_no(order_id)` names the order an entry belongs to."""
     credits = {mechanism: 0 for mechanism in INCOME_MECHANISMS}
     spending = payouts = other = 0
     lines = []
-    order_numbers = {}
-    for _household, entry, fen in _household_postings([household_id], low, high):
+    for entry, fen in postings:
         mechanism = household_mechanism(entry)
         if mechanism in credits:
             credits[mechanism] += fen
@@ -207,12 +220,11 @@ def household_statement(household_id, start, end):
             payouts -= fen
         else:
             other += fen
-        if entry.order_id and entry.order_id not in order_numbers:
-            order_numbers[entry.order_id] = db.session.get(Order, entry.order_id).public_no
         lines.append(StatementLine(at=entry.created_at, entry_id=entry.id, mechanism=mechanism, fen=fen,
-                                   rule=entry.rule, memo=entry.memo, order_no=order_numbers.get(entry.order_id),
+                                   rule=entry.rule, memo=entry.memo,
+                                   order_no=order_no(entry.order_id) if entry.order_id else None,
                                    lot_id=entry.lot_id))
-    closing = opening + sum(credits.values()) - spending - payouts + other
-    return HouseholdStatement(household_id=household_id, start=start, end=end, opening_fen=opening,
+    closing = opening_fen + sum(credits.values()) - spending - payouts + other
+    return HouseholdStatement(household_id=household_id, start=start, end=end, opening_fen=opening_fen,
                               credits_by_mechanism=credits, spending_fen=spending, payouts_fen=payouts,
                               other_fen=other, closing_fen=closing, lines=lines)

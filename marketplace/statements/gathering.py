@@ -14,8 +14,8 @@ from marketplace.extensions import db
 from marketplace.ledger.balances import PENDING_ORDER_STATUSES, SALE_RULES, HouseholdBalance
 from marketplace.ledger.explain import SETTING_KEYS, Trace, _cause
 from marketplace.ledger.models import Account, JournalEntry, Posting
-from marketplace.ledger.reports import HouseholdStatement, StatementLine, _bounds
-from marketplace.ledger.rules.names import INCOME_MECHANISMS, PAYOUT_APPROVED, PAYOUT_FAILED, household_mechanism
+from marketplace.ledger.reports import _bounds, statement_from_postings
+from marketplace.ledger.rules.names import PAYOUT_APPROVED, PAYOUT_FAILED, household_mechanism
 from marketplace.orders.models import Order, OrderLine
 from marketplace.people.models import Household
 from marketplace.places.models import Village
@@ -75,30 +75,9 @@ def _balance(postings, orders):
 def _period_statement(household_id, postings, orders, start, end, low, high):
     """As `household_statement`: opening, credits by mechanism, spending, payouts, closing, lines."""
     opening = -sum(amount for entry, amount in postings if entry.created_at < low)
-    credits = {mechanism: 0 for mechanism in INCOME_MECHANISMS}
-    spending = payouts = other = 0
-    lines = []
-    for entry, amount in postings:
-        if not low <= entry.created_at < high:
-            continue
-        fen = -amount
-        mechanism = household_mechanism(entry)
-        if mechanism in credits:
-            credits[mechanism] += fen
-        elif mechanism == "downlink_spending":
-            spending -= fen
-        elif mechanism == "payout":
-            payouts -= fen
-        else:
-            other += fen
-        lines.append(StatementLine(at=entry.created_at, entry_id=entry.id, mechanism=mechanism, fen=fen,
-                                   rule=entry.rule, memo=entry.memo,
-                                   order_no=orders[entry.order_id].public_no if entry.order_id else None,
-                                   lot_id=entry.lot_id))
-    closing = opening + sum(credits.values()) - spending - payouts + other
-    return HouseholdStatement(household_id=household_id, start=start, end=end, opening_fen=opening,
-                              credits_by_mechanism=credits, spending_fen=spending, payouts_fen=payouts,
-                              other_fen=other, closing_fen=closing, lines=lines)
+    in_period = ((entry, -amount) for entry, amount in postings if low <= entry.created_at < high)
+    return statement_from_postings(household_id, start, end, opening, in_period,
+                                   lambda order_id: orders[order_id].public_no)
 
 
 def _traces_in_period(household_id, postings, start, end):

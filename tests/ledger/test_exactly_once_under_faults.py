@@ -5,8 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -19,46 +17,9 @@ from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import publish
 from tests.conftest import TEST_REDIS_URL
 from tests.ledger.builders import District
+from tests.reliability.processes import QUEUE, ROOT, WorkerProcess, service_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-QUEUE = "celery"  # the default queue of an app configured from the environment alone
-CELERY = str(Path(sys.executable).with_name("celery"))
-
-
-def service_env(database_url, broker_url):
-    return {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url,
-            "OUTBOX_RESEND_AFTER_SECONDS": "0", "PYTHONPATH": str(ROOT)}
-
-
-class WorkerProcess:
-    """A real worker process (prefork pool) with its log, and the pids of its pool children."""
-
-    def __init__(self, database_url, concurrency, log_path):
-        self.log_path = log_path
-        self.log = open(log_path, "w")
-        self.process = subprocess.Popen(
-            [CELERY, "-A", "worker.celery_app", "worker", "-Q", QUEUE, "-c", str(concurrency), "--pool", "prefork",
-             "-n", f"faults-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"],
-            cwd=ROOT, env=service_env(database_url, TEST_REDIS_URL), stdout=self.log, stderr=subprocess.STDOUT)
-
-    def output(self):
-        return self.log_path.read_text()
-
-    def children(self):
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-
 
 @pytest.fixture
 def start_worker(database_url, tmp_path, waiter):
@@ -68,7 +29,7 @@ def start_worker(database_url, tmp_path, waiter):
     started = []
 
     def start(concurrency=1):
-        worker = WorkerProcess(database_url, concurrency, tmp_path / f"worker-{len(started)}.log")
+        worker = WorkerProcess(database_url, TEST_REDIS_URL, concurrency, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         waiter.wait_for(lambda: " ready." in worker.output() or worker.process.poll() is not None, timeout=60)
         assert worker.process.poll() is None, worker.output()
