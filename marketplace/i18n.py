@@ -45,11 +45,13 @@ def compile_catalogs():
 
 def extracted_message_ids(project_root=PACKAGE_ROOT.parent):
     """Every message id the code and templates ask to translate."""
-    from babel.messages.extract import extract_from_dir
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
     method_map = [("marketplace/**.py", "python"), ("templates/**.html", "jinja2")]
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}  # form labels are translated lazily
     ids = set()
-    for _filename, _line, message, _comments, _context in extract_from_dir(str(project_root), method_map):
+    for _filename, _line, message, _comments, _context in extract_from_dir(str(project_root), method_map,
+                                                                           keywords=keywords):
         for single in (message if isinstance(message, tuple) else (message,)):
             if single:
                 ids.add(single)

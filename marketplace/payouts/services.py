@@ -11,14 +11,17 @@ Suppliers belong to the town they are based in (`Supplier.town_id`): their payab
 ledger account, so exactly one town pays it, whichever service points their goods went to.
 A supplier with a bank account on file is paid by bank transfer, one without in cash.
 """
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from marketplace.audit.services import record
 from marketplace.database import utcnow
 from marketplace.downlink.scope import supplier_of
-from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.crypto import mask
+from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.imports.households import BANK_ACCOUNT
 from marketplace.ledger.attribution import post_payout_failed, post_payout_paid
 from marketplace.ledger.balances import available_by_account
 from marketplace.ledger.errors import InsufficientBalance
@@ -260,3 +263,26 @@ def supplier_payouts(actor_id, limit=20):
         select(PayoutItem).join(PayoutBatch).options(joinedload(PayoutItem.batch))
         .where(PayoutItem.supplier_id == supplier_id, PayoutBatch.status.in_(("approved", "closed")))
         .order_by(PayoutItem.id.desc()).limit(limit)).all()
+
+
+def set_supplier_bank_account(actor_id, bank_name, account_number):
+    """Where the town's payout batches pay the acting supplier: kept encrypted, shown masked.
+
+    Refused while a payout to the supplier is drafted or approved and not settled, so the bank
+    file of that batch pays the account the checker approved."""
+    supplier_id = supplier_of(actor_id)
+    bank_name, number = bank_name.strip(), "".join(account_number.split())
+    if not bank_name:
+        raise DomainError(_("Enter the name of the bank."), field="bank_name")
+    if not BANK_ACCOUNT.match(number):
+        raise DomainError(_("Enter the account number: 12 to 30 digits."), field="account")
+    supplier = db.session.get(Supplier, supplier_id, with_for_update=True)
+    in_payment = db.session.scalar(select(func.count()).select_from(PayoutItem).where(
+        PayoutItem.supplier_id == supplier_id, PayoutItem.status.in_(("pending", "approved"))))
+    if in_payment:
+        raise Conflict(_("A payout to you is under way: change the account once it is settled."))
+    supplier.bank_name, supplier.bank_account, supplier.bank_account_masked = bank_name, number, mask(number)
+    record("payouts.supplier_bank_account_set", actor_id=actor_id, obj=supplier, town_id=supplier.town_id,
+           bank_name=bank_name, account=supplier.bank_account_masked)
+    db.session.commit()
+    return supplier

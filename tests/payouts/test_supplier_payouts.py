@@ -2,8 +2,9 @@
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from marketplace.audit.models import AuditLog
 from marketplace.crypto import mask
 from marketplace.errors import Conflict
 from marketplace.extensions import db
@@ -126,3 +127,46 @@ def test_the_bank_file_and_batch_page_show_the_supplier_with_its_account(xihe, c
     page = auth.login_as("xihe2@demo.cn").get(f"/town/payouts/{batch_id}").get_data(as_text=True)
 
     assert "惠民农资日用品超市" in page and mask(BANK_ACCOUNT) in page and BANK_ACCOUNT not in page
+
+
+def test_a_supplier_enters_its_bank_account_on_its_portal_and_is_then_paid_by_bank(xihe, client, auth):
+    supplier = db.session.get(Supplier, xihe.supplier_id)
+    supplier.bank_name, supplier.bank_account, supplier.bank_account_masked = "", None, ""
+    db.session.commit()
+    db.session.remove()
+    auth.login_as("supplier@demo.cn")
+    page = client.post("/supplier/bank-account", data={"bank_name": "淄博农商银行",
+                                                       "account": "6217 0001 2345 6789 012"}, follow_redirects=True)
+    assert "已保存" in page.get_data(as_text=True)
+    supplier = db.session.get(Supplier, xihe.supplier_id)
+    assert (supplier.bank_name, supplier.bank_account, supplier.bank_account_masked) == (
+        "淄博农商银行", "6217000123456789012", mask("6217000123456789012"))
+    shown = client.get("/supplier/bank-account").get_data(as_text=True)
+    assert mask("6217000123456789012") in shown and "6217000123456789012" not in shown
+    stored = db.session.execute(text("SELECT bank_account FROM suppliers WHERE id = :id"),
+                                {"id": xihe.supplier_id}).scalar()
+    assert b"6217000123456789012" not in bytes(stored), "kept encrypted at rest"
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+        AuditLog.action == "payouts.supplier_bank_account_set", AuditLog.object_id == xihe.supplier_id)) == 1
+    batch = payouts.create_batch(xihe.maker_id, "bank", 0)
+    assert supplier_items(batch.id) == [(xihe.supplier_id, xihe.owed_fen)]
+
+
+@pytest.mark.parametrize("bank_name, account, message", [
+    ("", "6217000123456789012", "请输入开户银行名称"),
+    ("淄博农商银行", "6217-abc", "12 到 30 位数字"),
+    ("淄博农商银行", "12345", "12 到 30 位数字"),
+])
+def test_a_malformed_bank_account_is_refused_and_nothing_changes(xihe, client, auth, bank_name, account, message):
+    auth.login_as("supplier@demo.cn")
+    response = client.post("/supplier/bank-account", data={"bank_name": bank_name, "account": account})
+    assert response.status_code in (400, 422) and message in response.get_data(as_text=True)
+    assert db.session.get(Supplier, xihe.supplier_id).bank_account == BANK_ACCOUNT
+
+
+def test_the_bank_account_cannot_change_while_a_payout_to_it_is_under_way(xihe):
+    payouts.create_batch(xihe.maker_id, "bank", 0)
+    with pytest.raises(Conflict, match="结清"):
+        payouts.set_supplier_bank_account(xihe.supplier_user_id, "另一家银行", "6217000123456789012")
+    db.session.rollback()
+    assert db.session.get(Supplier, xihe.supplier_id).bank_account == BANK_ACCOUNT

@@ -31,3 +31,9 @@ class VariantForm(FlaskForm):
 
 class AreaForm(FlaskForm):
     place = SelectField(_l("Deliver to"), validators=[DataRequired()])
+
+
+class BankAccountForm(FlaskForm):
+    bank_name = StringField(_l("Bank"), validators=[DataRequired(_l("Enter the name of the bank.")), Length(max=80)])
+    account = StringField(_l("Account number"), validators=[
+        DataRequired(_l("Enter the account number: 12 to 30 digits.")), Length(max=40)])

@@ -7,12 +7,14 @@ from marketplace.documents import render_pdf, xlsx_bytes
 from marketplace.downlink import catalog, reports, runs
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.money import MoneyError, yuan_to_fen
-from marketplace.payouts.services import supplier_payouts
+from marketplace.extensions import db
+from marketplace.payouts.services import set_supplier_bank_account, supplier_payouts
+from marketplace.people.models import Supplier
 from marketplace.web.access import role_required
 from marketplace.web.actions import confirmed_action
 from marketplace.web.downlink.forms import ConfirmForm
 from marketplace.web.supplier import bp
-from marketplace.web.supplier.forms import AreaForm, ProductForm, VariantForm
+from marketplace.web.supplier.forms import AreaForm, BankAccountForm, ProductForm, VariantForm
 
 
 @bp.before_request
@@ -158,3 +160,22 @@ def areas():
 def remove_area(area_id):
     return confirmed_action(lambda: catalog.remove_delivery_area(current_user.id, area_id),
                             _("Removed from your delivery areas."), url_for("supplier.areas"))
+
+
+@bp.route("/bank-account", methods=["GET", "POST"])
+def bank_account():
+    supplier = db.session.get(Supplier, current_user.supplier_id)
+    form = BankAccountForm(bank_name=supplier.bank_name)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            set_supplier_bank_account(current_user.id, form.bank_name.data, form.account.data)
+        except DomainError as error:
+            flash(error.message, "error")
+            status = error.status
+        else:
+            flash(_("Saved: the town's next payout batch pays this account."), "info")
+            return redirect(url_for("supplier.dashboard"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("supplier/bank_account.html", form=form, supplier=supplier), status
