@@ -91,6 +91,6 @@ def reset_password(token, new_password):
     user = user_for_reset_token(token)
     check_new_password(new_password)
     user.set_password(new_password)
-    user.session_version += 1
+    user.session_version = User.session_version + 1  # in SQL: a logout elsewhere at once is not lost
     db.session.commit()
     return user
