@@ -19,26 +19,30 @@ BUYERS = 200
 DELIVERY = Delivery(kind="address", recipient_name="抢购", recipient_phone="13800000000", address="某路 1 号")
 
 
-def test_two_hundred_buyers_for_ten_units_buy_exactly_ten(app):
-    with app.app_context():
-        seed_demo()
-        pear = db.session.scalar(select(Variant).where(Variant.sku == "PEAR-5J"))
-        pear.stock_available = 10
-        buyers = [User(email=f"race{n}@example.cn", name=f"买家{n}", password_hash="unusable", role="buyer")
-                  for n in range(BUYERS)]
-        db.session.add_all(buyers)
-        db.session.commit()
-        carts = []
-        for buyer in buyers:
-            cart = open_cart(user_id=buyer.id)
-            add_item(cart.id, pear.id, 1)
-            carts.append((cart.id, buyer.id))
-        pear_id = pear.id
-        db.session.remove()
+def pear_at_ten_units():
+    """The demo district with the 5-jin snow pears down to their last 10 units."""
+    seed_demo()
+    pear = db.session.scalar(select(Variant).where(Variant.sku == "PEAR-5J"))
+    pear.stock_available = 10
+    return pear
 
-    start = threading.Barrier(min(BUYERS, 40))
-    outcomes = []
 
+def buyers_with_one_pear_each(pear, count, prefix):
+    """`count` committed buyers, each with one pear in a cart: [(cart id, buyer id)]."""
+    buyers = [User(email=f"{prefix}{n}@example.cn", name=f"买家{n}", password_hash="unusable", role="buyer")
+              for n in range(count)]
+    db.session.add_all(buyers)
+    db.session.commit()
+    carts = []
+    for buyer in buyers:
+        cart = open_cart(user_id=buyer.id)
+        add_item(cart.id, pear.id, 1)
+        carts.append((cart.id, buyer.id))
+    return carts
+
+
+def checkout_at_the_start(app, start, outcomes):
+    """A buyer's checkout, released with the others by the barrier `start`; notes "sold" or "sold out"."""
     def buy(cart_and_buyer):
         with app.app_context():
             try:
@@ -52,13 +56,28 @@ def test_two_hundred_buyers_for_ten_units_buy_exactly_ten(app):
                 outcomes.append("sold out")
             finally:
                 db.session.remove()
+    return buy
 
+
+def reserved_units(variant_id):
+    return db.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity), 0)).join(Order)
+                             .where(OrderLine.variant_id == variant_id, Order.status == "pending_payment"))
+
+
+def test_two_hundred_buyers_for_ten_units_buy_exactly_ten(app):
+    with app.app_context():
+        pear = pear_at_ten_units()
+        carts = buyers_with_one_pear_each(pear, BUYERS, "race")
+        pear_id = pear.id
+        db.session.remove()
+
+    outcomes = []
+    buy = checkout_at_the_start(app, threading.Barrier(min(BUYERS, 40)), outcomes)
     with ThreadPoolExecutor(max_workers=40) as pool:
         list(pool.map(buy, carts))
     with app.app_context():
         stock = db.session.get(Variant, pear_id).stock_available
-        sold = db.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity), 0)).join(Order)
-                                 .where(OrderLine.variant_id == pear_id, Order.status == "pending_payment"))
+        sold = reserved_units(pear_id)
         db.session.remove()
     assert outcomes.count("sold") == 10 and outcomes.count("sold out") == BUYERS - 10
     assert sold == 10 and stock == 0
@@ -85,40 +104,18 @@ def test_a_stock_edit_during_checkouts_is_never_lost_and_never_oversells(app):
     from marketplace.errors import Conflict
 
     with app.app_context():
-        seed_demo()
-        pear = db.session.scalar(select(Variant).where(Variant.sku == "PEAR-5J"))
-        pear.stock_available = 10
+        pear = pear_at_ten_units()
         coop_id = db.session.get(Seller, db.session.get(Product, pear.product_id).seller_id).cooperative_id
         staff = User(email="stock-staff@example.cn", name="库管", password_hash="unusable", role="coop_manager",
                      cooperative_id=coop_id)
-        buyers = [User(email=f"edit{n}@example.cn", name=f"买家{n}", password_hash="unusable", role="buyer")
-                  for n in range(60)]
-        db.session.add_all([staff, *buyers])
-        db.session.commit()
-        carts = []
-        for buyer in buyers:
-            cart = open_cart(user_id=buyer.id)
-            add_item(cart.id, pear.id, 1)
-            carts.append((cart.id, buyer.id))
+        db.session.add(staff)
+        carts = buyers_with_one_pear_each(pear, 60, "edit")
         pear_id, staff_id, stale_form = pear.id, staff.id, variant_form(pear, 10 + ARRIVED)
         db.session.remove()
 
     start = threading.Barrier(21)
     outcomes, refusals = [], []
-
-    def buy(cart_and_buyer):
-        with app.app_context():
-            try:
-                start.wait(timeout=5)
-            except threading.BrokenBarrierError:
-                pass
-            try:
-                place_order(*cart_and_buyer, DELIVERY)
-                outcomes.append("sold")
-            except DomainError:
-                outcomes.append("sold out")
-            finally:
-                db.session.remove()
+    buy = checkout_at_the_start(app, start, outcomes)
 
     def staff_adds_what_arrived():
         start.wait(timeout=5)
@@ -142,8 +139,7 @@ def test_a_stock_edit_during_checkouts_is_never_lost_and_never_oversells(app):
 
     with app.app_context():
         available = db.session.get(Variant, pear_id).stock_available
-        reserved = db.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity), 0)).join(Order)
-                                     .where(OrderLine.variant_id == pear_id, Order.status == "pending_payment"))
+        reserved = reserved_units(pear_id)
         # A form left open from before the rush is refused and changes nothing.
         try:
             update_variant(staff_id, pear_id, {**stale_form, "price_fen": 1}, stock_seen=10)
