@@ -17,28 +17,9 @@ from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import publish
 from tests.conftest import TEST_REDIS_URL
 from tests.ledger.builders import District
-from tests.reliability.processes import QUEUE, ROOT, WorkerProcess, service_env
+from tests.reliability.processes import QUEUE, ROOT, service_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
-
-@pytest.fixture
-def start_worker(database_url, tmp_path, waiter):
-    import redis
-
-    redis.Redis.from_url(TEST_REDIS_URL).delete(QUEUE)  # nothing left over from an earlier run
-    started = []
-
-    def start(concurrency=1):
-        worker = WorkerProcess(database_url, TEST_REDIS_URL, concurrency, tmp_path / f"worker-{len(started)}.log")
-        started.append(worker)
-        waiter.wait_for(lambda: " ready." in worker.output() or worker.process.poll() is not None, timeout=60)
-        assert worker.process.poll() is None, worker.output()
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-
 
 def send(app, task_name, **kwargs):
     app.extensions["celery"].send_task(task_name, kwargs=kwargs, queue=QUEUE)
@@ -82,7 +63,7 @@ def backends_waiting_on_locks():
 def test_the_same_payment_event_delivered_ten_times_at_once_posts_once(app, start_worker, waiter):
     with app.app_context():
         ids = grain_sale()
-    worker = start_worker(concurrency=4)
+    worker = start_worker(TEST_REDIS_URL, concurrency=4)
     for _ in range(10):
         send(app, "ledger.attribute_payment", payment_id=ids["payment"], outbox_id=ids["message"])
     waiter.wait_for(lambda: worker.output().count("succeeded in") >= 10, timeout=60)
@@ -100,7 +81,7 @@ def test_a_worker_killed_mid_attribution_leaves_nothing_and_the_retry_completes_
         holder = db.engine.connect()
         hold = holder.begin()
         holder.execute(text("SELECT id FROM supply_lots WHERE id = :lot FOR UPDATE"), {"lot": ids["lot"]})
-    worker = start_worker(concurrency=1)
+    worker = start_worker(TEST_REDIS_URL, concurrency=1)
     send(app, "ledger.attribute_payment", payment_id=ids["payment"], outbox_id=ids["message"])
     with app.app_context():
         first = waiter.wait_for(backends_waiting_on_locks)
@@ -140,7 +121,7 @@ def test_a_payment_committed_while_the_broker_was_down_is_delivered_by_the_outbo
         assert message.processed_at is None and entries_of(ids["order"]) == 0
         ids["message"] = message.id
 
-    start_worker(concurrency=1)
+    start_worker(TEST_REDIS_URL, concurrency=1)
     send(app, "outbox.resend_unprocessed")  # what beat sends every 30 s
     waiter.wait_for(lambda: db.session.get(OutboxMessage, ids["message"]).processed_at is not None, timeout=60)
     with app.app_context():

@@ -1,20 +1,8 @@
 import pytest
-import redis
 
-from tests.conftest import WorkerHandle, free_port
-from tests.ledger.builders import District
-from tests.reliability.processes import QUEUE, PrivateRedis, WorkerProcess
-
-
-@pytest.fixture
-def district(app_ctx):
-    return District()
-
-
-@pytest.fixture
-def waiter(app):
-    """`waiter.wait_for(condition)`: poll inside an app context until true."""
-    return WorkerHandle(app, None)
+from tests.conftest import free_port
+from tests.ledger.conftest import district, start_worker, waiter  # noqa: F401 — shared with the ledger's fault tests
+from tests.reliability.processes import PrivateRedis
 
 
 @pytest.fixture
@@ -25,19 +13,3 @@ def private_redis():
     server.stop()
 
 
-@pytest.fixture
-def start_worker(database_url, tmp_path, waiter):
-    """`start_worker(broker_url, concurrency=1)`: a real worker, ready, stopped after the test."""
-    started = []
-
-    def start(broker_url, concurrency=1):
-        redis.Redis.from_url(broker_url).delete(QUEUE)  # nothing left over from an earlier run
-        worker = WorkerProcess(database_url, broker_url, concurrency, tmp_path / f"worker-{len(started)}.log")
-        started.append(worker)
-        waiter.wait_for(lambda: " ready." in worker.output() or worker.process.poll() is not None, timeout=60)
-        assert worker.process.poll() is None, worker.output()
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
