@@ -99,10 +99,6 @@ def lock_household_account(household_id):
     return lock_account("household_payable", "household", household_id)
 
 
-def lock_supplier_account(supplier_id):
-    return lock_account("supplier_payable", "supplier", supplier_id)
-
-
 def supplier_payable_fen(supplier_id):
     """What the platform owes a supplier of daily goods now."""
     return owed_to_fen(account_id("supplier_payable", "supplier", supplier_id))
