@@ -23,6 +23,9 @@ def init_app(app):
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _configure_sqlite)
             event.listen(db.engine, "begin", _begin_sqlite_immediately)
+        else:
+            # Registered after Flask-SQLAlchemy's own teardown, so it runs before the session is removed.
+            app.teardown_appcontext(_commit_if_read_only)
 
 
 def _configure_sqlite(dbapi_connection, _record):
@@ -40,6 +43,22 @@ def _begin_sqlite_immediately(connection):
     # with_for_update() compiles to nothing on SQLite, so every transaction takes the write
     # lock up front: a read-then-write can never fail half way with "database is locked".
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _commit_if_read_only(error):
+    """End a PostgreSQL transaction that wrote nothing with COMMIT instead of the session's ROLLBACK.
+
+    psycopg forgets every prepared statement on ROLLBACK, so a page's queries would be planned
+    again on every request (the product page's join: 5 ms to plan, 0.7 ms to run). A transaction
+    that was never given a transaction id wrote nothing, and committing it is rolling it back."""
+    if error is not None or not db.session.registry.has():
+        return
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    connection = session.connection()
+    if connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned() IS NULL").scalar():
+        session.commit()
 
 
 def is_postgres():
