@@ -1,11 +1,12 @@
 """The two-way-flow marketplace (双向流通): the Flask application factory."""
 from flask import Flask, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
 
 from marketplace import config, crypto, database
 from marketplace.celery_setup import celery_init_app
 from marketplace.config import PROJECT_ROOT
-from marketplace.i18n import translation_directories
+from marketplace.i18n import template_gettext, translation_directories
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
 from marketplace.money import format_fen
 from marketplace.web import page_cache
@@ -107,15 +108,17 @@ def register_errorhandlers(app):
 
 def register_template_helpers(app):
     @app.template_filter("fen")
-    def fen_filter(amount_fen):
-        return format_fen(amount_fen, "en" if str(get_locale()).startswith("en") else "zh_CN")
+    @pass_context
+    def fen_filter(context, amount_fen):
+        return format_fen(amount_fen, "en" if context.get("is_english") else "zh_CN")
 
     @app.context_processor
     def inject_locale():
         from marketplace.web.auth.routes import workspace_url
 
         locale = str(get_locale())
-        return {"locale": locale, "is_english": locale.startswith("en"), "workspace_url": workspace_url}
+        return {"locale": locale, "is_english": locale.startswith("en"), "workspace_url": workspace_url,
+                "gettext": template_gettext(get_translations())}
 
 
 def register_input_guards(app):

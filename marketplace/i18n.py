@@ -8,6 +8,8 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 LOCALES = ("zh_Hans_CN",)
@@ -60,3 +62,18 @@ def extracted_message_ids(project_root=PACKAGE_ROOT.parent):
 
 def untranslated(locale="zh_Hans_CN"):
     return sorted(extracted_message_ids() - set(merged_translations(locale)))
+
+
+def template_gettext(translations):
+    """The templates' `gettext` (and `_`) for one render, bound to the request's catalogue.
+
+    Flask-Babel's own callable looks the catalogue up again for every string of a page (≈40 µs
+    each, a millisecond a page). This one behaves as Jinja's "newstyle" gettext (jinja2.ext): the
+    message is escaped under autoescape and always %-formatted with the keywords."""
+
+    @pass_eval_context
+    def gettext(eval_context, message, **variables):
+        text = translations.ugettext(message)
+        return (Markup(text) if eval_context.autoescape else text) % variables
+
+    return gettext

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from marketplace.people.models import INVITABLE_ROLES
+from marketplace.web.forms import Form
 
 
 def _names():
@@ -12,26 +12,26 @@ def _names():
             StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=80)])]
 
 
-class TownForm(FlaskForm):
+class TownForm(Form):
     slug = StringField(_l("Short name for links"), validators=[DataRequired(), Length(max=60),
                        Regexp(r"^[a-z0-9-]+$", message=_l("Lower-case letters, digits and dashes only."))])
     name_zh, name_en = _names()
 
 
-class VillageForm(FlaskForm):
+class VillageForm(Form):
     town_id = SelectField(_l("Town"), coerce=int)
     name_zh, name_en = _names()
     is_poor_village = BooleanField(_l("Provincial poor village"))
 
 
-class ServicePointForm(FlaskForm):
+class ServicePointForm(Form):
     village_id = SelectField(_l("Village"), coerce=int)
     name_zh, name_en = _names()
     address_zh = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
     is_free_stall = BooleanField(_l("Free stall for poor households"))
 
 
-class CooperativeForm(FlaskForm):
+class CooperativeForm(Form):
     town_id = SelectField(_l("Town"), coerce=int)
     village_id = SelectField(_l("Village"), coerce=int)
     registration_no = StringField(_l("Registration number"), validators=[DataRequired(), Length(max=40)])
@@ -40,7 +40,7 @@ class CooperativeForm(FlaskForm):
     story_en = TextAreaField(_l("Story (English)"), validators=[Optional(), Length(max=4000)])
 
 
-class SupplierForm(FlaskForm):
+class SupplierForm(Form):
     name_zh, name_en = _names()
     town_id = SelectField(_l("Town"), coerce=int)
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=30)])
@@ -50,7 +50,7 @@ ROLE_LABELS = {"admin": _l("Platform admin"), "town_staff": _l("Town staff"),
                "coop_manager": _l("Cooperative manager"), "agent": _l("Village agent"), "supplier": _l("Supplier")}
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     role = SelectField(_l("Role"), choices=[(role, ROLE_LABELS[role]) for role in INVITABLE_ROLES])
@@ -60,7 +60,7 @@ class InviteForm(FlaskForm):
     supplier_id = SelectField(_l("Supplier (for a supplier)"), coerce=int)
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     evidence = TextAreaField(_l("Evidence"), validators=[DataRequired(), Length(max=500)])
 
 
@@ -69,7 +69,7 @@ class ConsentForm(StatusForm):
     label_en = StringField(_l("Label buyers see (English)"), validators=[Optional(), Length(max=80)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     kind = SelectField(_l("What the file holds"),
                        choices=[("households", _l("Households (poverty registry)")),
                                 ("memberships", _l("Cooperative memberships and shares"))])
@@ -79,7 +79,7 @@ class ImportForm(FlaskForm):
     evidence = StringField(_l("Evidence for the verification"), validators=[Optional(), Length(max=500)])
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(Form):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(_l("Password again"),
                             validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])

@@ -1,7 +1,6 @@
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -11,6 +10,7 @@ from marketplace.coops.models import SHARE_KINDS
 from marketplace.coops.services import MAX_LOT_QUANTITY
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.orders.fulfilment import CARRIERS
+from marketplace.web.forms import Form
 
 UNIT_LABELS = {"jin": _("jin (斤)"), "kg": _("kg"), "box": _("box"), "bag": _("bag"), "bottle": _("bottle"),
                "piece": _("piece"), "pack": _("pack")}
@@ -57,7 +57,7 @@ class PercentField(StringField):
         self.rate = percent / 100
 
 
-class ProductForm(FlaskForm):
+class ProductForm(Form):
     title_zh = StringField(_("Title in Chinese"), validators=[DataRequired(), Length(max=120)])
     title_en = StringField(_("Title in English"), validators=[DataRequired(), Length(max=160)])
     category_id = SelectField(_("Category"), coerce=int, validators=[InputRequired()])
@@ -77,7 +77,7 @@ class NewProductForm(ProductForm):
     floor_price = YuanField(_("Guaranteed floor price per lot unit (yuan, optional)"), validators=[Optional()])
 
 
-class VariantForm(FlaskForm):
+class VariantForm(Form):
     name_zh = StringField(_("Name in Chinese"), validators=[DataRequired(), Length(max=80)])
     name_en = StringField(_("Name in English"), validators=[DataRequired(), Length(max=120)])
     unit = SelectField(_("Unit"), choices=list(UNIT_LABELS.items()), validators=[InputRequired()])
@@ -93,15 +93,15 @@ class VariantForm(FlaskForm):
                 "weight_grams": self.weight_grams.data, "lot_units": self.lot_units.data}
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(Form):
     photo = FileField(_("Photo (JPEG, PNG or WebP, up to 5 MB)"), validators=[FileRequired()])
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = HiddenField(validators=[DataRequired()])
 
 
-class LotForm(FlaskForm):
+class LotForm(Form):
     token = HiddenField(validators=[DataRequired(), Length(max=64)])
     household_id = SelectField(_("Household"), coerce=int, validators=[InputRequired()])
     product_id = SelectField(_("Product"), coerce=int, validators=[InputRequired()])
@@ -111,17 +111,17 @@ class LotForm(FlaskForm):
     variant_id = SelectField(_("Put on sale as"), coerce=int, validators=[Optional()])
 
 
-class AdmitForm(FlaskForm):
+class AdmitForm(Form):
     household_id = SelectField(_("Household"), coerce=int, validators=[InputRequired()])
 
 
-class SharesForm(FlaskForm):
+class SharesForm(Form):
     kind = SelectField(_("Kind of share"), choices=list(SHARE_KIND_LABELS.items()), validators=[InputRequired()])
     quantity = StringField(_("Shares held now"), validators=[DataRequired(), Length(max=20)])
     note = StringField(_("Note"), validators=[Length(max=200)])
 
 
-class RuleForm(FlaskForm):
+class RuleForm(Form):
     profit_return_percent = PercentField(_("Profit return to suppliers (%)"), validators=[DataRequired()])
     dividend_percent = PercentField(_("Dividend share of period profit (%)"), validators=[DataRequired()])
     period = SelectField(_("Dividend period"), choices=[("month", _("Month")), ("quarter", _("Quarter"))])
@@ -135,22 +135,22 @@ class RuleForm(FlaskForm):
         return {kind: getattr(self, f"weight_{kind}").data for kind in SHARE_KINDS}
 
 
-class FloorPriceForm(FlaskForm):
+class FloorPriceForm(Form):
     floor_price = YuanField(_("New floor price per lot unit (yuan)"), validators=[DataRequired()])
     note = StringField(_("Reason for the change"), validators=[Length(max=200)])
 
 
-class ClosePeriodForm(FlaskForm):
+class ClosePeriodForm(Form):
     period_start = DateField(validators=[InputRequired()])
     previewed_total_fen = IntegerField(validators=[InputRequired()])
 
 
-class ShipForm(FlaskForm):
+class ShipForm(Form):
     carrier = SelectField(_("Carrier"), choices=[(code, CARRIER_LABELS[code]) for code in CARRIERS])
     tracking_no = StringField(_("Tracking number"), validators=[DataRequired(), Length(max=60)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that only carries the CSRF token."""
 
 

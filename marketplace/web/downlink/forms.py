@@ -1,12 +1,13 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
+
+from marketplace.web.forms import Form
 
 WALK_IN = "walk-in"
 
 
-class OrderForm(FlaskForm):
+class OrderForm(Form):
     """Who the order is for and how it is paid; quantities come as `qty-<variant id>` fields."""
 
     customer = SelectField(_l("For"), validators=[DataRequired()])
@@ -19,12 +20,12 @@ class OrderForm(FlaskForm):
     ], default="cash", validators=[DataRequired()])
 
 
-class PickupForm(FlaskForm):
+class PickupForm(Form):
     code = StringField(_l("Pickup code"), validators=[DataRequired(), Length(max=12)])
     cash = StringField(_l("Cash received (yuan)"), validators=[Optional(), Length(max=20)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that only needs its CSRF token."""
 
     confirm = HiddenField(default="1")

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField, RadioField, SelectField,
                      SelectMultipleField, StringField)
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from marketplace.catalog.browse import LABEL_COLUMNS, SORTS
+from marketplace.web.forms import Form
 from marketplace.web.security.fields import LARGEST_WHOLE_NUMBER, WholeNumberField
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.orders.cart import MAX_QUANTITY
@@ -32,16 +32,16 @@ def quantity_field(**kwargs):
                                                     NumberRange(1, MAX_QUANTITY, QUANTITY_MESSAGE)], **kwargs)
 
 
-class AddToCartForm(FlaskForm):
+class AddToCartForm(Form):
     variant_id = WholeNumberField(validators=[InputRequired(_("Choose a size."))])
     quantity = quantity_field(default=1)
 
 
-class QuantityForm(FlaskForm):
+class QuantityForm(Form):
     quantity = quantity_field()
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(Form):
     delivery_kind = RadioField(_("Delivery"), default="address",
                                choices=[("address", _("Deliver to my address")), ("pickup", _("Pick up at a service point"))])
     recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
@@ -63,7 +63,7 @@ def _yuan(field):
     return amount
 
 
-class BrowseForm(FlaskForm):
+class BrowseForm(Form):
     """The catalogue's query string: every field optional; anything malformed is a 400."""
 
     class Meta:
@@ -89,7 +89,7 @@ class BrowseForm(FlaskForm):
         self.max_price_fen = _yuan(field)
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(Form):
     name = StringField(_("Your name"), validators=[Optional(), Length(max=80)])
     email = EmailField(_("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_("Password"), validators=[DataRequired(), Length(min=8, max=200)])
@@ -97,17 +97,17 @@ class SignUpForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("password", _("The two passwords differ."))])
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(_("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(_("New password"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(_("Password again"),
                             validators=[DataRequired(), EqualTo("password", _("The two passwords differ."))])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that only needs its CSRF token (pay, cancel, remove)."""
 
     confirm = HiddenField(default="1")

@@ -1,16 +1,16 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.catalog.models import UNITS
+from marketplace.web.forms import Form
 from marketplace.web.security.fields import WholeNumberField
 
 UNIT_LABELS = {"jin": _l("jin (斤)"), "kg": _l("kg"), "box": _l("box"), "bag": _l("bag"), "bottle": _l("bottle"),
                "piece": _l("piece"), "pack": _l("pack")}
 
 
-class ProductForm(FlaskForm):
+class ProductForm(Form):
     category_id = SelectField(_l("Category"), coerce=int, validators=[DataRequired()])
     title_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=120)])
     title_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=160)])
@@ -23,17 +23,17 @@ class ProductForm(FlaskForm):
     story_en = TextAreaField(_l("Description in English"), validators=[Optional(), Length(max=2000)])
 
 
-class VariantForm(FlaskForm):
+class VariantForm(Form):
     price = StringField(_l("Price (yuan)"), validators=[DataRequired(), Length(max=20)])
     stock = WholeNumberField(_l("Stock"), validators=[NumberRange(min=0, max=1_000_000)])
     is_active = BooleanField(_l("On sale"))
 
 
-class AreaForm(FlaskForm):
+class AreaForm(Form):
     place = SelectField(_l("Deliver to"), validators=[DataRequired()])
 
 
-class BankAccountForm(FlaskForm):
+class BankAccountForm(Form):
     bank_name = StringField(_l("Bank"), validators=[DataRequired(_l("Enter the name of the bank.")), Length(max=80)])
     account = StringField(_l("Account number"), validators=[
         DataRequired(_l("Enter the account number: 12 to 30 digits.")), Length(max=40)])

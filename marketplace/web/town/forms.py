@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from marketplace.money import MoneyError, yuan_to_fen
+from marketplace.web.forms import Form
 
 
 def yuan_amount(form, field):
@@ -16,7 +16,7 @@ def yuan_amount(form, field):
         raise ValidationError(_l("The amount cannot be negative."))
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(Form):
     """A statement or report period, read from the query string."""
 
     class Meta:
@@ -26,45 +26,45 @@ class PeriodForm(FlaskForm):
     end = DateField(_l("To"), validators=[Optional()])
 
 
-class VillageStatementsForm(FlaskForm):
+class VillageStatementsForm(Form):
     village_id = SelectField(_l("Village"), coerce=int, validators=[DataRequired()])
     start = DateField(_l("From"), validators=[DataRequired()])
     end = DateField(_l("To"), validators=[DataRequired()])
 
 
-class CreateBatchForm(FlaskForm):
+class CreateBatchForm(Form):
     method = SelectField(_l("Pay by"), choices=[("bank", _l("Bank transfer")), ("cash", _l("Cash"))])
     min_amount = StringField(_l("Minimum available balance (yuan)"), default="100",
                              validators=[DataRequired(), Length(max=20), yuan_amount])
 
 
-class MarkPaidForm(FlaskForm):
+class MarkPaidForm(Form):
     reference = StringField(_l("Bank reference or cash receipt no."), validators=[DataRequired(), Length(max=80)])
 
 
-class MarkFailedForm(FlaskForm):
+class MarkFailedForm(Form):
     reason = StringField(_l("Why it failed"), validators=[DataRequired(), Length(max=200)])
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(Form):
     note = TextAreaField(_l("How it was resolved"), validators=[DataRequired(), Length(max=500)])
 
 
-class ImportExportForm(FlaskForm):
+class ImportExportForm(Form):
     export = FileField(_l("Stripe export (JSON lines or a JSON list)"), validators=[FileRequired()])
 
 
-class LockMonthForm(FlaskForm):
+class LockMonthForm(Form):
     month = StringField(_l("Month (YYYY-MM)"), validators=[DataRequired(), Length(min=7, max=7)])
 
 
-class DonationForm(FlaskForm):
+class DonationForm(Form):
     source = SelectField(_l("Source"), choices=[("charity_market", _l("Charity market")), ("gift", _l("Gift"))])
     amount = StringField(_l("Amount (yuan)"), validators=[DataRequired(), Length(max=20), yuan_amount])
     reference = StringField(_l("Receipt or market-day reference"), validators=[DataRequired(), Length(max=80)])
 
 
-class GrantForm(FlaskForm):
+class GrantForm(Form):
     household_id = SelectField(_l("Household"), coerce=int, validators=[DataRequired()])
     purpose = SelectField(_l("Purpose"), choices=[("illness", _l("Serious illness")),
                                                   ("hardship", _l("Temporary hardship")),
@@ -73,7 +73,7 @@ class GrantForm(FlaskForm):
     note = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=300)])
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False
 
