@@ -14,7 +14,7 @@ import functools
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, exists, func, or_, select
+from sqlalchemy import event, exists, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.catalog import search
@@ -52,19 +52,37 @@ class CatalogueQuery:
 
 @dataclass(frozen=True)
 class Card:
-    """What a product card shows beyond the product's own columns and village."""
+    """A product card of the storefront's listings: one row of the listing query, no ORM object."""
 
-    product: Product
+    product_id: int
+    slug: str
+    title_zh: str
+    title_en: str
+    label_selenium_rich: bool
+    label_organic: bool
+    label_poor_household_direct: bool
+    village_name_zh: str | None
+    village_name_en: str | None
     lowest_price_fen: int | None
     thumbnail: str | None
+
+    def title(self, locale="zh"):
+        return self.title_en if str(locale).startswith("en") else self.title_zh
+
+    def village_name(self, locale="zh"):
+        return self.village_name_en if str(locale).startswith("en") else self.village_name_zh
+
+
+CARD_COLUMNS = (Product.id, Product.slug, Product.title_zh, Product.title_en, Product.label_selenium_rich,
+                Product.label_organic, Product.label_poor_household_direct, Village.name_zh, Village.name_en)
 
 
 @dataclass
 class Page:
-    """One page of results: `items` (products), their `cards`, and whether there are pages before and after it."""
+    """One page of results (`items`: products for the API, cards for the storefront) and whether there are pages
+    before and after it."""
 
     items: list
-    cards: list
     page: int
     per_page: int
     has_next: bool
@@ -88,10 +106,17 @@ class Page:
         return db.session.scalar(select(func.count()).select_from(self._statement.order_by(None).subquery()))
 
 
+def _inline(number):
+    """A number written into the SQL text, not bound. Prepared with LIMIT $1, the listing's generic
+    plan is costed as if it read a tenth of the products, so PostgreSQL would plan it again on
+    every request (1–2 ms, more than running it); a page size and offset it can see keep one plan."""
+    return literal(number, literal_execute=True)
+
+
 def _first_thumbnail():
     return (
         select(ProductPhoto.thumbnail).where(ProductPhoto.product_id == Product.id)
-        .order_by(ProductPhoto.position, ProductPhoto.id).limit(1)
+        .order_by(ProductPhoto.position, ProductPhoto.id).limit(_inline(1))
         .correlate(Product).scalar_subquery()
     )
 
@@ -114,14 +139,11 @@ def _text_condition(text):
     return search.matches(terms)
 
 
-def search_products(query, with_relations=True):
-    """One `Page` of active uplink products matching `query`, in a fixed number of queries.
-
-    Each row carries its lowest price and first thumbnail, and its village is joined: the cards
-    of a page are one query. `with_relations` also loads every variant and photo (for the API)."""
-    lowest = _lowest_price()
+def _matching(statement, query, lowest):
+    """`statement` (which selects from products) narrowed to the active uplink products matching
+    `query`, in the order it asks for."""
     for_sale = exists().where(Variant.product_id == Product.id, Variant.is_active.is_(True))
-    statement = select(Product).where(Product.status == "active", Product.direction == "uplink", for_sale)
+    statement = statement.where(Product.status == "active", Product.direction == "uplink", for_sale)
     text = query.text.strip()
     if text:
         statement = statement.where(_text_condition(text))
@@ -152,16 +174,40 @@ def search_products(query, with_relations=True):
         "price_desc": (lowest.desc(), Product.id),
         "newest": (Product.created_at.desc(), Product.id.desc()),
     }[query.sort]
-    statement = statement.order_by(*order)
-    relations = [selectinload(Product.variants), selectinload(Product.photos)] if with_relations else []
-    rows = db.session.execute(
-        statement.add_columns(lowest, _first_thumbnail())
-        .options(joinedload(Product.origin_village), *relations)
-        .limit(query.per_page + 1).offset((query.page - 1) * query.per_page)
-    ).all()
-    cards = [Card(product, price, thumbnail) for product, price, thumbnail in rows[:query.per_page]]
-    return Page(items=[card.product for card in cards], cards=cards, page=query.page, per_page=query.per_page,
-                has_next=len(rows) > query.per_page, _statement=statement)
+    return statement.order_by(*order)
+
+
+def _page(statement, query):
+    """The query's page of `statement`'s rows, fetched as `per_page + 1` rows (the extra one says
+    whether a next page exists)."""
+    rows = db.session.execute(statement.limit(_inline(query.per_page + 1))
+                              .offset(_inline((query.page - 1) * query.per_page))).all()
+    return rows[:query.per_page], len(rows) > query.per_page
+
+
+def search_cards(query):
+    """One `Page` of the storefront's product cards matching `query`: one query, plain rows.
+
+    A card needs a dozen columns of the product and its village, its lowest price and first
+    thumbnail; loading whole ORM products (stories, search terms) cost the listing pages more
+    than the database did."""
+    lowest = _lowest_price()
+    statement = _matching(
+        select(*CARD_COLUMNS, lowest, _first_thumbnail()).outerjoin(Village, Village.id == Product.origin_village_id),
+        query, lowest)
+    rows, has_next = _page(statement, query)
+    return Page(items=[Card(*row) for row in rows], page=query.page, per_page=query.per_page, has_next=has_next,
+                _statement=statement)
+
+
+def search_products(query):
+    """One `Page` of active uplink products matching `query` (for the API), with their village,
+    variants and photos, in a fixed number of queries."""
+    statement = _matching(select(Product), query, _lowest_price())
+    rows, has_next = _page(statement.options(joinedload(Product.origin_village), selectinload(Product.variants),
+                                             selectinload(Product.photos)), query)
+    return Page(items=[product for (product,) in rows], page=query.page, per_page=query.per_page,
+                has_next=has_next, _statement=statement)
 
 
 def towns_with_products():

@@ -31,9 +31,9 @@ FEATURED_ON_HOME = 8
 @bp.get("/")
 @cached_page
 def index():
-    featured = browse.search_products(browse.CatalogueQuery(per_page=FEATURED_ON_HOME), with_relations=False)
+    featured = browse.search_cards(browse.CatalogueQuery(per_page=FEATURED_ON_HOME))
     categories, towns = browse.filter_choices()
-    return render_template("storefront/index.html", cards=featured.cards, towns=towns, categories=categories)
+    return render_template("storefront/index.html", cards=featured.items, towns=towns, categories=categories)
 
 
 def _browse_heading(form):
@@ -66,7 +66,7 @@ def browse_products():
         cooperative_id=form.cooperative.data, household_id=form.household.data, labels=form.label.data or [],
         min_price_fen=form.min_price_fen, max_price_fen=form.max_price_fen, sort=form.sort.data or "featured",
         page=form.page.data or 1)
-    page = browse.search_products(query, with_relations=False)
+    page = browse.search_cards(query)
     return render_template("storefront/browse.html", form=form, page=page, heading=heading,
                            categories=categories, towns=towns,
                            page_url=lambda number: url_for("storefront.browse_products", page=number,
