@@ -12,7 +12,7 @@ COUNT(*) over the matches is run (the API asks for `total`, which counts only th
 """
 import functools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import event, exists, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -32,7 +32,7 @@ LABEL_COLUMNS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class CatalogueQuery:
     """What a buyer asked for; every field optional. Prices are fen."""
 
@@ -42,7 +42,7 @@ class CatalogueQuery:
     village_id: int | None = None
     cooperative_id: int | None = None
     household_id: int | None = None
-    labels: list[str] = field(default_factory=list)
+    labels: tuple[str, ...] = ()
     min_price_fen: int | None = None
     max_price_fen: int | None = None
     sort: str = "featured"
@@ -178,11 +178,9 @@ def _matching(statement, query, lowest):
 
 
 def _page(statement, query):
-    """The query's page of `statement`'s rows, fetched as `per_page + 1` rows (the extra one says
+    """`statement` limited to the query's page, fetched as `per_page + 1` rows (the extra one says
     whether a next page exists)."""
-    rows = db.session.execute(statement.limit(_inline(query.per_page + 1))
-                              .offset(_inline((query.page - 1) * query.per_page))).all()
-    return rows[:query.per_page], len(rows) > query.per_page
+    return statement.limit(_inline(query.per_page + 1)).offset(_inline((query.page - 1) * query.per_page))
 
 
 def search_cards(query):
@@ -191,23 +189,30 @@ def search_cards(query):
     A card needs a dozen columns of the product and its village, its lowest price and first
     thumbnail; loading whole ORM products (stories, search terms) cost the listing pages more
     than the database did."""
+    rows = db.session.execute(_card_statement(query, db.session.get_bind().dialect.name)).all()
+    return Page(items=[Card(*row) for row in rows[:query.per_page]], page=query.page, per_page=query.per_page,
+                has_next=len(rows) > query.per_page)
+
+
+@functools.lru_cache(maxsize=256)
+def _card_statement(query, _dialect_name):
+    """The cards' statement for `query` on one kind of database (search conditions differ), built
+    once per process: building it took longer than PostgreSQL takes to run it, and the home page,
+    the catalogue's first pages and the common searches ask the same few queries all day."""
     lowest = _lowest_price()
-    statement = _matching(
-        select(*CARD_COLUMNS, lowest, _first_thumbnail()).outerjoin(Village, Village.id == Product.origin_village_id),
-        query, lowest)
-    rows, has_next = _page(statement, query)
-    return Page(items=[Card(*row) for row in rows], page=query.page, per_page=query.per_page, has_next=has_next,
-                _statement=statement)
+    statement = select(*CARD_COLUMNS, lowest, _first_thumbnail()).outerjoin(
+        Village, Village.id == Product.origin_village_id)
+    return _page(_matching(statement, query, lowest), query)
 
 
 def search_products(query):
     """One `Page` of active uplink products matching `query` (for the API), with their village,
     variants and photos, in a fixed number of queries."""
     statement = _matching(select(Product), query, _lowest_price())
-    rows, has_next = _page(statement.options(joinedload(Product.origin_village), selectinload(Product.variants),
-                                             selectinload(Product.photos)), query)
-    return Page(items=[product for (product,) in rows], page=query.page, per_page=query.per_page,
-                has_next=has_next, _statement=statement)
+    products = db.session.scalars(_page(statement, query).options(
+        joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos))).all()
+    return Page(items=products[:query.per_page], page=query.page, per_page=query.per_page,
+                has_next=len(products) > query.per_page, _statement=statement)
 
 
 def towns_with_products():

@@ -6,7 +6,7 @@ Households appear only through `Household.public_label`: their consented label o
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, load_only
 
 from marketplace.catalog.models import Product, Seller, SupplyLot
@@ -24,19 +24,31 @@ class Provenance:
     supplier_labels: list[str]  # consented labels only
 
 
+# Both statements are built once: building one with its loader options took as long as running it.
+_ACTIVE_PRODUCT = (
+    select(Product)
+    .where(Product.slug == bindparam("slug"), Product.status == "active", Product.direction == "uplink")
+    .options(joinedload(Product.variants), joinedload(Product.photos),
+             joinedload(Product.seller).joinedload(Seller.cooperative),
+             joinedload(Product.seller).joinedload(Seller.household).joinedload(Household.village),
+             joinedload(Product.origin_village).joinedload(Village.town))
+)
+_SUPPLYING_HOUSEHOLDS = (
+    select(Household)
+    .where(Household.id.in_(select(SupplyLot.household_id).where(
+        SupplyLot.product_id == bindparam("product_id"), SupplyLot.quantity_remaining > 0)))
+    .options(load_only(Household.consent_public, Household.display_label_zh, Household.display_label_en,
+                       Household.village_id), joinedload(Household.village))
+    .order_by(Household.id)
+)
+
+
 def active_product(slug):
     """The active uplink product with this slug, its variants, seller, village and photos; or NotFound.
 
     One query: a product has a few variants and at most MAX_PHOTOS photos, so joining both
     collections returns a few dozen rows at most, one round trip instead of three."""
-    product = db.session.scalars(
-        select(Product)
-        .where(Product.slug == slug, Product.status == "active", Product.direction == "uplink")
-        .options(joinedload(Product.variants), joinedload(Product.photos),
-                 joinedload(Product.seller).joinedload(Seller.cooperative),
-                 joinedload(Product.seller).joinedload(Seller.household).joinedload(Household.village),
-                 joinedload(Product.origin_village).joinedload(Village.town))
-    ).unique().first()
+    product = db.session.scalars(_ACTIVE_PRODUCT, {"slug": slug}).unique().first()
     if product is None:
         raise NotFound(_("This product is not for sale."))
     return product
@@ -44,14 +56,7 @@ def active_product(slug):
 
 def product_provenance(product, locale="zh"):
     """The floor price and the households that supplied the lots still being sold (one query)."""
-    suppliers = db.session.scalars(
-        select(Household)
-        .where(Household.id.in_(select(SupplyLot.household_id).where(
-            SupplyLot.product_id == product.id, SupplyLot.quantity_remaining > 0)))
-        .options(load_only(Household.consent_public, Household.display_label_zh, Household.display_label_en,
-                           Household.village_id), joinedload(Household.village))
-        .order_by(Household.id)
-    ).all()
+    suppliers = db.session.scalars(_SUPPLYING_HOUSEHOLDS, {"product_id": product.id}).all()
     floor = product.floor_price_fen if product.seller.kind == "cooperative" else None
     return Provenance(product=product, floor_price_fen=floor, supplying_households=len(suppliers),
                       supplier_labels=[household.public_label(locale) for household in suppliers

@@ -45,7 +45,7 @@ def list_products(query):
         raise BadCursor(_("This cursor is not one this API gave out."), field="cursor")
     page = browse.search_products(browse.CatalogueQuery(
         text=query.q, category_id=query.category_id, town_id=query.town_id, village_id=query.village_id,
-        cooperative_id=query.cooperative_id, household_id=query.household_id, labels=list(dict.fromkeys(query.label)),
+        cooperative_id=query.cooperative_id, household_id=query.household_id, labels=tuple(dict.fromkeys(query.label)),
         min_price_fen=query.min_price_fen, max_price_fen=query.max_price_fen, sort=query.sort,
         page=page_number, per_page=per_page))
     return schemas.ProductPage(items=[schemas.ProductSummary(**_summary_fields(product)) for product in page.items],

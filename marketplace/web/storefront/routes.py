@@ -63,7 +63,7 @@ def browse_products():
     heading = _browse_heading(form)
     query = browse.CatalogueQuery(
         text=form.q.data or "", category_id=form.category.data, town_id=form.town.data, village_id=form.village.data,
-        cooperative_id=form.cooperative.data, household_id=form.household.data, labels=form.label.data or [],
+        cooperative_id=form.cooperative.data, household_id=form.household.data, labels=tuple(form.label.data or ()),
         min_price_fen=form.min_price_fen, max_price_fen=form.max_price_fen, sort=form.sort.data or "featured",
         page=form.page.data or 1)
     page = browse.search_cards(query)
