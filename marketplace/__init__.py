@@ -107,6 +107,10 @@ def register_errorhandlers(app):
 
 
 def register_template_helpers(app):
+    from marketplace.web.links import template_url_for
+
+    app.jinja_env.globals["url_for"] = template_url_for
+
     @app.template_filter("fen")
     @pass_context
     def fen_filter(context, amount_fen):
@@ -117,8 +121,9 @@ def register_template_helpers(app):
         from marketplace.web.auth.routes import workspace_url
 
         locale = str(get_locale())
+        gettext = template_gettext(get_translations())
         return {"locale": locale, "is_english": locale.startswith("en"), "workspace_url": workspace_url,
-                "gettext": template_gettext(get_translations())}
+                "gettext": gettext, "_": gettext}
 
 
 def register_input_guards(app):

@@ -65,11 +65,12 @@ def untranslated(locale="zh_Hans_CN"):
 
 
 def template_gettext(translations):
-    """The templates' `gettext` (and `_`) for one render, bound to the request's catalogue.
+    """The templates' `gettext` and `_` for one render, bound to the request's catalogue.
 
     Flask-Babel's own callable looks the catalogue up again for every string of a page (≈40 µs
-    each, a millisecond a page). This one behaves as Jinja's "newstyle" gettext (jinja2.ext): the
-    message is escaped under autoescape and always %-formatted with the keywords."""
+    each, a millisecond a page), and Jinja's `_` calls it through a second call. This one behaves
+    as Jinja's "newstyle" gettext (jinja2.ext): the message is escaped under autoescape and always
+    %-formatted with the keywords."""
 
     @pass_eval_context
     def gettext(eval_context, message, **variables):

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import defer, joinedload, load_only
 
 from marketplace.catalog.models import Product, Seller, SupplyLot
+from marketplace.coops.models import Cooperative
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.people.models import Household
@@ -24,21 +25,26 @@ class Provenance:
     supplier_labels: list[str]  # consented labels only
 
 
+PUBLIC_HOUSEHOLD_COLUMNS = (Household.consent_public, Household.display_label_zh, Household.display_label_en,
+                           Household.village_id, Household.is_verified_poor)
 # Both statements are built once: building one with its loader options took as long as running it.
 _ACTIVE_PRODUCT = (
     select(Product)
     .where(Product.slug == bindparam("slug"), Product.status == "active", Product.direction == "uplink")
-    .options(joinedload(Product.variants), joinedload(Product.photos),
-             joinedload(Product.seller).joinedload(Seller.cooperative),
-             joinedload(Product.seller).joinedload(Seller.household).joinedload(Household.village),
+    .options(defer(Product.search_terms), joinedload(Product.variants), joinedload(Product.photos),
+             # A cooperative and a household have dozens of columns (registry, bank, contacts): only
+             # what a buyer may see is read.
+             joinedload(Product.seller).joinedload(Seller.cooperative).load_only(
+                 Cooperative.name_zh, Cooperative.name_en),
+             joinedload(Product.seller).joinedload(Seller.household).load_only(*PUBLIC_HOUSEHOLD_COLUMNS)
+             .joinedload(Household.village),
              joinedload(Product.origin_village).joinedload(Village.town))
 )
 _SUPPLYING_HOUSEHOLDS = (
     select(Household)
     .where(Household.id.in_(select(SupplyLot.household_id).where(
         SupplyLot.product_id == bindparam("product_id"), SupplyLot.quantity_remaining > 0)))
-    .options(load_only(Household.consent_public, Household.display_label_zh, Household.display_label_en,
-                       Household.village_id), joinedload(Household.village))
+    .options(load_only(*PUBLIC_HOUSEHOLD_COLUMNS), joinedload(Household.village))
     .order_by(Household.id)
 )
 
