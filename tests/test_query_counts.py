@@ -91,7 +91,9 @@ def queries_for(app, client, url):
 PAGES = ["/", "/products", "/products?q=雪梨", "/products?q=snow+pear", "/products?sort=price_asc",
          "/products?sort=newest", "/products?label=selenium", "/products/pear-0"]
 # Cards come with the listing query (village joined, lowest price and thumbnail as columns); the
-# product page is the product (variants, photos, seller, village joined) and its suppliers.
+# product page is the product (seller, village, town, variants and photos joined) and its
+# suppliers. The transaction adds one statement of its own (SQLite's BEGIN IMMEDIATE,
+# PostgreSQL's check that a read-only request may end with COMMIT).
 
 
 @pytest.mark.parametrize("url", PAGES)

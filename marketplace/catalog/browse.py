@@ -189,7 +189,8 @@ def search_cards(query):
     A card needs a dozen columns of the product and its village, its lowest price and first
     thumbnail; loading whole ORM products (stories, search terms) cost the listing pages more
     than the database did."""
-    rows = db.session.execute(_card_statement(query, db.session.get_bind().dialect.name)).all()
+    connection = db.session.connection()  # plain rows: nothing of the ORM session is needed
+    rows = connection.execute(_card_statement(query, connection.dialect.name)).all()
     return Page(items=[Card(*row) for row in rows[:query.per_page]], page=query.page, per_page=query.per_page,
                 has_next=len(rows) > query.per_page)
 

@@ -58,6 +58,17 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_version}"
 
 
+def public_label(consent_public, label_zh, label_en, village_zh, village_en, locale="zh"):
+    """What a buyer may see of a household: its label if it consented and has one, or an anonymous
+    "a household in <village>"."""
+    english = str(locale).startswith("en")
+    if consent_public and label_zh:
+        return label_en if english and label_en else label_zh
+    if english:
+        return f"a household in {village_en}"
+    return f"{village_zh}的一户人家"
+
+
 class Household(db.Model):
     """A registered household (建档立卡户) in a village.
 
@@ -97,12 +108,8 @@ class Household(db.Model):
 
     def public_label(self, locale="zh"):
         """What a buyer may see: the consented label, or an anonymous one."""
-        english = str(locale).startswith("en")
-        if self.consent_public and self.display_label_zh:
-            return self.display_label_en if english and self.display_label_en else self.display_label_zh
-        if english:
-            return f"a household in {self.village.name_en}"
-        return f"{self.village.name_zh}的一户人家"
+        return public_label(self.consent_public, self.display_label_zh, self.display_label_en, self.village.name_zh,
+                            self.village.name_en, locale)
 
 
 class Supplier(db.Model):

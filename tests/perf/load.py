@@ -1,7 +1,9 @@
 """A small HTTP/1.1 load generator on asyncio streams (it runs on the same machine as the server).
 
 - `saturate(...)`: closed model — `connections` keep-alive clients send back to back for
-  `seconds`; the rate achieved is the server's throughput for that request.
+  `seconds`; the rate achieved is the server's throughput for that request. Each client is one
+  visitor's browser: it sends back the cookies the site set it (the session and its CSRF token
+  are made once per visitor, not on every page).
 - `open_model(...)`: a fixed arrival rate; each request is due at its scheduled instant and its
   latency counts from that instant, so a slow server cannot hide its queue (no coordinated
   omission). A request is a fresh connection, as from distinct buyers.
@@ -18,17 +20,20 @@ class Request:
     body: bytes = b""
     headers: dict = field(default_factory=dict)
 
-    def encode(self, host, keep_alive=True):
+    def encode(self, host, keep_alive=True, cookies=None):
         headers = {"Host": host, "Connection": "keep-alive" if keep_alive else "close",
                    "Accept-Language": "zh-CN", **self.headers}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
         if self.body or self.method == "POST":
             headers["Content-Length"] = str(len(self.body))
         head = f"{self.method} {self.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         return head.encode("latin-1") + b"\r\n" + self.body
 
 
-async def _read_response(reader):
-    """Status and whether the server keeps the connection; the body is read and dropped."""
+async def _read_response(reader, cookies=None):
+    """Status and whether the server keeps the connection; the body is read and dropped, the
+    cookies set are kept in `cookies`."""
     status_line = await reader.readline()
     if not status_line:
         raise ConnectionError("server closed the connection")
@@ -46,6 +51,9 @@ async def _read_response(reader):
             close = value.strip().lower() == b"close"
         elif name == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
+        elif name == b"set-cookie" and cookies is not None:
+            cookie_name, _, cookie_value = value.decode("latin-1").split(";", 1)[0].strip().partition("=")
+            cookies[cookie_name] = cookie_value
     if chunked:
         while True:
             size = int((await reader.readline()).strip(), 16)
@@ -81,6 +89,7 @@ class Result:
 
 async def _closed_client(host, port, requests, deadline, tally, index):
     reader = writer = None
+    cookies = {}
     n = index
     while time.perf_counter() < deadline:
         request = requests[n % len(requests)]
@@ -88,8 +97,8 @@ async def _closed_client(host, port, requests, deadline, tally, index):
         try:
             if writer is None:
                 reader, writer = await asyncio.open_connection(host, port)
-            writer.write(request.encode(f"{host}:{port}"))
-            status, close = await _read_response(reader)
+            writer.write(request.encode(f"{host}:{port}", cookies=cookies))
+            status, close = await _read_response(reader, cookies)
         except (ConnectionError, asyncio.IncompleteReadError, OSError) as error:
             tally["errors"] += 1
             tally["statuses"][type(error).__name__] = tally["statuses"].get(type(error).__name__, 0) + 1

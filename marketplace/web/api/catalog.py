@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 
 from marketplace.catalog import browse
-from marketplace.catalog.provenance import active_product, product_provenance
+from marketplace.catalog.provenance import product_for_buyers
 from marketplace.catalog.services import lowest_price_fen
 from marketplace.errors import NotFound
 from marketplace.extensions import db
@@ -57,25 +57,16 @@ def list_products(query):
 def product_detail(slug):
     """The product, its variants with stock, and where it comes from: village, seller, floor price,
     and the households that supplied the lots on sale (by consented label only)."""
-    product = active_product(slug)
-    provenance = product_provenance(product, "zh")
-    labels_en = product_provenance(product, "en").supplier_labels
-    village = product.origin_village
-    seller = product.seller
-    owner = seller.cooperative or seller.supplier
-    if owner is not None:
-        seller_names = (owner.name_zh, owner.name_en)
-    else:
-        seller_names = (seller.household.public_label("zh"), seller.household.public_label("en"))
+    product = product_for_buyers(slug)
     return schemas.ProductDetail(
         **_summary_fields(product), story_zh=product.story_zh, story_en=product.story_en,
         photo_urls=[_photo_url(photo.filename) for photo in product.photos],
-        variants=[schemas.Variant.model_validate(variant) for variant in product.variants if variant.is_active],
+        variants=[schemas.Variant.model_validate(variant) for variant in product.variants],
         provenance=schemas.Provenance(
-            village=_place(village), town=_place(village.town) if village else None,
-            seller_name_zh=seller_names[0], seller_name_en=seller_names[1],
-            floor_price_fen=provenance.floor_price_fen, supplying_households=provenance.supplying_households,
-            supplier_labels_zh=provenance.supplier_labels, supplier_labels_en=labels_en))
+            village=_place(product.origin_village), town=_place(product.town),
+            seller_name_zh=product.seller.name_zh, seller_name_en=product.seller.name_en,
+            floor_price_fen=product.floor_price_fen, supplying_households=product.supplying_households,
+            supplier_labels_zh=product.supplier_labels_zh, supplier_labels_en=product.supplier_labels_en))
 
 
 def _town(town):

@@ -2,11 +2,10 @@ import functools
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, send_from_directory, session, url_for
-from flask_babel import get_locale
 
 from marketplace.catalog import browse
 from marketplace.catalog.models import Category
-from marketplace.catalog.provenance import active_product, product_provenance
+from marketplace.catalog.provenance import product_for_buyers
 from marketplace.coops.models import Cooperative
 from marketplace.documents import qr_svg
 from marketplace.extensions import db
@@ -80,12 +79,11 @@ def _multi(args):
 @bp.get("/products/<slug>")
 @cached_page
 def product(slug):
-    product = active_product(slug)
+    product = product_for_buyers(slug)
     shows_stock_of(variant.id for variant in product.variants)
-    provenance = product_provenance(product, str(get_locale()))
     link = url_for("storefront.product", slug=slug, _external=True)
-    return render_template("storefront/product.html", product=product, provenance=provenance,
-                           form=AddToCartForm(formdata=None), qr=_qr_code(link), link=link)
+    return render_template("storefront/product.html", product=product, form=AddToCartForm(formdata=None),
+                           qr=_qr_code(link), link=link)
 
 
 @functools.lru_cache(maxsize=2048)
