@@ -2,9 +2,10 @@
 
 One that wrote nothing ends with COMMIT, so psycopg keeps the statements it prepared and
 PostgreSQL does not plan a page's queries again on the next request; one that wrote, or holds
-changes it never flushed, is rolled back as before."""
+changes it never flushed, is rolled back as before. The storefront's pages read outside any
+transaction (`reads_only`)."""
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from marketplace.extensions import db
 from marketplace.places.models import Town
@@ -52,3 +53,34 @@ def test_a_failed_request_is_rolled_back(app, client):
             raise RuntimeError("the view failed")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Town)) == 0
+
+
+def test_storefront_pages_read_outside_a_transaction(app, client):
+    from marketplace.demo.seed import seed_demo
+
+    with app.app_context():
+        seed_demo()
+    statements = []
+
+    def note(connection, _cursor, statement, *_args):
+        statements.append(connection.connection.dbapi_connection.autocommit)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        for url in ("/", "/products", "/products?q=雪梨", "/products/jiao-snow-pears", "/products/jiao-snow-pears"):
+            assert client.get(url).status_code == 200
+            assert statements and all(statements), url
+            statements.clear()
+        assert client.get("/towns/taihe/impact").status_code == 200  # any other page keeps its transaction
+        assert statements and not any(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_page_that_only_reads_gives_its_connection_back_transactional(app, client, app_ctx):
+    """Even when requests share one session (as tests under one app context do)."""
+    assert client.get("/products").status_code == 200
+    assert not db.session().in_transaction()
+    assert db.session.connection().connection.dbapi_connection.autocommit is False

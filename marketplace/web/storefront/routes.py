@@ -7,6 +7,7 @@ from marketplace.catalog import browse
 from marketplace.catalog.models import Category
 from marketplace.catalog.provenance import product_for_buyers
 from marketplace.coops.models import Cooperative
+from marketplace.database import reads_only
 from marketplace.documents import qr_svg
 from marketplace.extensions import db
 from marketplace.orders.cart import item_count
@@ -29,6 +30,7 @@ FEATURED_ON_HOME = 8
 
 @bp.get("/")
 @cached_page
+@reads_only
 def index():
     featured = browse.search_cards(browse.CatalogueQuery(per_page=FEATURED_ON_HOME))
     categories, towns = browse.filter_choices()
@@ -53,6 +55,7 @@ def _browse_heading(form):
 
 @bp.get("/products")
 @cached_page
+@reads_only
 def browse_products():
     form = BrowseForm(request.args)
     categories, towns = browse.filter_choices()
@@ -78,6 +81,7 @@ def _multi(args):
 
 @bp.get("/products/<slug>")
 @cached_page
+@reads_only
 def product(slug):
     product = product_for_buyers(slug)
     shows_stock_of(variant.id for variant in product.variants)
