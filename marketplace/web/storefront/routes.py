@@ -34,7 +34,7 @@ FEATURED_ON_HOME = 8
 def index():
     featured = browse.search_cards(browse.CatalogueQuery(per_page=FEATURED_ON_HOME))
     categories, towns = browse.filter_choices()
-    return render_template("storefront/index.html", cards=featured.items, towns=towns, categories=categories)
+    return render_template("storefront/index.html", featured=featured.items, towns=towns, categories=categories)
 
 
 def _browse_heading(form):
