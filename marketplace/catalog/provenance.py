@@ -24,20 +24,24 @@ def _in(locale, zh, en):
     return en if str(locale).startswith("en") else zh
 
 
-@dataclass(frozen=True)
-class Place:
-    id: int
-    slug: str | None
-    name_zh: str
-    name_en: str
-    is_poor_village: bool = False
+class _Named:
+    """Something with a Chinese and an English name."""
 
     def name(self, locale="zh"):
         return _in(locale, self.name_zh, self.name_en)
 
 
 @dataclass(frozen=True)
-class SellerView:
+class Place(_Named):
+    id: int
+    slug: str | None
+    name_zh: str
+    name_en: str
+    is_poor_village: bool = False
+
+
+@dataclass(frozen=True)
+class SellerView(_Named):
     """The cooperative, supplier or household selling: its id of its own kind and its public name."""
 
     kind: str
@@ -46,12 +50,9 @@ class SellerView:
     name_en: str
     is_verified_poor: bool = False
 
-    def name(self, locale="zh"):
-        return _in(locale, self.name_zh, self.name_en)
-
 
 @dataclass(frozen=True)
-class VariantView:
+class VariantView(_Named):
     id: int
     sku: str
     name_zh: str
@@ -61,9 +62,6 @@ class VariantView:
     stock_available: int
     weight_grams: int
     is_active = True  # buyers see only the variants on sale
-
-    def name(self, locale="zh"):
-        return _in(locale, self.name_zh, self.name_en)
 
 
 @dataclass(frozen=True)
