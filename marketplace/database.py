@@ -60,6 +60,8 @@ def _commit_if_read_only(error):
         return
     connection = session.connection()
     if connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned() IS NULL").scalar():
+        # The session is removed next: what it loaded stays readable as after the rollback it replaces.
+        session.expire_on_commit = False
         session.commit()
 
 

@@ -84,3 +84,12 @@ def test_a_page_that_only_reads_gives_its_connection_back_transactional(app, cli
     assert client.get("/products").status_code == 200
     assert not db.session().in_transaction()
     assert db.session.connection().connection.dbapi_connection.autocommit is False
+
+
+def test_what_a_read_only_request_loaded_stays_readable_after_it(app):
+    with app.app_context():
+        db.session.add(Town(slug="kept", name_zh="留镇", name_en="Kept"))
+        db.session.commit()
+    with app.app_context():
+        town = db.session.scalar(select(Town).filter_by(slug="kept"))
+    assert town.name_en == "Kept"  # ended with COMMIT, but not expired as a commit would
