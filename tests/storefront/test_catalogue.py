@@ -75,11 +75,16 @@ def test_pages_of_twelve(client, demo, app_ctx):
 
 
 @pytest.mark.parametrize("query", ["min_price=abc", "max_price=-3", "page=0", "sort=cheapest", "town=x", "label=gold",
-                                   "min_price=1.234"])
+                                   "min_price=1.234", "min_price=21474837", "max_price=100000.01"])
 def test_malformed_filters_are_a_400_with_a_message(client, demo, query):
     response = client.get(f"/products?{query}")
     assert response.status_code == 400
     assert "筛选条件" in response.get_data(as_text=True)
+
+
+def test_a_price_beyond_any_product_says_the_highest_one_may_ask(client, demo):
+    page = client.get("/products?min_price=21474837").get_data(as_text=True)  # past PostgreSQL's integer
+    assert "请输入不超过 ¥100,000.00 的价格。" in page
 
 
 def test_unknown_town_is_404(client, demo):

@@ -4,9 +4,10 @@ from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, Passwo
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from marketplace.catalog.browse import LABEL_COLUMNS, SORTS
+from marketplace.catalog.listings import MAX_PRICE_FEN
 from marketplace.web.forms import Form
 from marketplace.web.security.fields import LARGEST_WHOLE_NUMBER, WholeNumberField
-from marketplace.money import MoneyError, yuan_to_fen
+from marketplace.money import MoneyError, format_fen, yuan_to_fen
 from marketplace.orders.cart import MAX_QUANTITY
 
 QUANTITY_MESSAGE = _("Choose a quantity from 1 to 99.")
@@ -60,6 +61,8 @@ def _yuan(field):
         raise ValidationError(_("Enter a price in yuan, such as 25 or 25.50.")) from error
     if amount < 0:
         raise ValidationError(_("Enter a price in yuan, such as 25 or 25.50."))
+    if amount > MAX_PRICE_FEN:  # no product may cost more; PostgreSQL's integer ends soon after
+        raise ValidationError(_("Enter a price of at most %(most)s.", most=format_fen(MAX_PRICE_FEN)))
     return amount
 
 
