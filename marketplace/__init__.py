@@ -114,7 +114,10 @@ def register_template_helpers(app):
     @app.template_filter("fen")
     @pass_context
     def fen_filter(context, amount_fen):
-        return format_fen(amount_fen, "en" if context.get("is_english") else "zh_CN")
+        english = context.get("is_english")
+        if english is None:  # a macro imported without the page's context
+            english = str(get_locale()).startswith("en")
+        return format_fen(amount_fen, "en" if english else "zh_CN")
 
     @app.context_processor
     def inject_locale():
