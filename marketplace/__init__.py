@@ -108,8 +108,10 @@ def register_errorhandlers(app):
 
 def register_template_helpers(app):
     from marketplace.web.links import template_url_for
+    from marketplace.web.storefront.cards import product_cards
 
     app.jinja_env.globals["url_for"] = template_url_for
+    app.jinja_env.globals["product_cards"] = product_cards
 
     @app.template_filter("fen")
     @pass_context
