@@ -80,20 +80,11 @@ def matches(terms):
     the plan (a GIN lookup for a rare term, a walk of the listing for a common one), so a bound
     array was planned again on every search; written out, a search asked again (the common ones
     are asked all day) reuses its prepared plan. The terms are only Han characters, letters and
-    digits (HAN, WORD), nothing that needs quoting beyond what SQLAlchemy does.
-
-    A LIKE per term comes first: on the listing's walk it is what each row is checked with, and
-    it costs less than splitting the row's terms into an array (a common search 20 % less time in
-    PostgreSQL); the array condition is there for the GIN index, for rare terms."""
-    holds = [Product.search_terms.like(_written_out(f"% {term} %")) for term in terms]
+    digits (HAN, WORD), nothing that needs quoting beyond what SQLAlchemy does."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return db.and_(*holds, terms_array(Product.search_terms).op("@>")(
-            literal(terms, type_=postgresql.ARRAY(db.Text), literal_execute=True)))
-    return db.and_(*holds)
-
-
-def _written_out(pattern):
-    return literal(pattern, literal_execute=True)
+        return terms_array(Product.search_terms).op("@>")(
+            literal(terms, type_=postgresql.ARRAY(db.Text), literal_execute=True))
+    return db.and_(*(Product.search_terms.contains(f" {term} ", autoescape=True) for term in terms))
 
 
 @event.listens_for(db.session, "before_flush")
