@@ -29,7 +29,6 @@ def load_settings():
         "ENV_NAME": _env("MARKETPLACE_ENV", "development"),
         "SECRET_KEY": _env("SECRET_KEY", DEV_SECRET_KEY),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "CELERY": {
             "broker_url": broker_url,
             "result_backend": None,

@@ -1,9 +1,10 @@
 """Database helpers shared by every domain: time, column shapes, SQLite setup, row locks, how a
 request's transaction ends."""
 import functools
+import select
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, event
+from sqlalchemy import CheckConstraint, event, exc
 
 from marketplace.extensions import db
 
@@ -26,6 +27,7 @@ def init_app(app):
             event.listen(db.engine, "connect", _configure_sqlite)
             event.listen(db.engine, "begin", _begin_sqlite_immediately)
         else:
+            event.listen(db.engine, "checkout", _replace_if_closed_by_server)
             # Registered after Flask-SQLAlchemy's own teardown, so it runs before the session is removed.
             app.teardown_appcontext(_commit_if_read_only)
 
@@ -45,6 +47,18 @@ def _begin_sqlite_immediately(connection):
     # with_for_update() compiles to nothing on SQLite, so every transaction takes the write
     # lock up front: a read-then-write can never fail half way with "database is locked".
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _replace_if_closed_by_server(dbapi_connection, _record, _proxy):
+    """Replace a pooled PostgreSQL connection the server has closed before a request uses it.
+
+    The server sends an idle connection nothing unless it is closing it (an administrator's
+    terminate, a restart, an idle timeout): it writes a last error and hangs up. So a connection
+    with something to read is not used (the pool makes a new one), and a healthy one costs a
+    non-blocking poll of its socket, where SQLAlchemy's pre-ping costs a round trip (SELECT 1)
+    on every request. A connection that breaks later, mid-request, fails that request."""
+    if dbapi_connection.closed or select.select([dbapi_connection.fileno()], [], [], 0)[0]:
+        raise exc.DisconnectionError("the server closed this connection")
 
 
 def _commit_if_read_only(error):

@@ -5,7 +5,8 @@ succeeds on a fresh connection; Stripe's redelivery of the event pays the order 
 import threading
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.pool import NullPool
 
 from marketplace.catalog.models import Variant
 from marketplace.demo.seed import seed_demo
@@ -145,18 +146,23 @@ def test_a_webhook_whose_connection_drops_half_way_records_nothing_and_the_redel
         db.session.remove()
 
 
-def test_connections_dropped_between_requests_are_replaced_before_use(shop):
-    """pool_pre_ping: a pooled connection the server has closed is noticed and replaced, so
-    the next request never fails on it."""
+def test_connections_dropped_between_requests_are_replaced_before_use(shop, database_url):
+    """A pooled connection the server has closed is noticed at checkout and replaced, so the next
+    request never fails on it (marketplace.database._replace_if_closed_by_server)."""
     client = shop.test_client()
     assert client.get("/").status_code == 200
     with shop.app_context():
-        assert db.engine.pool._pre_ping
-        with db.engine.connect() as admin:
-            dropped = admin.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
-        assert dropped >= 1
-        db.session.remove()
+        pooled = db.engine.pool.checkedin()
+        backends = {record.dbapi_connection.info.backend_pid for record in db.engine.pool._pool.queue}
+    assert pooled >= 1
+    # Terminated from outside the app's pool, waiting up to 5 s for each backend to end, as a
+    # connection dropped between requests has.
+    outside = create_engine(database_url, poolclass=NullPool)
+    with outside.connect() as admin:
+        dropped = admin.execute(text("SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+                                     "WHERE pid = ANY(:pids)"), {"pids": list(backends)}).scalar()
+    outside.dispose()
+    assert dropped == len(backends) == pooled
     for path in ("/", "/products", "/login"):
         assert client.get(path).status_code == 200
     assert client.post("/login", data={"email": "buyer@demo.cn", "password": "demo1234"}).status_code == 302
