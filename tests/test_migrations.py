@@ -8,18 +8,64 @@ from sqlalchemy.engine import make_url
 
 from marketplace import create_app
 from marketplace.extensions import db
+from marketplace.ledger import guards
 from tests.conftest import TEST_DATABASE_URL
 
 
+TRIGGERS = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+    "postgresql": "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal",
+}
+
+
 def _upgrade_and_diff(url):
+    """What differs between the migrated schema and the models; Alembic does not compare triggers,
+    so the migrated database must also hold the ones `create_all` installs (same names)."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test"})
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             diff = compare_metadata(context, db.metadata)
+            migrated = set(connection.execute(text(TRIGGERS[connection.dialect.name])).scalars())
         db.engine.dispose()
-    return diff
+    created = _triggers_of_create_all(make_url(url))
+    return diff + ([("triggers", sorted(migrated), sorted(created))] if migrated != created else [])
+
+
+def _triggers_of_create_all(url):
+    if url.get_backend_name() == "sqlite":
+        url = url.set(database=url.database + ".created")
+    else:
+        url = url.set(database=url.database + "_created")
+        _recreate(url)
+    engine = create_engine(url)
+    try:
+        db.metadata.create_all(engine)
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":  # the ledger's guards are installed by the test schema too
+                for statement in guards.INSTALL:
+                    connection.execute(text(statement))
+            return set(connection.execute(text(TRIGGERS[engine.dialect.name])).scalars())
+    finally:
+        engine.dispose()
+        if url.get_backend_name() != "sqlite":
+            _drop(url)
+
+
+def _recreate(url):
+    _drop(url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+def _drop(url):
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def test_migrations_match_the_models_on_sqlite(tmp_path):

@@ -18,7 +18,7 @@ from sqlalchemy import event, exists, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.catalog import search
-from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, SupplyLot, Variant
+from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, SupplyLot
 from marketplace.coops.models import Cooperative
 from marketplace.extensions import db
 from marketplace.places.models import Town, Village
@@ -121,16 +121,6 @@ def _first_thumbnail():
     )
 
 
-def _lowest_price():
-    """Each product's lowest active variant price: an index seek per product (ix_variants_product_price)."""
-    return (
-        select(func.min(Variant.price_fen))
-        .where(Variant.product_id == Product.id, Variant.is_active.is_(True))
-        .correlate(Product)
-        .scalar_subquery()
-    )
-
-
 def _text_condition(text):
     """Products whose titles, village name or labels hold every search term of `text`."""
     terms = search.query_terms(text)
@@ -139,11 +129,11 @@ def _text_condition(text):
     return search.matches(terms)
 
 
-def _matching(statement, query, lowest):
-    """`statement` (which selects from products) narrowed to the active uplink products matching
-    `query`, in the order it asks for."""
-    for_sale = exists().where(Variant.product_id == Product.id, Variant.is_active.is_(True))
-    statement = statement.where(Product.status == "active", Product.direction == "uplink", for_sale)
+def _matching(statement, query):
+    """`statement` (which selects from products) narrowed to the active uplink products for sale
+    (with an active variant: a lowest price) matching `query`, in the order it asks for."""
+    lowest = Product.lowest_price_fen
+    statement = statement.where(Product.status == "active", Product.direction == "uplink", lowest.is_not(None))
     text = query.text.strip()
     if text:
         statement = statement.where(_text_condition(text))
@@ -170,8 +160,9 @@ def _matching(statement, query, lowest):
     order = {
         # Featured first, then the newest listing: a backward walk of ix_products_listing, no sort.
         "featured": (Product.is_featured.desc(), Product.id.desc()),
+        # Walks of ix_products_by_price, forwards and backwards.
         "price_asc": (lowest.asc(), Product.id),
-        "price_desc": (lowest.desc(), Product.id),
+        "price_desc": (lowest.desc(), Product.id.desc()),
         "newest": (Product.created_at.desc(), Product.id.desc()),
     }[query.sort]
     return statement.order_by(*order)
@@ -200,16 +191,15 @@ def _card_statement(query, _dialect_name):
     """The cards' statement for `query` on one kind of database (search conditions differ), built
     once per process: building it took longer than PostgreSQL takes to run it, and the home page,
     the catalogue's first pages and the common searches ask the same few queries all day."""
-    lowest = _lowest_price()
-    statement = select(*CARD_COLUMNS, lowest, _first_thumbnail()).outerjoin(
+    statement = select(*CARD_COLUMNS, Product.lowest_price_fen, _first_thumbnail()).outerjoin(
         Village, Village.id == Product.origin_village_id)
-    return _page(_matching(statement, query, lowest), query)
+    return _page(_matching(statement, query), query)
 
 
 def search_products(query):
     """One `Page` of active uplink products matching `query` (for the API), with their village,
     variants and photos, in a fixed number of queries."""
-    statement = _matching(select(Product), query, _lowest_price())
+    statement = _matching(select(Product), query)
     products = db.session.scalars(_page(statement, query).options(
         joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos))).all()
     return Page(items=products[:query.per_page], page=query.page, per_page=query.per_page,

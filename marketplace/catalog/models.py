@@ -3,6 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.catalog import lowest_price
 from marketplace.coops.models import Cooperative
 from marketplace.database import one_of, utcnow
 from marketplace.extensions import db
@@ -79,6 +80,10 @@ class Product(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Search index terms (character bigrams, words), kept by marketplace.catalog.search on flush.
     search_terms: Mapped[str] = mapped_column(db.Text, default="", server_default="")
+    # The lowest price of its active variants, NULL when none is on sale: written by the database's
+    # triggers (marketplace.catalog.lowest_price), never by the ORM, so a loaded product's copy can
+    # be older than its variants. The listings read it in SQL.
+    lowest_price_fen: Mapped[int | None]
     seller: Mapped[Seller] = relationship()
     category: Mapped[Category] = relationship()
     origin_village: Mapped[Village | None] = relationship()
@@ -92,6 +97,7 @@ class Product(db.Model):
         # The storefront's listing: active products of a direction, featured first (no sort of the table).
         db.Index("ix_products_listing", "direction", "status", "is_featured", "id"),
         db.Index("ix_products_newest", "direction", "status", "created_at", "id"),
+        db.Index("ix_products_by_price", "direction", "status", "lowest_price_fen", "id"),
         # New terms go straight into the index: a pending list would be read by every search (migration 0011).
         db.Index("ix_products_search_terms", text("string_to_array(search_terms, ' ')"),
                  postgresql_using="gin", postgresql_with={"fastupdate": "off"}).ddl_if(dialect="postgresql"),
@@ -145,6 +151,9 @@ class Variant(db.Model):
 
     def name(self, locale="zh"):
         return self.name_en if str(locale).startswith("en") else self.name_zh
+
+
+lowest_price.attach(Variant.__table__)
 
 
 class SupplyLot(db.Model):

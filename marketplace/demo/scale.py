@@ -232,8 +232,10 @@ def _catalogue(copier, sizes, district):
     lot_count = 0
     for p in range(1, sizes.products + 1):
         products.append(_product(p, sizes, sellers, direct_households, suppliers, category_id, district))
-    copier.copy("products", [*PRODUCT_COLUMNS, "search_terms"],
-                ((*row[:len(PRODUCT_COLUMNS)], _search_terms(row)) for row in products))
+    # The triggers that keep lowest_price_fen are off for the load: it is written here.
+    copier.copy("products", [*PRODUCT_COLUMNS, "search_terms", "lowest_price_fen"],
+                ((*row[:len(PRODUCT_COLUMNS)], _search_terms(row), min(_variant_price(row[-4], i) for i in (0, 1)))
+                 for row in products))
     copier.copy("product_photos", ["id", "product_id", "filename", "thumbnail", "position"],
                 ((p, p, f"products/scale-{p % 12}.jpg", f"products/scale-{p % 12}-thumb.jpg", 0)
                  for p in range(1, sizes.products + 1)))
@@ -243,7 +245,7 @@ def _catalogue(copier, sizes, district):
             v = 2 * p - 1 + index
             units = lot_units * (1 + 4 * index)
             variants.append((v, p, f"SC-{p}-{index}", f"{units}斤装" if lot_units else "每件", f"{units} jin" if lot_units else "each",
-                             "jin" if index == 0 else "box", price * (1 + 4 * index) - 10 * index, 100_000, 500 * (1 + index),
+                             "jin" if index == 0 else "box", _variant_price(price, index), 100_000, 500 * (1 + index),
                              max(1, units), True))
         if kind == "cooperative":
             members = district.coop_members.get(owner) or [1]
@@ -255,6 +257,11 @@ def _catalogue(copier, sizes, district):
     copier.copy("variants", ["id", "product_id", "sku", "name_zh", "name_en", "unit", "price_fen", "stock_available",
                              "weight_grams", "lot_units", "is_active"], variants)
     district.variant_prices = {v[0]: (v[6], v[9]) for v in variants}
+
+
+def _variant_price(product_price, index):
+    """A product's variant `index` (0: one jin, 1: a box of five) in fen."""
+    return product_price * (1 + 4 * index) - 10 * index
 
 
 PRODUCT_COLUMNS = ["id", "slug", "seller_id", "category_id", "origin_village_id", "direction", "status", "title_zh",
@@ -324,7 +331,8 @@ def _finish():
 
 
 def check_scale_ledger():
-    """The ledger invariants the load could not enforce row by row: returns a list of problems."""
+    """The invariants the load could not enforce row by row (the ledger's, each product's lowest price): returns
+    a list of problems."""
     problems = []
     checks = {
         "unbalanced entries": "SELECT count(*) FROM (SELECT entry_id FROM postings GROUP BY entry_id "
@@ -334,6 +342,9 @@ def check_scale_ledger():
                                                 "(SELECT count(*) FROM postings p WHERE p.entry_id = e.id) < 2",
         "paid orders whose payment entry is missing": "SELECT count(*) FROM payments p WHERE NOT EXISTS (SELECT 1 FROM "
                                                       "journal_entries e WHERE e.idempotency_key = 'pay:' || p.id)",
+        "products whose lowest price is not their variants'": "SELECT count(*) FROM products p WHERE p.lowest_price_fen "
+                                                              "IS DISTINCT FROM (SELECT min(price_fen) FROM variants v "
+                                                              "WHERE v.product_id = p.id AND v.is_active)",
     }
     with db.engine.connect() as connection:
         for name, query in checks.items():
