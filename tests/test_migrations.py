@@ -83,11 +83,15 @@ def test_migrations_match_the_models_on_postgresql():
     try:
         fresh = base.set(database=name)
         assert _upgrade_and_diff(fresh.render_as_string(hide_password=False)) == []
-        # Index options are not compared by Alembic: the search index must take new terms at once (0011).
+        # Alembic compares no index options: the search index must take new terms at once (0011).
         engine = create_engine(fresh)
         with engine.connect() as connection:
             assert connection.execute(text(
                 "SELECT reloptions FROM pg_class WHERE relname = 'ix_products_search_terms'")).scalar() == ["fastupdate=off"]
+            # Nor included columns: a search walks the listing index without reading the table (0013).
+            assert connection.execute(text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_products_listing'")).scalar().endswith(
+                "INCLUDE (lowest_price_fen, search_terms)")
         engine.dispose()
     finally:
         with admin.connect() as connection:

@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from marketplace.catalog.browse import CatalogueQuery, search_cards
 from marketplace.catalog.models import Product, Variant
 from marketplace.catalog.search import index_terms, query_terms
 from marketplace.extensions import db
@@ -87,3 +88,26 @@ def test_renaming_a_product_reindexes_it(client, catalogue):
     db.session.commit()
     assert "search-3" not in found(client, "小米")
     assert found(client, "玉米") == ["search-3"]
+
+
+def test_a_search_keeps_the_sort_the_price_filter_and_the_pages(client, catalogue):
+    """On PostgreSQL a search picks its page's ids first (an index-only walk), then reads them:
+    the order, filters and pages must be those of any other listing."""
+    def found_with(**args):
+        page = client.get("/products", query_string={"q": "小米", **args}).get_data(as_text=True)
+        return re.findall(r'href="/products/(search-\d+)"', page)
+
+    # Prices: search-1 10.01, search-2 10.02, search-3 10.03 yuan.
+    assert found_with(sort="price_asc") == ["search-1", "search-2", "search-3"]
+    assert found_with(sort="price_desc") == ["search-3", "search-2", "search-1"]
+    assert found_with(sort="price_asc", min_price="10.02") == ["search-2", "search-3"]
+    assert found_with(sort="price_asc", max_price="10.02", label="organic") == []  # no labels set
+    everything = [card.slug for card in search_cards(CatalogueQuery(text="小米", sort="price_asc", per_page=50)).items]
+    paged, number = [], 1
+    while True:
+        page = search_cards(CatalogueQuery(text="小米", sort="price_asc", per_page=2, page=number))
+        paged += [card.slug for card in page.items]
+        if not page.has_next:
+            break
+        number += 1
+    assert paged == everything and len(everything) > 3
