@@ -2,13 +2,13 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, text, update
 
 from marketplace.catalog.models import SupplyLot
 from marketplace.extensions import db
 from marketplace.ledger.models import LotAllocation
 from marketplace.ledger.rules.names import FLOOR_PURCHASE
-from marketplace.ledger.services import account_id, among, household_account, post_entry
+from marketplace.ledger.services import account_id, among, bulk_insert, household_account, post_entry
 
 
 def post_floor_purchase(lot):
@@ -96,15 +96,22 @@ def allocate_units_to_lots(line, lots):
 def record_allocations(allocations_by_line):
     """Write {order line id: allocations} and take their units off the lots, in two bulk statements."""
     rows = [{"order_line_id": line_id, "lot_id": a.lot_id, "household_id": a.household_id,
-             "lot_units": a.lot_units, "floor_price_fen": a.floor_price_fen}
+             "lot_units": a.lot_units, "floor_price_fen": a.floor_price_fen, "returned_units": 0}
             for line_id, allocations in allocations_by_line.items() for a in allocations]
     if not rows:
         return
-    db.session.execute(insert(LotAllocation.__table__), rows)
+    bulk_insert(LotAllocation, rows)
     taken = {}
     for row in rows:
         taken[row["lot_id"]] = taken.get(row["lot_id"], 0) + row["lot_units"]
     lots = SupplyLot.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement for every lot (their rows are locked already, in id order).
+        db.session.execute(text(
+            "UPDATE supply_lots SET quantity_remaining = quantity_remaining - taken.units "
+            "FROM unnest(CAST(:lots AS INTEGER[]), CAST(:units AS INTEGER[])) AS taken(lot, units) "
+            "WHERE supply_lots.id = taken.lot"), {"lots": list(taken), "units": list(taken.values())})
+        return
     db.session.execute(
         update(lots).where(lots.c.id == bindparam("lot"))
         .values(quantity_remaining=lots.c.quantity_remaining - bindparam("units")),
