@@ -35,7 +35,10 @@ def test_a_phone_buyer_finds_the_pear_pays_and_sees_the_receipt(language, distri
     phone.click(".hero-search button")
     phone.click(f"h3:has-text('{words['title']}')")
     expect(phone.locator("h1")).to_have_text(words["title"])
-    expect(phone.locator(".qr-code svg")).to_be_visible()
+    expect(phone.locator("img.qr-code")).to_be_visible()
+    # The QR code is an image of its own: the browser fetched it and drew it (the CSP lets it).
+    phone.wait_for_function("() => { const qr = document.querySelector('img.qr-code'); "
+                            "return qr.complete && qr.naturalWidth > 0; }")
     phone.screenshot(path=str(ARTIFACTS / f"storefront-product-{language}.png"), full_page=True)
     phone.click(f"button:has-text('{words['add']}')")
     phone.click(f"a:has-text('{words['checkout']}')")

@@ -22,8 +22,8 @@ OUTSIDER_ROLE = {"anonymous": None, "buyer": "buyer", "another buyer": "buyer",
                  "coop manager of another cooperative": "coop_manager", "town staff of another town": "town_staff",
                  "agent of another service point": "agent", "supplier other than the owner": "supplier"}
 # Open to everyone (public pages, sign-in, the cart of whoever holds it).
-PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefront.product", "storefront.cart",
-          "storefront.add_to_cart", "storefront.set_language", "storefront.signup", "storefront.forgot_password",
+PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefront.product", "storefront.product_qr",
+          "storefront.cart", "storefront.add_to_cart", "storefront.set_language", "storefront.signup", "storefront.forgot_password",
           "storefront.reset_password", "storefront.town_impact_page", "storefront.media", "auth.login",
           "invitations.accept"}
 # Any signed-in person; anonymous visitors are sent to sign in.

@@ -12,7 +12,15 @@ def test_product_page_shows_provenance_floor_price_and_suppliers(client, demo):
     assert "5斤装" in page and "¥39.90" in page and "库存 120" in page
     assert "¥4.00" in page  # the guaranteed floor per jin
     assert "目前在售批次来自 4 户农家" in page
-    assert "<svg" in page and "<?xml" not in page  # the QR code, inline
+    assert '<img class="qr-code" src="/products/jiao-snow-pears/qr.svg"' in page
+
+
+def test_the_qr_code_is_an_image_the_browser_keeps(client, demo):
+    qr = client.get("/products/jiao-snow-pears/qr.svg")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml"
+    assert qr.get_data(as_text=True).lstrip().startswith(("<?xml", "<svg")) and "<path" in qr.get_data(as_text=True)
+    assert qr.cache_control.public and qr.cache_control.max_age == 24 * 3600
+    assert client.get("/products/no-such-product/qr.svg").status_code == 404
 
 
 def test_households_appear_only_by_consented_label_never_by_numbers(client, demo, app_ctx):
