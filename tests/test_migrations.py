@@ -74,14 +74,10 @@ def test_migrations_match_the_models_on_sqlite(tmp_path):
 
 @pytest.mark.postgres
 def test_migrations_match_the_models_on_postgresql():
-    base = make_url(TEST_DATABASE_URL)
-    name = f"{base.database}_migrations"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    fresh = make_url(TEST_DATABASE_URL)
+    fresh = fresh.set(database=f"{fresh.database}_migrations")
+    _recreate(fresh)
     try:
-        fresh = base.set(database=name)
         assert _upgrade_and_diff(fresh.render_as_string(hide_password=False)) == []
         # Alembic compares no index options: the search index must take new terms at once (0011).
         engine = create_engine(fresh)
@@ -94,6 +90,4 @@ def test_migrations_match_the_models_on_postgresql():
                 "INCLUDE (lowest_price_fen, search_terms)")
         engine.dispose()
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop(fresh)

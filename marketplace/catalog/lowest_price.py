@@ -14,15 +14,12 @@ one product at once leave the lowest of both, not each one's stale view of the o
 """
 from sqlalchemy import DDL, event
 
-# The product's lowest active price now, written only if it changed (no new row version else).
-_REFRESH = """
-    UPDATE products SET lowest_price_fen = (
-        SELECT min(variants.price_fen) FROM variants
-        WHERE variants.product_id = products.id AND variants.is_active)
-    WHERE products.id IN ({ids}) AND products.lowest_price_fen IS DISTINCT FROM (
-        SELECT min(variants.price_fen) FROM variants
-        WHERE variants.product_id = products.id AND variants.is_active)
-"""
+# The lowest price of a product's active variants (NULL when none), for the row of `products` at hand.
+LOWEST = ("(SELECT min(variants.price_fen) FROM variants "
+          "WHERE variants.product_id = products.id AND variants.is_active)")
+# Written only if it changed (no new row version else).
+_REFRESH = f"UPDATE products SET lowest_price_fen = {LOWEST} WHERE products.id IN ({{ids}}) " \
+           f"AND products.lowest_price_fen IS DISTINCT FROM {LOWEST}"
 _FIRES_ON = "price_fen, is_active, product_id"
 
 POSTGRESQL = [
@@ -60,11 +57,7 @@ UNINSTALL = {
 }
 
 # Every product's lowest price from scratch (the migration's backfill).
-RECOMPUTE_ALL = """
-    UPDATE products SET lowest_price_fen = (
-        SELECT min(variants.price_fen) FROM variants
-        WHERE variants.product_id = products.id AND variants.is_active)
-"""
+RECOMPUTE_ALL = f"UPDATE products SET lowest_price_fen = {LOWEST}"
 
 
 def statements(dialect_name):

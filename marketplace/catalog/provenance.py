@@ -87,6 +87,7 @@ class BuyersProduct:
     town: Place | None
     seller: SellerView
     floor_price_fen: int | None  # a cooperative's guaranteed floor (保底); None for other sellers
+    lowest_price_fen: int | None  # of its active variants (kept by the database: catalog.lowest_price)
     variants: list[VariantView]  # the active ones, in the order they were listed
     photos: list[PhotoView]
     supplying_households: int  # of the lots still on sale
@@ -109,7 +110,7 @@ _SellerVillage = aliased(Village)
 _PRODUCT_COLUMNS = (
     Product.id, Product.slug, Product.category_id, Product.title_zh, Product.title_en, Product.story_zh,
     Product.story_en, Product.label_selenium_rich, Product.label_organic, Product.label_poor_household_direct,
-    Product.lot_unit, Product.floor_price_fen,
+    Product.lot_unit, Product.floor_price_fen, Product.lowest_price_fen,
     Village.id, Village.name_zh, Village.name_en, Village.is_poor_village,
     Town.id, Town.slug, Town.name_zh, Town.name_en,
     Seller.kind, Cooperative.id, Cooperative.name_zh, Cooperative.name_en,
@@ -157,7 +158,7 @@ def product_for_buyers(slug):
     if not rows:
         raise NotFound(_("This product is not for sale."))
     (product_id, slug, category_id, title_zh, title_en, story_zh, story_en, selenium, organic, poor_direct, lot_unit,
-     floor_price_fen, village_id, village_zh, village_en, poor_village, town_id, town_slug, town_zh, town_en,
+     floor_price_fen, lowest_price_fen, village_id, village_zh, village_en, poor_village, town_id, town_slug, town_zh, town_en,
      seller_kind, coop_id, coop_zh, coop_en, supplier_id, supplier_zh, supplier_en,
      household_id, verified_poor, consent, label_zh, label_en, household_village_zh, household_village_en
      ) = rows[0][:_VARIANTS_AT]
@@ -178,6 +179,7 @@ def product_for_buyers(slug):
         origin_village=Place(village_id, None, village_zh, village_en, poor_village) if village_id else None,
         town=Place(town_id, town_slug, town_zh, town_en) if town_id else None,
         seller=seller, floor_price_fen=floor_price_fen if seller_kind == "cooperative" else None,
+        lowest_price_fen=lowest_price_fen,
         # Each variant once, by id; each photo once, by position (the join repeats them).
         variants=list(dict.fromkeys(VariantView(*row[_VARIANTS_AT:_PHOTOS_AT]) for row in rows
                                     if row[_VARIANTS_AT] is not None)),

@@ -19,6 +19,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import text
 
+from marketplace.catalog import lowest_price
 from marketplace.catalog.search import LABEL_WORDS, product_terms
 from marketplace.crypto import blind_index, mask
 from marketplace.demo.scale_ledger import LedgerWriter
@@ -342,9 +343,8 @@ def check_scale_ledger():
                                                 "(SELECT count(*) FROM postings p WHERE p.entry_id = e.id) < 2",
         "paid orders whose payment entry is missing": "SELECT count(*) FROM payments p WHERE NOT EXISTS (SELECT 1 FROM "
                                                       "journal_entries e WHERE e.idempotency_key = 'pay:' || p.id)",
-        "products whose lowest price is not their variants'": "SELECT count(*) FROM products p WHERE p.lowest_price_fen "
-                                                              "IS DISTINCT FROM (SELECT min(price_fen) FROM variants v "
-                                                              "WHERE v.product_id = p.id AND v.is_active)",
+        "products whose lowest price is not their variants'": "SELECT count(*) FROM products WHERE lowest_price_fen "
+                                                              f"IS DISTINCT FROM {lowest_price.LOWEST}",
     }
     with db.engine.connect() as connection:
         for name, query in checks.items():

@@ -55,7 +55,7 @@ def _find_accounts(keys):
             "SELECT a.kind, a.owner_type, a.owner_id, a.id FROM unnest(CAST(:kinds AS VARCHAR[]), "
             "CAST(:owner_types AS VARCHAR[]), CAST(:owner_ids AS INTEGER[])) AS wanted(kind, owner_type, owner_id) "
             "JOIN ledger_accounts a USING (kind, owner_type, owner_id)"),
-            {"kinds": [kind for kind, _type, _owner in keys], "owner_types": [kind for _kind, kind, _owner in keys],
+            {"kinds": [kind for kind, _type, _owner in keys], "owner_types": [owner_type for _kind, owner_type, _owner in keys],
              "owner_ids": [owner for _kind, _type, owner in keys]})
         return {(kind, owner_type, owner): account for kind, owner_type, owner, account in rows}
     # Two plain IN lists, sifted here: a tuple IN of hundreds of keys compiles slowly in SQLAlchemy.

@@ -104,7 +104,6 @@ def record_allocations(allocations_by_line):
     taken = {}
     for row in rows:
         taken[row["lot_id"]] = taken.get(row["lot_id"], 0) + row["lot_units"]
-    lots = SupplyLot.__table__
     if db.session.get_bind().dialect.name == "postgresql":
         # One statement for every lot (their rows are locked already, in id order).
         db.session.execute(text(
@@ -112,6 +111,7 @@ def record_allocations(allocations_by_line):
             "FROM unnest(CAST(:lots AS INTEGER[]), CAST(:units AS INTEGER[])) AS taken(lot, units) "
             "WHERE supply_lots.id = taken.lot"), {"lots": list(taken), "units": list(taken.values())})
         return
+    lots = SupplyLot.__table__
     db.session.execute(
         update(lots).where(lots.c.id == bindparam("lot"))
         .values(quantity_remaining=lots.c.quantity_remaining - bindparam("units")),

@@ -5,7 +5,6 @@ from sqlalchemy import select
 
 from marketplace.catalog import browse
 from marketplace.catalog.provenance import product_for_buyers
-from marketplace.catalog.services import lowest_price_fen
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.ledger import town_impact
@@ -30,7 +29,7 @@ def _summary_fields(product):
     return dict(
         id=product.id, slug=product.slug, title_zh=product.title_zh, title_en=product.title_en,
         category_id=product.category_id, origin_village=_place(product.origin_village),
-        seller_kind=product.seller.kind, lowest_price_fen=lowest_price_fen(product),
+        seller_kind=product.seller.kind, lowest_price_fen=product.lowest_price_fen,
         labels=[label for label, column in LABELS.items() if getattr(product, column)],
         photo_url=_photo_url(product.photos[0].thumbnail) if product.photos else None)
 

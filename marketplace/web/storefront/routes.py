@@ -100,8 +100,7 @@ QR_MAX_AGE = 24 * 3600
 def product_qr(slug):
     """The QR code leading to a product's page, as an image the browser keeps: inline it was 9 of
     the page's 13 KB, sent again on every visit."""
-    if not db.session.scalar(select(Product.id).where(Product.slug == slug)):
-        abort(404)
+    db.first_or_404(select(Product.id).where(Product.slug == slug))
     response = current_app.response_class(_qr_code(url_for("storefront.product", slug=slug, _external=True)),
                                           mimetype="image/svg+xml")
     response.cache_control.public = True
