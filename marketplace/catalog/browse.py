@@ -5,7 +5,7 @@ Search goes through the products' `search_terms` (character bigrams and words, s
 雪梨 never scans the titles. Results keep the catalogue's order (featured, then newest), never a
 relevance order: ranking would read every match (3,334 products for 小米 among 50,000, 75 ms),
 while the catalogue's order lets PostgreSQL walk ix_products_listing and stop at the page's end
-for a common term, and take the GIN index for a rare one.
+for a common term, and take the GIN index for a rare one (`_walk_terms` chooses).
 
 A page is fetched as `per_page + 1` rows: the extra row says whether there is a next page, so no
 COUNT(*) over the matches is run (the API asks for `total`, which counts only then).
@@ -121,22 +121,17 @@ def _first_thumbnail():
     )
 
 
-def _text_condition(text):
-    """Products whose titles, village name or labels hold every search term of `text`."""
-    terms = search.query_terms(text)
-    if not terms:
-        return Product.id.is_(None)  # only punctuation: nothing to find
-    return search.matches(terms)
-
-
-def _matching(statement, query):
+def _matching(statement, query, walk_terms=None):
     """`statement` (which selects from products) narrowed to the active uplink products for sale
-    (with an active variant: a lowest price) matching `query`, in the order it asks for."""
+    (with an active variant: a lowest price) matching `query`, in the order it asks for.
+    `walk_terms` (see `_walk_terms`): the search terms to check as the listing is walked."""
     lowest = Product.lowest_price_fen
     statement = statement.where(Product.status == "active", Product.direction == "uplink", lowest.is_not(None))
-    text = query.text.strip()
-    if text:
-        statement = statement.where(_text_condition(text))
+    if walk_terms:
+        statement = statement.where(search.matches(walk_terms, walk=True))
+    elif query.text.strip():
+        terms = search.query_terms(query.text)
+        statement = statement.where(search.matches(terms) if terms else Product.id.is_(None))  # punctuation only
     if query.category_id:
         statement = statement.where(Product.category_id == query.category_id)
     if query.village_id:
@@ -158,6 +153,21 @@ def _matching(statement, query):
     if query.max_price_fen is not None:
         statement = statement.where(lowest <= query.max_price_fen)
     return statement.order_by(*_order(query))
+
+
+def _walk_terms(query, dialect_name):
+    """The search terms, rarest first, when the page is found fastest by walking
+    ix_products_listing (which includes the terms) in the featured order and checking each
+    product's terms; None for the GIN lookup. PostgreSQL only, and only for a search with no
+    other filter: a filter, or another order (a term's products may all be dear), makes the
+    walk's length unknown."""
+    narrowed = (query.category_id or query.town_id or query.village_id or query.cooperative_id
+                or query.household_id or query.labels or query.min_price_fen is not None
+                or query.max_price_fen is not None or query.sort != "featured")
+    terms = search.query_terms(query.text)
+    if dialect_name != "postgresql" or narrowed or not terms:
+        return None
+    return search.walk_order(terms, query.page * query.per_page + 1)
 
 
 def _order(query):
@@ -184,13 +194,14 @@ def search_cards(query):
     thumbnail; loading whole ORM products (stories, search terms) cost the listing pages more
     than the database did."""
     connection = db.session.connection()  # plain rows: nothing of the ORM session is needed
-    rows = connection.execute(_card_statement(query, connection.dialect.name)).all()
+    dialect_name = connection.dialect.name
+    rows = connection.execute(_card_statement(query, dialect_name, _walk_terms(query, dialect_name))).all()
     return Page(items=[Card(*row) for row in rows[:query.per_page]], page=query.page, per_page=query.per_page,
                 has_next=len(rows) > query.per_page)
 
 
 @functools.lru_cache(maxsize=256)
-def _card_statement(query, dialect_name):
+def _card_statement(query, dialect_name, walk_terms):
     """The cards' statement for `query` on one kind of database (search conditions differ), built
     once per process: building it took longer than PostgreSQL takes to run it, and the home page,
     the catalogue's first pages and the common searches ask the same few queries all day."""
@@ -200,15 +211,15 @@ def _card_statement(query, dialect_name):
         # A common term's page walks the listing and checks a dozen rows for each match. Picking
         # the page's ids from ix_products_listing alone (it includes the terms and the lowest
         # price: an index-only walk) and only then reading those products halves the search.
-        page_ids = _page(_matching(select(Product.id), query), query).subquery()
+        page_ids = _page(_matching(select(Product.id), query, walk_terms), query).subquery()
         return cards.join(page_ids, page_ids.c.id == Product.id).order_by(*_order(query))
-    return _page(_matching(cards, query), query)
+    return _page(_matching(cards, query, walk_terms), query)
 
 
 def search_products(query):
     """One `Page` of active uplink products matching `query` (for the API), with their village,
     variants and photos, in a fixed number of queries."""
-    statement = _matching(select(Product), query)
+    statement = _matching(select(Product), query, _walk_terms(query, db.session.get_bind().dialect.name))
     products = db.session.scalars(_page(statement, query).options(
         joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos))).all()
     return Page(items=products[:query.per_page], page=query.page, per_page=query.per_page,

@@ -2,7 +2,11 @@
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 
+from marketplace.catalog import browse, search
 from marketplace.catalog.browse import CatalogueQuery, search_cards
 from marketplace.catalog.models import Product, Variant
 from marketplace.catalog.search import index_terms, query_terms
@@ -111,3 +115,68 @@ def test_a_search_keeps_the_sort_the_price_filter_and_the_pages(client, catalogu
             break
         number += 1
     assert paged == everything and len(everything) > 3
+
+
+def test_the_search_condition_is_the_gin_index_expression_itself():
+    """A bound ' ' (as `literal(" ")` makes) no longer matches the index's expression once the
+    statement is prepared, and every rare search would walk the whole listing."""
+    from sqlalchemy.dialects import postgresql
+
+    index = next(index for index in Product.__table__.indexes if index.name == "ix_products_search_terms")
+    condition = search.terms_array(Product.search_terms).compile(dialect=postgresql.dialect())
+    assert str(condition).replace("products.", "") == str(index.expressions[0]) and not condition.params
+
+
+# A few characters, so that titles and queries share bigrams often, and some English words.
+TITLES = st.text(alphabet="有机小米大雪梨红", min_size=1, max_size=6).map(lambda zh: (zh, "millet"))
+QUERIES = st.one_of(st.text(alphabet="有机小米大雪梨红", min_size=1, max_size=4), st.sampled_from(["millet", "pear"]))
+
+
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(titles=st.lists(TITLES, max_size=8), query=QUERIES)
+def test_walking_the_listing_finds_what_the_index_finds(demo, titles, query):
+    """The two ways PostgreSQL checks a search (see search.matches) select the same products."""
+    pear = db.session.scalar(db.select(Product).filter_by(slug="jiao-snow-pears"))
+    for number, (title_zh, title_en) in enumerate(titles):
+        db.session.add(Product(slug=f"walk-{number}", seller_id=pear.seller_id, category_id=pear.category_id,
+                               origin_village_id=pear.origin_village_id, title_zh=title_zh, title_en=title_en))
+    db.session.flush()
+    terms = query_terms(query)
+
+    def slugs(walk):
+        return set(db.session.scalars(db.select(Product.slug).where(
+            Product.slug.startswith("walk-"), search.matches(terms, walk=walk))))
+
+    try:
+        by_index = slugs(walk=False)
+        assert slugs(walk=True) == by_index
+        stored = db.session.execute(db.select(Product.slug, Product.search_terms).where(Product.slug.startswith("walk-")))
+        assert by_index == {slug for slug, held in stored if set(terms) <= set(held.split())}
+    finally:
+        db.session.rollback()
+
+
+@pytest.mark.postgres
+def test_common_terms_walk_the_listing_and_rare_ones_take_the_index(client, demo, monkeypatch):
+    monkeypatch.setattr(search, "_statistics", {})  # this test's statistics only, read afresh
+    list_products([("有机小米", "Organic millet")] * 150 + [("有机大米", "Organic rice")] * 150
+                  + [("焦氏雪梨", "Jiao family snow pears")] * 2)
+    db.session.execute(text("ANALYZE products"))
+    db.session.commit()
+
+    def walk(words, **query):
+        return browse._walk_terms(CatalogueQuery(text=words, **query), "postgresql")
+
+    assert walk("有机小米") == ("机小", "小米", "有机")  # half hold 机小 and 小米, all 有机: rarest first
+    assert walk("雪梨") is None  # 2 of 300: fetched through the GIN index
+    assert walk("有机小米", page=50) is None  # a deep page: the walk would read more than the index returns
+    assert walk("有机小米", category_id=pear_category()) is None  # another filter: the walk's length is unknown
+    assert walk("有机小米", sort="price_asc") is None  # so is another order's
+    # Either way the storefront shows the same products.
+    assert found(client, "有机小米")[:3] == ["search-149", "search-148", "search-147"]
+    assert found(client, "雪梨") == ["search-301", "search-300"]
+
+
+def pear_category():
+    return db.session.scalar(db.select(Product.category_id).filter_by(slug="jiao-snow-pears"))
