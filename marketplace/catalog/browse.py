@@ -5,7 +5,7 @@ Search goes through the products' `search_terms` (character bigrams and words, s
 雪梨 never scans the titles. Results keep the catalogue's order (featured, then newest), never a
 relevance order: ranking would read every match (3,334 products for 小米 among 50,000, 75 ms),
 while the catalogue's order lets PostgreSQL walk ix_products_listing and stop at the page's end
-for a common term, and take the GIN index for a rare one (`_walk_terms` chooses).
+for a common term, and take the GIN index for a rare one (`_search_plan` chooses).
 
 A page is fetched as `per_page + 1` rows: the extra row says whether there is a next page, so no
 COUNT(*) over the matches is run (the API asks for `total`, which counts only then).
@@ -14,7 +14,7 @@ import functools
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import event, exists, func, literal, or_, select
+from sqlalchemy import event, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.catalog import search
@@ -121,13 +121,14 @@ def _first_thumbnail():
     )
 
 
-def _matching(statement, query, walk_terms=None):
+def _matching(statement, query, plan=(None, ())):
     """`statement` (which selects from products) narrowed to the active uplink products for sale
-    (with an active variant: a lowest price) matching `query`, in the order it asks for.
-    `walk_terms` (see `_walk_terms`): the search terms to check as the listing is walked."""
+    (with an active variant: a lowest price) matching `query`, in the order it asks for, the
+    search made as `plan` (see `_search_plan`) says."""
+    how, walk_terms = plan
     lowest = Product.lowest_price_fen
     statement = statement.where(Product.status == "active", Product.direction == "uplink", lowest.is_not(None))
-    if walk_terms:
+    if how == WALK:
         statement = statement.where(search.matches(walk_terms, walk=True))
     elif query.text.strip():
         terms = search.query_terms(query.text)
@@ -152,25 +153,49 @@ def _matching(statement, query, walk_terms=None):
         statement = statement.where(lowest >= query.min_price_fen)
     if query.max_price_fen is not None:
         statement = statement.where(lowest <= query.max_price_fen)
-    return statement.order_by(*_order(query))
+    return statement.order_by(*_order(query, how))
 
 
-def _walk_terms(query, dialect_name):
-    """The search terms, rarest first, when the page is found fastest by walking
-    ix_products_listing (which includes the terms) in the featured order and checking each
-    product's terms; None for the GIN lookup. PostgreSQL only, and only for a search with no
-    other filter: a filter, or another order (a term's products may all be dear), makes the
-    walk's length unknown."""
-    narrowed = (query.category_id or query.town_id or query.village_id or query.cooperative_id
-                or query.household_id or query.labels or query.min_price_fen is not None
-                or query.max_price_fen is not None or query.sort != "featured")
+# How a search on PostgreSQL finds its page. The planner cannot choose well by itself: it takes
+# the bigrams of one word as independent (for 有机小米 it expects 10 matches instead of 833), and it
+# walks an ordered index expecting matches to be spread evenly along it (雪梨 sorted by price:
+# 44 ms, pears being dear). The choice is made here from `search.rarity`:
+WALK = "walk"  # walk ix_products_listing (it includes the terms) checking each entry: common terms
+GATHER = "gather"  # fetch every match through the GIN index, then sort them: rare terms by price
+WALK_ROW_COST = 0.25  # µs to check one index entry of the walk (measured at 50,000 products)
+GIN_ROW_COST = 1.2  # µs to fetch and recheck one product the GIN index returns
+GATHER_MAX_MATCHES = 5_000  # ≈ 6 ms of fetches; a commoner term is met soon along the price index
+
+
+def _search_plan(query, dialect_name):
+    """WALK, GATHER or None (PostgreSQL's own plan), and the terms rarest first."""
     terms = search.query_terms(query.text)
-    if dialect_name != "postgresql" or narrowed or not terms:
-        return None
-    return search.walk_order(terms, query.page * query.per_page + 1)
+    if dialect_name != "postgresql" or not terms:
+        return None, ()
+    rarity = search.rarity(terms)
+    if rarity is None:
+        return None, ()
+    if query.sort == "featured" and not _narrowed(query):
+        walked = (query.page * query.per_page + 1) / rarity.share
+        if walked * WALK_ROW_COST <= rarity.matches * GIN_ROW_COST:
+            return WALK, rarity.terms
+    if query.sort in ("price_asc", "price_desc") and rarity.matches <= GATHER_MAX_MATCHES:
+        return GATHER, ()
+    return None, ()
 
 
-def _order(query):
+def _narrowed(query):
+    """Whether another filter narrows a search (the walk's length is then unknown)."""
+    return bool(query.category_id or query.town_id or query.village_id or query.cooperative_id
+                or query.household_id or query.labels or query.min_price_fen is not None
+                or query.max_price_fen is not None)
+
+
+def _order(query, plan=None):
+    if plan == GATHER:
+        # `+ 0` keeps PostgreSQL off ix_products_by_price: it sorts the matches it fetched.
+        price = Product.lowest_price_fen + literal_column("0")
+        return (price.asc(), Product.id) if query.sort == "price_asc" else (price.desc(), Product.id.desc())
     return {
         # Featured first, then the newest listing: a backward walk of ix_products_listing, no sort.
         "featured": (Product.is_featured.desc(), Product.id.desc()),
@@ -195,13 +220,13 @@ def search_cards(query):
     than the database did."""
     connection = db.session.connection()  # plain rows: nothing of the ORM session is needed
     dialect_name = connection.dialect.name
-    rows = connection.execute(_card_statement(query, dialect_name, _walk_terms(query, dialect_name))).all()
+    rows = connection.execute(_card_statement(query, dialect_name, _search_plan(query, dialect_name))).all()
     return Page(items=[Card(*row) for row in rows[:query.per_page]], page=query.page, per_page=query.per_page,
                 has_next=len(rows) > query.per_page)
 
 
 @functools.lru_cache(maxsize=256)
-def _card_statement(query, dialect_name, walk_terms):
+def _card_statement(query, dialect_name, plan):
     """The cards' statement for `query` on one kind of database (search conditions differ), built
     once per process: building it took longer than PostgreSQL takes to run it, and the home page,
     the catalogue's first pages and the common searches ask the same few queries all day."""
@@ -211,15 +236,15 @@ def _card_statement(query, dialect_name, walk_terms):
         # A common term's page walks the listing and checks a dozen rows for each match. Picking
         # the page's ids from ix_products_listing alone (it includes the terms and the lowest
         # price: an index-only walk) and only then reading those products halves the search.
-        page_ids = _page(_matching(select(Product.id), query, walk_terms), query).subquery()
+        page_ids = _page(_matching(select(Product.id), query, plan), query).subquery()
         return cards.join(page_ids, page_ids.c.id == Product.id).order_by(*_order(query))
-    return _page(_matching(cards, query, walk_terms), query)
+    return _page(_matching(cards, query, plan), query)
 
 
 def search_products(query):
     """One `Page` of active uplink products matching `query` (for the API), with their village,
     variants and photos, in a fixed number of queries."""
-    statement = _matching(select(Product), query, _walk_terms(query, db.session.get_bind().dialect.name))
+    statement = _matching(select(Product), query, _search_plan(query, db.session.get_bind().dialect.name))
     products = db.session.scalars(_page(statement, query).options(
         joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos))).all()
     return Page(items=products[:query.per_page], page=query.page, per_page=query.per_page,

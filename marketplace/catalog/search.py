@@ -5,7 +5,7 @@ of adjacent characters (bigram) of its titles, its village's name and its labels
 its lower-cased words (and their singular). A query matches a product holding all of the query's
 bigrams (a one-character query: that character), so 雪梨 finds 焦氏雪梨 and 有机小米 does not find
 "有机大米、小米粥" (no 机小). On PostgreSQL a GIN index over the terms answers a rare term, and a
-common one is checked as the listing is walked in its order (`walk_order` chooses); on SQLite a
+common one is checked as the listing is walked in its order (browse chooses, from `rarity`); on SQLite a
 LIKE per term over the same column does.
 
 The terms are kept by a flush listener whenever a product is added or edited through the ORM; the
@@ -13,6 +13,7 @@ scale generator (`marketplace.demo.scale`) writes them with the same function.
 """
 import re
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import event, func, literal, literal_column, text
 from sqlalchemy.dialects import postgresql
@@ -95,28 +96,32 @@ def matches(terms, walk=False):
     return db.and_(*(Product.search_terms.contains(f" {term} ", autoescape=True) for term in terms))
 
 
-# PostgreSQL cannot choose between the two plans itself: it takes the bigrams of one word as
-# independent, so for 有机小米 (有机 20 %, 机小 1.7 %, 小米 6.6 % of products) it expects 10
-# matches instead of 833 and fetches all of them through the GIN index (1 ms); walking the
-# listing until the page is full reads 620 index entries (0.17 ms). The frequencies it keeps for
-# the index (pg_stats) are right; the choice is made here from the rarest term's.
-WALK_ROW_COST = 0.25  # µs to check one index entry of the walk (measured at 50,000 products)
-GIN_ROW_COST = 1.2  # µs to fetch and recheck one product the GIN index returns
 STATS_SECONDS = 300  # statistics change only when PostgreSQL analyses the table
 _statistics = {}  # database URL -> (expires at, {term: share of products}, share of an untracked term, products)
 
 
-def walk_order(terms, rows_needed):
-    """`terms` rarest first when walking the listing to fill `rows_needed` rows is cheaper than
-    the GIN lookup of every match; None when it is not, or PostgreSQL has no statistics yet."""
+@dataclass(frozen=True)
+class Rarity:
+    """How rare a search's terms are, from PostgreSQL's statistics of the GIN index (pg_stats:
+    right, where its estimate for several bigrams of one word, taken as independent, is not)."""
+
+    terms: tuple  # rarest first
+    share: float  # of the products, holding the rarest term
+    products: int
+
+    @property
+    def matches(self):
+        """At most this many products match (about this many, for the bigrams of one word)."""
+        return self.share * self.products
+
+
+def rarity(terms):
+    """The `Rarity` of `terms`; None while PostgreSQL has no statistics of the index."""
     shares, untracked, products = _term_statistics()
     if not shares:
         return None
-    ordered = sorted(terms, key=lambda term: shares.get(term, untracked))
-    rarest = shares.get(ordered[0], untracked)
-    walked = rows_needed / rarest
-    fetched = rarest * products
-    return tuple(ordered) if walked * WALK_ROW_COST <= fetched * GIN_ROW_COST else None
+    ordered = tuple(sorted(terms, key=lambda term: shares.get(term, untracked)))
+    return Rarity(ordered, shares.get(ordered[0], untracked), products)
 
 
 def _term_statistics():

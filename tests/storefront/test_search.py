@@ -165,17 +165,29 @@ def test_common_terms_walk_the_listing_and_rare_ones_take_the_index(client, demo
     db.session.execute(text("ANALYZE products"))
     db.session.commit()
 
-    def walk(words, **query):
-        return browse._walk_terms(CatalogueQuery(text=words, **query), "postgresql")
+    def plan(words, **query):
+        return browse._search_plan(CatalogueQuery(text=words, **query), "postgresql")
 
-    assert walk("有机小米") == ("机小", "小米", "有机")  # half hold 机小 and 小米, all 有机: rarest first
-    assert walk("雪梨") is None  # 2 of 300: fetched through the GIN index
-    assert walk("有机小米", page=50) is None  # a deep page: the walk would read more than the index returns
-    assert walk("有机小米", category_id=pear_category()) is None  # another filter: the walk's length is unknown
-    assert walk("有机小米", sort="price_asc") is None  # so is another order's
-    # Either way the storefront shows the same products.
+    assert plan("有机小米") == (browse.WALK, ("机小", "小米", "有机"))  # half hold 机小 and 小米, all 有机: rarest first
+    assert plan("雪梨") == (None, ())  # 2 of 300: PostgreSQL takes the GIN index
+    assert plan("有机小米", page=50) == (None, ())  # a deep page: the walk would read more than the index returns
+    assert plan("有机小米", category_id=pear_category()) == (None, ())  # another filter: the walk's length is unknown
+    # Sorted by price, a term's matches are fetched and sorted, not met along the price index.
+    assert plan("雪梨", sort="price_asc") == plan("有机小米", sort="price_desc") == (browse.GATHER, ())
+    def ids(query, plan):
+        return [row.id for row in db.session.execute(browse._card_statement(query, "postgresql", plan))]
+
+    # Whichever way, the same products in the same order.
+    for words, sort in (("有机小米", "featured"), ("有机小米", "price_asc"), ("雪梨", "price_desc")):
+        query = CatalogueQuery(text=words, sort=sort, per_page=50)
+        chosen = browse._search_plan(query, "postgresql")
+        assert chosen != (None, ()) and ids(query, chosen) == ids(query, (None, ()))
     assert found(client, "有机小米")[:3] == ["search-149", "search-148", "search-147"]
     assert found(client, "雪梨") == ["search-301", "search-300"]
+    by_price = client.get("/products", query_string={"q": "雪梨", "sort": "price_desc"}).get_data(as_text=True)
+    assert re.findall(r'href="/products/(search-\d+)"', by_price) == ["search-301", "search-300"]
+    monkeypatch.setattr(browse, "GATHER_MAX_MATCHES", 100)  # 150 matches: too many to gather now
+    assert plan("有机小米", sort="price_asc") == (None, ())
 
 
 def pear_category():
