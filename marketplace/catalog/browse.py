@@ -131,8 +131,8 @@ def _matching(statement, query, plan=(None, ())):
     if how == WALK:
         statement = statement.where(search.matches(walk_terms, walk=True))
     elif query.text.strip():
-        terms = search.query_terms(query.text)
-        statement = statement.where(search.matches(terms) if terms else Product.id.is_(None))  # punctuation only
+        terms = search.query_terms(query.text)  # none: only punctuation, nothing to find
+        statement = statement.where(search.matches(terms) if terms else Product.id.is_(None))
     if query.category_id:
         statement = statement.where(Product.category_id == query.category_id)
     if query.village_id:

@@ -5,8 +5,8 @@ of adjacent characters (bigram) of its titles, its village's name and its labels
 its lower-cased words (and their singular). A query matches a product holding all of the query's
 bigrams (a one-character query: that character), so 雪梨 finds 焦氏雪梨 and 有机小米 does not find
 "有机大米、小米粥" (no 机小). On PostgreSQL a GIN index over the terms answers a rare term, and a
-common one is checked as the listing is walked in its order (browse chooses, from `rarity`); on SQLite a
-LIKE per term over the same column does.
+common one is checked as the listing is walked in its order (`browse` chooses, from `rarity`);
+on SQLite a LIKE per term over the same column does.
 
 The terms are kept by a flush listener whenever a product is added or edited through the ORM; the
 scale generator (`marketplace.demo.scale`) writes them with the same function.

@@ -151,7 +151,8 @@ def test_walking_the_listing_finds_what_the_index_finds(demo, titles, query):
     try:
         by_index = slugs(walk=False)
         assert slugs(walk=True) == by_index
-        stored = db.session.execute(db.select(Product.slug, Product.search_terms).where(Product.slug.startswith("walk-")))
+        stored = db.session.execute(
+            db.select(Product.slug, Product.search_terms).where(Product.slug.startswith("walk-")))
         assert by_index == {slug for slug, held in stored if set(terms) <= set(held.split())}
     finally:
         db.session.rollback()
