@@ -18,6 +18,7 @@ language is part of the key and the page's CSRF token is swapped for the visitor
 Without CACHE_REDIS_URL nothing is cached.
 """
 import functools
+import time
 
 import redis
 from flask import current_app, g, request, session
@@ -131,8 +132,30 @@ def _keep(store, key, response, changes_before, old_keys, old_stamp):
 
 def _respond(body):
     if CSRF_MARK in body:
-        body = body.replace(CSRF_MARK, generate_csrf().encode())
+        body = body.replace(CSRF_MARK, _visitors_csrf_token().encode())
     return current_app.response_class(body, mimetype="text/html")
+
+
+TOKEN_REUSE_SECONDS = 60
+_signed_tokens = {}  # (secret key, the session's raw CSRF token) -> (its signed token, reused until)
+
+
+def _visitors_csrf_token():
+    """The visitor's signed CSRF token, as `generate_csrf` makes it. Signing it (an HMAC and a
+    timestamp) was a sixth of a cached product page, so each process reuses a visitor's token for
+    TOKEN_REUSE_SECONDS: it stays valid for WTF_CSRF_TIME_LIMIT less at most that, and it is
+    theirs alone (it signs their session's own random token)."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    key = (current_app.secret_key, session.get(field))
+    kept = _signed_tokens.get(key)
+    now = time.monotonic()
+    if key[1] and kept and kept[1] > now:
+        return kept[0]
+    token = generate_csrf()  # gives a new visitor's session its raw token
+    if len(_signed_tokens) >= 10_000:
+        _signed_tokens.clear()  # a bound on memory; forgetting only costs signing again
+    _signed_tokens[(current_app.secret_key, session.get(field))] = (token, now + TOKEN_REUSE_SECONDS)
+    return token
 
 
 def bump(keys):

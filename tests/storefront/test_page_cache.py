@@ -4,6 +4,7 @@ import re
 
 import pytest
 import redis
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event, select, update
 
 from marketplace.catalog.models import Variant
@@ -162,6 +163,30 @@ def test_each_visitor_gets_a_csrf_token_of_their_own_from_a_cached_page(app, pag
         assert "\x00" not in page
         tokens.append(re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1))
     assert tokens[0] != tokens[1]
+
+
+def test_a_visitors_token_from_a_cached_page_is_accepted_and_kept_only_a_minute(app, page_cache, monkeypatch):
+    from marketplace.web import page_cache as cache
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    signed = []
+    monkeypatch.setattr(cache, "generate_csrf", lambda: signed.append(1) or generate_csrf())
+    visitor = app.test_client()
+
+    def token_on_page():
+        page = visitor.get("/products/jiao-snow-pears").get_data(as_text=True)
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+    tokens = [token_on_page() for _ in range(4)]  # the first rendered, the others from the cache
+    assert len(set(tokens)) == 1 and len(signed) == 1  # signed once for this visitor's cached pages
+    for key, (token, _until) in cache._signed_tokens.items():
+        cache._signed_tokens[key] = (token, 0.0)  # the minute is over
+    token_on_page(), token_on_page()
+    assert len(signed) == 2  # signed afresh, then reused again
+    variant = cheapest_pear(app)
+    added = visitor.post("/cart/add", data={"variant_id": variant.id, "quantity": 1, "csrf_token": tokens[-1]})
+    assert added.status_code == 303
+    assert visitor.post("/cart/add", data={"variant_id": variant.id, "quantity": 1}).status_code == 400
 
 
 def test_a_buyer_with_a_cart_sees_their_own_cart_not_the_shared_page(app, client, page_cache):
