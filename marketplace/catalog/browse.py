@@ -191,8 +191,8 @@ def _narrowed(query):
                 or query.max_price_fen is not None)
 
 
-def _order(query, plan=None):
-    if plan == GATHER:
+def _order(query, how=None):
+    if how == GATHER:
         # `+ 0` keeps PostgreSQL off ix_products_by_price: it sorts the matches it fetched.
         price = Product.lowest_price_fen + literal_column("0")
         return (price.asc(), Product.id) if query.sort == "price_asc" else (price.desc(), Product.id.desc())
@@ -244,7 +244,7 @@ def _card_statement(query, dialect_name, plan):
 def search_products(query):
     """One `Page` of active uplink products matching `query` (for the API), with their village,
     variants and photos, in a fixed number of queries."""
-    statement = _matching(select(Product), query, _search_plan(query, db.session.get_bind().dialect.name))
+    statement = _matching(select(Product), query, _search_plan(query, db.engine.dialect.name))
     products = db.session.scalars(_page(statement, query).options(
         joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos))).all()
     return Page(items=products[:query.per_page], page=query.page, per_page=query.per_page,

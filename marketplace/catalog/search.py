@@ -19,6 +19,7 @@ from sqlalchemy import event, func, literal, literal_column, text
 from sqlalchemy.dialects import postgresql
 
 from marketplace.catalog.models import Product
+from marketplace.database import is_postgres
 from marketplace.extensions import db
 
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -87,7 +88,7 @@ def matches(terms, walk=False):
     terms, so each product is checked without reading it, ten times cheaper than splitting its
     terms into an array. The terms are only Han characters, letters and digits (HAN, WORD):
     nothing that needs quoting beyond what SQLAlchemy does."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgres():
         if walk:
             return db.and_(*(func.strpos(Product.search_terms, literal(f" {term} ", literal_execute=True)) > 0
                              for term in terms))

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.database import utcnow
+from marketplace.database import is_postgres, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, JournalEntry, Posting
@@ -49,7 +49,7 @@ def account_ids(keys):
 
 
 def _find_accounts(keys):
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgres():
         # Exactly the keys, each one probe of uq_ledger_accounts_kind_owner: one array per column.
         rows = db.session.execute(text(
             "SELECT a.kind, a.owner_type, a.owner_id, a.id FROM unnest(CAST(:kinds AS VARCHAR[]), "
@@ -72,14 +72,14 @@ def among(column, values):
     """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter however many values,
     so a batch's SQL stays short and the driver caches and prepares it."""
     values = sorted(values)
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgres():
         return column == any_(literal(values, ARRAY(column.type)))
     return column.in_(values)
 
 
 def _insert(model):
     """The dialect's INSERT, which has ON CONFLICT on PostgreSQL and SQLite alike."""
-    return (pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model.__table__)
+    return (pg_insert if is_postgres() else sqlite_insert)(model.__table__)
 
 
 def household_account(household_id):

@@ -5,6 +5,7 @@ from datetime import date
 from sqlalchemy import bindparam, select, text, update
 
 from marketplace.catalog.models import SupplyLot
+from marketplace.database import is_postgres
 from marketplace.extensions import db
 from marketplace.ledger.models import LotAllocation
 from marketplace.ledger.rules.names import FLOOR_PURCHASE
@@ -104,7 +105,7 @@ def record_allocations(allocations_by_line):
     taken = {}
     for row in rows:
         taken[row["lot_id"]] = taken.get(row["lot_id"], 0) + row["lot_units"]
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgres():
         # One statement for every lot (their rows are locked already, in id order).
         db.session.execute(text(
             "UPDATE supply_lots SET quantity_remaining = quantity_remaining - taken.units "
