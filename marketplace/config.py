@@ -49,6 +49,14 @@ def load_settings():
         "RESERVATION_MINUTES": int(_env("RESERVATION_MINUTES", "30")),
         # Downlink goods still at the service point this many days after arriving are flagged.
         "DOWNLINK_UNPICKED_DAYS": int(_env("DOWNLINK_UNPICKED_DAYS", "7")),
+        # Settlement (DESIGN §3): a shipped parcel counts as delivered this many days after shipping
+        # unless the buyer confirmed sooner; its sale settles this many days after delivery.
+        "AUTO_CONFIRM_DAYS": int(_env("AUTO_CONFIRM_DAYS", "10")),
+        "AFTER_SALES_DAYS": int(_env("AFTER_SALES_DAYS", "7")),
+        # Lot intake: above these (lot units in one lot, or one household's in a season, a calendar
+        # year in China) town staff confirm the lot before its floor money is owed.
+        "LOT_CONFIRM_ABOVE_UNITS": int(_env("LOT_CONFIRM_ABOVE_UNITS", "5000")),
+        "LOT_SEASON_UNITS_PER_HOUSEHOLD": int(_env("LOT_SEASON_UNITS_PER_HOUSEHOLD", "20000")),
         "OUTBOX_RESEND_AFTER_SECONDS": int(_env("OUTBOX_RESEND_AFTER_SECONDS", "60")),
         # Tasks sent only in batches by their beat sweep, not one by one after commit (at volume:
         # "ledger.attribute_payment" → ledger.attribute_pending_payments every second).

@@ -9,10 +9,10 @@ from marketplace.coops.models import (  # noqa: F401
 from marketplace.downlink.models import DeliveryArea, DeliveryRun, PickupTicket  # noqa: F401
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding, LoveFundGrant  # noqa: F401
 from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Posting  # noqa: F401
-from marketplace.orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, StockReservation  # noqa: F401
+from marketplace.orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, Shipment, StockReservation  # noqa: F401
 from marketplace.outbox.models import OutboxMessage  # noqa: F401
 from marketplace.payments.models import Payment, Refund, RefundLine, StripeEvent  # noqa: F401
-from marketplace.payouts.models import PayoutBatch, PayoutItem  # noqa: F401
+from marketplace.payouts.models import CooperativeDeposit, PayoutBatch, PayoutItem  # noqa: F401
 from marketplace.imports.models import ImportJob  # noqa: F401
 from marketplace.people.models import Household, HouseholdStatusChange, Invitation, Supplier, User  # noqa: F401
 from marketplace.places.models import ServicePoint, Town, Village  # noqa: F401

@@ -177,6 +177,10 @@ class SupplyLot(db.Model):
     idempotency_token: Mapped[str] = mapped_column(String(64), unique=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None while a lot above the intake ceilings awaits town staff: its floor money is not owed
+    # and its units are not sold from it until then (see coops/services.py).
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     household: Mapped[Household] = relationship()
     product: Mapped[Product] = relationship()
 

@@ -1,8 +1,9 @@
 """Cooperative work: supply lot intake (保底收购) and the rules that go with it."""
 from datetime import date
 
+from flask import current_app
 from flask_babel import lazy_gettext as _
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.audit.services import record
@@ -11,11 +12,14 @@ from marketplace.catalog.models import Product, SupplyLot, Variant
 from marketplace.coops import scope
 from marketplace.coops.models import Cooperative, Membership
 from marketplace.errors import Conflict, DomainError, NotFound
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.ledger.attribution import post_floor_purchase
+from marketplace.places.scope import staff_town_id
 
 GRADES = ("特级", "一级", "二级", "三级")
-MAX_LOT_QUANTITY = 10_000_000
+# Refused outright: no household delivers a million units at once.
+MAX_LOT_QUANTITY = 1_000_000
 
 
 def _check_lot_scope(actor_id, cooperative_id, household_id):
@@ -42,9 +46,23 @@ def _existing_lot(idempotency_token, cooperative_id):
     return lot
 
 
+def needs_town_confirmation(household_id, quantity, received_on):
+    """Whether a lot is above the intake ceilings: more than LOT_CONFIRM_ABOVE_UNITS in one lot, or
+    more than LOT_SEASON_UNITS_PER_HOUSEHOLD from one household in the season (its calendar year)."""
+    config = current_app.config
+    season = db.session.scalar(select(func.coalesce(func.sum(SupplyLot.quantity), 0)).where(
+        SupplyLot.household_id == household_id,
+        SupplyLot.received_on >= date(received_on.year, 1, 1), SupplyLot.received_on <= date(received_on.year, 12, 31)))
+    return quantity > config["LOT_CONFIRM_ABOVE_UNITS"] or season + quantity > config["LOT_SEASON_UNITS_PER_HOUSEHOLD"]
+
+
 def record_supply_lot(cooperative_id, product_id, household_id, quantity, idempotency_token,
                       received_on=None, grade="", actor_id=None, on_behalf=False, variant_id=None):
     """Record that a member household delivered `quantity` lot units, and credit its floor price.
+
+    A lot above the intake ceilings (`needs_town_confirmation`) is recorded unconfirmed: its floor
+    money is not owed, its units are not sold from it and no stock is added until town staff
+    confirm it (`confirm_lot`), so a mistyped or invented quantity costs nobody anything.
 
     Safe to submit twice: the same `idempotency_token` returns the lot already recorded (also
     when two submits race: the unique token lets one insert win). The lot snapshots the
@@ -75,11 +93,13 @@ def record_supply_lot(cooperative_id, product_id, household_id, quantity, idempo
         variant = db.session.get(Variant, variant_id)
         if variant is None or variant.product_id != product.id:
             raise DomainError(_("Choose a variant of this product."), field="variant_id")
+    received_on = received_on or date.today()
+    confirmed = not needs_town_confirmation(household_id, quantity, received_on)
     lot = SupplyLot(
         product_id=product_id, cooperative_id=cooperative_id, household_id=household_id,
         quantity=quantity, quantity_remaining=quantity, floor_price_fen=product.floor_price_fen,
-        received_on=received_on or date.today(), grade=grade, idempotency_token=idempotency_token,
-        recorded_by_id=actor_id,
+        received_on=received_on, grade=grade, idempotency_token=idempotency_token,
+        recorded_by_id=actor_id, confirmed_at=utcnow() if confirmed else None,
     )
     try:
         with db.session.begin_nested():
@@ -90,14 +110,47 @@ def record_supply_lot(cooperative_id, product_id, household_id, quantity, idempo
         if existing is None:
             raise
         return existing
-    post_floor_purchase(lot)
-    stocked = quantity // variant.lot_units if variant is not None else 0
-    if stocked:
-        add_stock(variant.id, stocked)
+    stocked = 0
+    if confirmed:
+        post_floor_purchase(lot)
+        stocked = quantity // variant.lot_units if variant is not None else 0
+        if stocked:
+            add_stock(variant.id, stocked)
     record("lot.recorded", actor_id=actor_id, obj=lot, town_id=product.seller.cooperative.town_id,
            on_behalf_of_household_id=household_id if on_behalf else None,
            quantity=quantity, floor_price_fen=lot.floor_price_fen, cooperative_id=cooperative_id,
-           variant_id=variant_id, stock_added=stocked)
+           variant_id=variant_id, stock_added=stocked, awaiting_town_confirmation=not confirmed)
+    db.session.commit()
+    return lot
+
+
+def lots_awaiting_confirmation(town_id):
+    """Lots of the town's cooperatives above the intake ceilings that staff have not confirmed yet."""
+    return db.session.scalars(
+        select(SupplyLot).join(Cooperative, SupplyLot.cooperative_id == Cooperative.id)
+        .where(Cooperative.town_id == town_id, SupplyLot.confirmed_at.is_(None)).order_by(SupplyLot.id)).all()
+
+
+def confirm_lot(actor_id, lot_id):
+    """Town staff confirm a lot above the intake ceilings: its floor money is owed from now (rule 3).
+
+    Staff of the cooperative's town only, never the person who recorded it; once. Commits."""
+    town_id = staff_town_id(actor_id)
+    lot = db.session.get(SupplyLot, lot_id)
+    if lot is None or db.session.get(Cooperative, lot.cooperative_id).town_id != town_id:
+        raise NotFound(_("No such lot."))
+    if lot.recorded_by_id == actor_id:
+        raise Conflict(_("You recorded this lot: another staff member must confirm it."))
+    moved = db.session.execute(update(SupplyLot).where(SupplyLot.id == lot.id, SupplyLot.confirmed_at.is_(None))
+                               .values(confirmed_at=utcnow(), confirmed_by_id=actor_id)
+                               .execution_options(synchronize_session=False)).rowcount
+    if not moved:
+        db.session.rollback()
+        raise Conflict(_("This lot is already confirmed."))
+    db.session.refresh(lot)
+    post_floor_purchase(lot)
+    record("lot.confirmed", actor_id=actor_id, obj=lot, town_id=town_id, quantity=lot.quantity,
+           floor_price_fen=lot.floor_price_fen, household_id=lot.household_id)
     db.session.commit()
     return lot
 

@@ -44,6 +44,7 @@ class LedgerWriter:
         self.entry_id = 0
         self.posting_id = 0
         self.line_id = 0
+        self.shipment_id = 0
         self.allocation_id = 0
         uplink = [p for p in district.products if p[1] != "supplier"]
         self.uplink = uplink or district.products
@@ -65,6 +66,7 @@ class LedgerWriter:
 
     def _chunk(self, first, last):
         orders, payments, events, lines, allocations, entries, postings = [], [], [], [], [], [], []
+        shipments = []
         glob = self.accounts.glob
         for o in range(first, last + 1):
             when = scale.days_ago(o, self.sizes.orders)
@@ -98,10 +100,19 @@ class LedgerWriter:
                            "stripe", "pickup" if downlink else "address", f"收货人{o % 1000}", "13800000000",
                            "" if downlink else "山东省淄博市张店区某路1号", village if downlink else None,
                            1 + o % self.sizes.households if downlink else None, town if donation else None,
-                           subtotal, shipping, donation, amount, 0, "cny", when, paid_at))
+                           subtotal, shipping, donation, amount, 0, "cny", when, paid_at,
+                           paid_at + scale.timedelta(days=10) if status == "completed" else None))
             payments.append((o, o, f"pi_scale_{o}", amount, "cny", "succeeded", f"ch_scale_{o}", f"txn_scale_{o}", fee,
                              "cny", amount, when, paid_at))
             events.append((o, o, status, "", paid_at))
+            # One shipment per seller: a completed order's settled a week after it was delivered.
+            settled = status == "completed"
+            for seller in sorted({line[4] for line in lines if line[1] == o}):
+                self.shipment_id += 1
+                shipments.append((self.shipment_id, o, seller, "settled" if settled else "open", "", "",
+                                  paid_at + scale.timedelta(days=2) if settled else None,
+                                  paid_at + scale.timedelta(days=3) if settled else None,
+                                  "carrier" if settled else None, paid_at + scale.timedelta(days=10) if settled else None))
             self._post_payment(entries, postings, o, amount, fee, shipping, donation, town, paid_at, line_legs)
         copy = self.copier.copy
         copy("orders", ORDER_COLUMNS, orders)
@@ -109,6 +120,8 @@ class LedgerWriter:
                           "stripe_charge_id", "balance_transaction_id", "fee_fen", "settlement_currency",
                           "settlement_amount", "created_at", "succeeded_at"], payments)
         copy("order_events", ["id", "order_id", "status", "note", "at"], events)
+        copy("shipments", ["id", "order_id", "seller_id", "status", "carrier", "tracking_no", "shipped_at", "delivered_at", "delivery_confirmed_by",
+                           "settled_at"], shipments)
         copy("order_lines", ["id", "order_id", "variant_id", "product_id", "seller_id", "seller_kind", "title_zh",
                              "title_en", "unit", "lot_units", "unit_price_fen", "quantity", "line_total_fen",
                              "refunded_quantity", "refunded_fen"], lines)
@@ -211,7 +224,7 @@ class LedgerWriter:
                 quantity = max(quantity, used)
                 received = scale.START - scale.timedelta(days=60 - index)
                 lots.append((lot_id, product_id, owner, household, quantity, quantity - used, floor, received.date(),
-                             "一级", f"scale-lot:{lot_id}", received))
+                             "一级", f"scale-lot:{lot_id}", received, received))
                 amount = quantity * floor
                 self._entry(entries, postings, f"lot:{lot_id}:floor", names.FLOOR_PURCHASE,
                             json.dumps({"floor_price_fen": floor, "quantity": quantity}),
@@ -219,7 +232,7 @@ class LedgerWriter:
                             received, lot_id=lot_id)
         self.copier.copy("supply_lots", ["id", "product_id", "cooperative_id", "household_id", "quantity",
                                          "quantity_remaining", "floor_price_fen", "received_on", "grade",
-                                         "idempotency_token", "created_at"], lots)
+                                         "idempotency_token", "created_at", "confirmed_at"], lots)
         self.copier.copy("journal_entries", ENTRY_COLUMNS, entries)
         self.copier.copy("postings", ["id", "entry_id", "account_id", "amount_fen"], postings)
 
@@ -227,6 +240,6 @@ class LedgerWriter:
 ORDER_COLUMNS = ["id", "public_no", "buyer_id", "direction", "status", "payment_method", "delivery_kind",
                  "recipient_name", "recipient_phone", "address", "service_point_id", "household_id", "donation_town_id",
                  "subtotal_fen", "shipping_fen", "donation_fen", "total_fen", "refunded_fen", "currency", "created_at",
-                 "paid_at"]
+                 "paid_at", "settled_at"]
 ENTRY_COLUMNS = ["id", "idempotency_key", "rule", "rule_settings", "memo", "order_id", "order_line_id", "lot_id",
                  "created_at"]

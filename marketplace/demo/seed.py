@@ -167,6 +167,7 @@ def seed_demo():
     _seed_users(coops, towns, supplier, points)
     _seed_delivery_areas(supplier, towns, villages)
     db.session.commit()
+    _seed_deposit(coops)
     return counts()
 
 
@@ -300,6 +301,20 @@ def _seed_users(coops, towns, supplier, points):
                     service_point_id=points[scope["service_point"]].id if "service_point" in scope else None)
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
+
+
+def _seed_deposit(coops):
+    """Lili's cooperative transferred ¥3,000 to fund its floor purchases (保底收购): recorded by one
+    Lingzi staff member, approved by the other. The other cooperatives' floor money awaits funding."""
+    from marketplace.payouts.funding import approve_deposit, record_deposit
+    from marketplace.payouts.models import CooperativeDeposit
+
+    lili = coops["lili-grains"].id
+    if db.session.scalar(select(CooperativeDeposit.id).filter_by(cooperative_id=lili)) is not None:
+        return
+    maker, checker = (db.session.scalar(select(User.id).filter_by(email=email)) for email in ("town@demo.cn", "town2@demo.cn"))
+    deposit = record_deposit(maker, lili, 300_000, "DEMO-ICBC-20261005-0001")
+    approve_deposit(checker, deposit.id)
 
 
 # Where the demo supplier delivers daily goods (日用品下乡): its own town, and two poor villages and Lili.

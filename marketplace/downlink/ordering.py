@@ -24,6 +24,7 @@ from marketplace.ledger.attribution import pay_order_from_earnings
 from marketplace.ledger.balances import household_balance
 from marketplace.ledger.errors import InsufficientBalance
 from marketplace.money import format_fen
+from marketplace.orders.fulfilment import open_shipments
 from marketplace.orders.models import Order, OrderEvent, OrderLine, StockReservation
 from marketplace.payments.models import Payment
 from marketplace.payments.settlement import cancel_and_settle, settle_payment_intent
@@ -154,6 +155,7 @@ def _create_order(actor_id, point, household, supplier_id, lines, variants, paym
         ))
         db.session.add(StockReservation(order_id=order.id, variant_id=variant.id, quantity=quantity,
                                         status="held" if held else "converted", expires_at=expires))
+    open_shipments(order.id)
     db.session.add(PickupTicket(order_id=order.id, supplier_id=supplier_id, service_point_id=point.id))
     db.session.add(OrderEvent(order_id=order.id, status="pending_payment", actor_id=actor_id,
                               note="cash on pickup" if payment_method == "cash" else ""))

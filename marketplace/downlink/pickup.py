@@ -22,6 +22,7 @@ from marketplace.ledger.rules.names import CASH_PAYMENT
 from marketplace.ledger.rules.sales import attribute_order
 from marketplace.ledger.services import account_id, post_entry
 from marketplace.orders.models import Order, OrderEvent
+from marketplace.orders.settlement import deliver_at_pickup
 
 
 
@@ -66,8 +67,10 @@ def hand_over(actor_id, public_no, code, cash_received_fen=None):
         ticket.cash_collected_fen, order.paid_at = cash_received_fen, now
     elif order.status != "delivered":
         raise Conflict(_("This order is not waiting for pickup."))
-    order.status = "completed"
     ticket.picked_up_at, ticket.handed_over_by_id = now, actor_id
+    # The villager has the goods: the supplier's credit is available from now (DESIGN §3).
+    deliver_at_pickup(order.id, settle=True)
+    order.status = "completed"
     db.session.add(OrderEvent(order_id=order.id, status="completed", actor_id=actor_id, note="picked up"))
     record("downlink.picked_up", actor_id=actor_id, obj=order, town_id=point.village.town_id,
            on_behalf_of_household_id=order.household_id, cash_collected_fen=ticket.cash_collected_fen)

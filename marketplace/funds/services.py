@@ -50,7 +50,7 @@ def propose_grant(actor_id, household_id, purpose, amount_fen, note):
     note = (note or "").strip()
     if not note or len(note) > 300:
         raise Conflict("Say why the household needs the aid (at most 300 characters).", field="note")
-    free = love_fund_summary(town_id)["balance_fen"] - _committed_fen(town_id)
+    free = love_fund_summary(town_id)["available_fen"] - _committed_fen(town_id)
     if amount_fen > free:
         raise Conflict(f"The fund has only ¥{max(free, 0) / 100:,.2f} not yet granted or proposed.", field="amount")
     grant = LoveFundGrant(town_id=town_id, household_id=household_id, purpose=purpose, amount_fen=amount_fen,

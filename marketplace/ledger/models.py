@@ -11,7 +11,7 @@ ACCOUNT_KINDS = (
     "stripe_receivable", "sales_pending", "household_payable", "cooperative_revenue",
     "cooperative_inventory", "cooperative_deposit", "supplier_payable", "platform_fees",
     "payment_fees", "love_fund", "shipping", "payouts_in_transit", "bank",
-    "fixed_return_receivable", "cash_collected",
+    "fixed_return_receivable", "cash_collected", "refund_losses", "claims_receivable",
 )
 OWNER_TYPES = ("", "household", "cooperative", "supplier", "town", "investment")
 

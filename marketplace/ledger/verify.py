@@ -8,6 +8,7 @@ from sqlalchemy import func, select, text
 
 from marketplace.catalog.models import SupplyLot
 from marketplace.extensions import db
+from marketplace.ledger.balances import available_by_account, owed_and_pending
 from marketplace.ledger.guards import APPEND_ONLY_TABLES
 from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Posting
 from marketplace.ledger.rules.names import (
@@ -46,7 +47,7 @@ def verify_ledger():
     """Run every check; returns a Report with counts, violations (with ids) and notes."""
     report = Report()
     for check in (check_entries_balance, check_orders_add_up, check_exactly_once, check_lots,
-                  check_never_below_zero, check_settings_recorded, check_immutability):
+                  check_never_below_zero, check_available_not_negative, check_settings_recorded, check_immutability):
         check(report)
     return report
 
@@ -167,6 +168,27 @@ def check_never_below_zero(report):
     for entry_id, owner_type, owner_id, balance in rows:
         report.fail("never_below_zero", f"{owner_type} {owner_id} left at {-int(balance)} fen",
                     entry_id=entry_id, **{f"{owner_type}_id": owner_id})
+
+
+def check_available_not_negative(report):
+    """Now, no household, supplier or love fund has less than nothing available (DESIGN §3
+    "Settlement"): a refund never pushed one below zero, and no household was paid floor money its
+    cooperative had not funded (`payouts_within_funding`)."""
+    accounts = select(Account.id).where(Account.kind.in_(("household_payable", "supplier_payable", "love_fund")))
+    owed = owed_and_pending(accounts)
+    available = available_by_account(accounts)
+    owners = {account: (kind, owner_type, owner_id) for account, kind, owner_type, owner_id in db.session.execute(
+        select(Account.id, Account.kind, Account.owner_type, Account.owner_id).where(Account.id.in_(list(available))))}
+    for account, fen in sorted(available.items()):
+        if fen >= 0:
+            continue
+        kind, owner_type, owner_id = owners[account]
+        total, pending = owed[account]
+        unfunded = total - pending >= 0  # only the floor money awaiting funding takes it below zero
+        report.fail("payouts_within_funding" if unfunded else "available_not_negative",
+                    f"{owner_type} {owner_id} ({kind}) has {fen} fen available", account_id=account,
+                    **{f"{owner_type}_id": owner_id})
+    report.counts.update(payee_accounts=len(available))
 
 
 def check_settings_recorded(report):

@@ -21,6 +21,7 @@ from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.orders.cart import cart_lines, item_name, sellable_variant
 from marketplace.orders.errors import AlreadyPaid, EmptyCart, SoldOut
+from marketplace.orders.fulfilment import open_shipments
 from marketplace.orders.models import CartItem, Order, OrderEvent, OrderLine, StockReservation
 from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment
@@ -156,6 +157,7 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0):
             unit_price_fen=variant.price_fen, quantity=line.quantity, line_total_fen=line.line_total_fen))
         db.session.add(StockReservation(order_id=order.id, variant_id=variant.id, quantity=line.quantity,
                                         expires_at=expires))
+    open_shipments(order.id)
     db.session.add(OrderEvent(order_id=order.id, status="pending_payment", note="placed", actor_id=buyer_id))
     db.session.execute(CartItem.__table__.delete().where(CartItem.cart_id == cart_id))
     db.session.commit()

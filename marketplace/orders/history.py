@@ -1,9 +1,12 @@
-"""A buyer's orders and each order's status timeline."""
+"""A buyer's orders, each order's status timeline and its shipments."""
+from dataclasses import dataclass
+
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
 from marketplace.extensions import db
-from marketplace.orders.models import Order, OrderEvent
+from marketplace.orders.fulfilment import seller_name
+from marketplace.orders.models import Order, OrderEvent, Shipment
 
 
 def buyer_orders(buyer_id, limit=100, before=None):
@@ -19,3 +22,23 @@ def buyer_orders(buyer_id, limit=100, before=None):
 
 def order_timeline(order_id):
     return db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)).all()
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    """One seller's part of an order as the buyer follows it."""
+
+    shipment: Shipment
+    seller_zh: str
+    seller_en: str
+    lines: list
+
+    def seller(self, locale="zh"):
+        return self.seller_en if str(locale).startswith("en") else self.seller_zh
+
+
+def order_shipments(order):
+    """The order's shipments with who sends each and its lines, in seller order."""
+    return [ShipmentView(shipment, seller_name(shipment.seller_id, "zh"), seller_name(shipment.seller_id, "en"),
+                         shipment.lines())
+            for shipment in sorted(order.shipments, key=lambda shipment: shipment.id)]

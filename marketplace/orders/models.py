@@ -14,6 +14,10 @@ ORDER_STATUSES = (
 DELIVERY_KINDS = ("address", "pickup")
 PAYMENT_METHODS = ("stripe", "earnings", "cash")
 RESERVATION_STATUSES = ("held", "converted", "released")
+SHIPMENT_STATUSES = ("open", "packed", "shipped", "delivered", "settled", "cancelled")
+# How a shipment came to be delivered: the buyer confirmed receipt, the seller or town staff
+# recorded the carrier's delivery, AUTO_CONFIRM_DAYS passed after shipping, or the pickup code was checked.
+DELIVERY_CONFIRMATIONS = ("buyer", "carrier", "auto", "pickup")
 
 
 class Cart(db.Model):
@@ -74,8 +78,11 @@ class Order(db.Model):
     pickup_code: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     paid_at: Mapped[datetime | None]
+    # When the last of its shipments settled: its round-up may then be granted as aid.
+    settled_at: Mapped[datetime | None] = mapped_column(index=True)
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.id")
     events: Mapped[list["OrderEvent"]] = relationship(order_by="OrderEvent.id")
+    shipments: Mapped[list["Shipment"]] = relationship(order_by="Shipment.id", back_populates="order")
 
     __table_args__ = (
         one_of("status", ORDER_STATUSES, "order_status_known"),
@@ -123,6 +130,45 @@ class OrderLine(db.Model):
         return self.title_en if str(locale).startswith("en") else self.title_zh
 
 
+class Shipment(db.Model):
+    """One seller's lines of an order, packed, shipped, delivered and settled on their own.
+
+    The lines of a shipment are the order's lines with its `seller_id`. Credits of those lines
+    are *pending* until the shipment settles (AFTER_SALES_DAYS after delivery, no open claim),
+    then *available* (see marketplace/ledger/balances.py).
+    """
+
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    carrier: Mapped[str] = mapped_column(String(40), default="")
+    tracking_no: Mapped[str] = mapped_column(String(60), default="")
+    packed_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    delivery_confirmed_by: Mapped[str | None] = mapped_column(String(10))
+    # Set while an after-sales claim on it is open: it does not settle until the claim closes.
+    claim_opened_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    order: Mapped[Order] = relationship(back_populates="shipments")
+
+    __table_args__ = (
+        one_of("status", SHIPMENT_STATUSES, "shipment_status_known"),
+        CheckConstraint(f"delivery_confirmed_by IS NULL OR delivery_confirmed_by IN "
+                        f"({', '.join(repr(kind) for kind in DELIVERY_CONFIRMATIONS)})", name="delivery_confirmation_known"),
+        CheckConstraint("status != 'settled' OR settled_at IS NOT NULL", name="settled_has_time"),
+        db.UniqueConstraint("order_id", "seller_id", name="uq_shipments_order_seller"),
+        # The settlement sweeps: delivered shipments by delivery time, shipped ones by shipping time.
+        db.Index("ix_shipments_status_delivered_at", "status", "delivered_at"),
+        db.Index("ix_shipments_status_shipped_at", "status", "shipped_at"),
+    )
+
+    def lines(self):
+        return [line for line in self.order.lines if line.seller_id == self.seller_id]
+
+
 class StockReservation(db.Model):
     """Stock taken at checkout; returned to the variant if the order is not paid in time."""
 
@@ -147,6 +193,8 @@ class OrderEvent(db.Model):
     __tablename__ = "order_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    # The shipment a packing, shipping or delivery step belongs to (None: the whole order).
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
     status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(String(300), default="")
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

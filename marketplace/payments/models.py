@@ -40,6 +40,9 @@ class Refund(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     reason: Mapped[str] = mapped_column(String(200), default="")
     restock: Mapped[bool] = mapped_column(default=False)
+    # Who bears a refund of goods whose sale had settled (platform, cooperative, supplier or
+    # carrier): what the payees can no longer give back is posted as that party's loss or claim.
+    borne_by: Mapped[str] = mapped_column(String(12), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     lines: Mapped[list["RefundLine"]] = relationship(order_by="RefundLine.id")

@@ -11,6 +11,7 @@ from marketplace.catalog.models import Variant
 from marketplace.database import lock_for_update
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
+from marketplace.orders.fulfilment import close_refunded_shipments
 from marketplace.orders.models import Order, OrderEvent
 from marketplace.outbox.services import publish
 from marketplace.payments import stripe_gateway
@@ -75,5 +76,6 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
     order.status = "refunded" if everything_back else "partially_refunded"
     db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refunded", actor_id=actor_id))
     db.session.flush()
+    close_refunded_shipments(order.id)
     publish("ledger.attribute_refund", refund_id=refund.id)
     return refund

@@ -8,6 +8,7 @@ from marketplace.extensions import db
 
 BATCH_STATUSES = ("draft", "approved", "closed", "cancelled")
 ITEM_STATUSES = ("pending", "approved", "paid", "failed")
+DEPOSIT_STATUSES = ("recorded", "approved", "rejected")
 
 
 class PayoutBatch(db.Model):
@@ -49,4 +50,30 @@ class PayoutItem(db.Model):
         one_of("status", ITEM_STATUSES, "item_status_known"),
         CheckConstraint("amount_fen > 0", name="payout_positive"),
         CheckConstraint("(household_id IS NULL) != (supplier_id IS NULL)", name="one_payee"),
+    )
+
+
+class CooperativeDeposit(db.Model):
+    """Money a cooperative transferred to the platform's bank to fund its floor purchases (保底收购).
+
+    Recorded by one town staff member with the bank's reference, approved by another; approval
+    posts Dr bank, Cr cooperative_deposit[C] (see marketplace/payouts/funding.py).
+    """
+
+    __tablename__ = "cooperative_deposits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+    bank_reference: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(10), default="recorded")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        one_of("status", DEPOSIT_STATUSES, "deposit_status_known"),
+        CheckConstraint("amount_fen > 0", name="deposit_positive"),
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id != recorded_by_id", name="deposit_maker_is_not_checker"),
+        db.UniqueConstraint("cooperative_id", "bank_reference", name="uq_cooperative_deposits_reference"),
     )

@@ -11,11 +11,11 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.catalog.models import SupplyLot
 from marketplace.extensions import db
-from marketplace.ledger.balances import PENDING_ORDER_STATUSES, SALE_RULES, HouseholdBalance
+from marketplace.ledger.balances import household_balances
 from marketplace.ledger.explain import SETTING_KEYS, Trace, _cause
 from marketplace.ledger.models import Account, JournalEntry, Posting
 from marketplace.ledger.reports import _bounds, statement_from_postings
-from marketplace.ledger.rules.names import PAYOUT_APPROVED, PAYOUT_FAILED, household_mechanism
+from marketplace.ledger.rules.names import household_mechanism
 from marketplace.orders.models import Order, OrderLine
 from marketplace.people.models import Household
 from marketplace.places.models import Village
@@ -24,7 +24,8 @@ from marketplace.places.models import Village
 def village_statements(village_id, start, end):
     """[statement dict as `statement_for` returns it] for each household of the village, by head's name.
 
-    Five queries: households, postings, and the orders, order lines and lots the postings name.
+    A handful of queries: households, postings, the orders, order lines and lots the postings
+    name, and the balances of all of them at once (`household_balances`).
     Build and render before the transaction ends: the preloaded rows expire on commit.
     """
     households = db.session.scalars(
@@ -49,27 +50,19 @@ def village_statements(village_id, start, end):
     by_household = {household.id: [] for household in households}
     for household_id, entry, amount in postings:
         by_household[household_id].append((entry, amount))
-    statements = [_statement(household, by_household[household.id], orders, start, end) for household in households]
+    balances = household_balances([household.id for household in households])
+    statements = [_statement(household, by_household[household.id], orders, start, end, balances[household.id])
+                  for household in households]
     del preloaded
     return statements
 
 
-def _statement(household, postings, orders, start, end):
+def _statement(household, postings, orders, start, end, balance):
     low, high = _bounds(start, end)
     return {"household": household, "start": start, "end": end,
-            "balance": _balance(postings, orders),
+            "balance": balance,
             "statement": _period_statement(household.id, postings, orders, start, end, low, high),
             "entries": _traces_in_period(household.id, postings, start, end)}
-
-
-def _balance(postings, orders):
-    """As `household_balance`: posted, pending (sales of undelivered orders), available, paid to date."""
-    posted = -sum(amount for _entry, amount in postings)
-    pending = max(-sum(amount for entry, amount in postings if entry.rule in SALE_RULES and entry.order_id
-                       and orders[entry.order_id].status in PENDING_ORDER_STATUSES), 0)
-    paid = sum(amount for entry, amount in postings if entry.rule in (PAYOUT_APPROVED, PAYOUT_FAILED))
-    return HouseholdBalance(posted_fen=posted, pending_fen=pending, available_fen=posted - pending,
-                            paid_to_date_fen=paid)
 
 
 def _period_statement(household_id, postings, orders, start, end, low, high):

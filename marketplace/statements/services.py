@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, tuple_
 from marketplace.documents import html_to_pdf
 from marketplace.errors import Conflict
 from marketplace.extensions import db
-from marketplace.ledger.balances import household_balance
+from marketplace.ledger.balances import HouseholdBalance, household_balance, household_balances
 from marketplace.ledger.explain import explain_household
 from marketplace.ledger.reports import household_statement
 from marketplace.people.models import Household
@@ -27,9 +27,10 @@ MAX_PERIOD_DAYS = 3 * 366
 @dataclass(frozen=True)
 class HouseholdRow:
     household: Household
-    available_fen: int
-    pending_fen: int
-    paid_to_date_fen: int
+    balance: HouseholdBalance
+
+    def __getattr__(self, name):  # row.available_fen, row.pending_fen … read the balance
+        return getattr(self.balance, name)
 
 
 def check_period(start, end):
@@ -58,11 +59,9 @@ def town_households(town_id, query="", village_id=None, after=None, limit=None):
                                         Village.name_en.ilike(like)))
     if limit is not None:
         statement = statement.limit(limit)
-    rows = []
-    for household in db.session.scalars(statement):
-        balance = household_balance(household.id)
-        rows.append(HouseholdRow(household, balance.available_fen, balance.pending_fen, balance.paid_to_date_fen))
-    return rows
+    households = db.session.scalars(statement).all()
+    balances = household_balances([household.id for household in households])
+    return [HouseholdRow(household, balances[household.id]) for household in households]
 
 
 def explain_in_period(household_id, start, end):

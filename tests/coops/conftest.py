@@ -66,8 +66,16 @@ def make_paid_order(variant_sku, quantity=1, paid_at=None, recipient="王女士"
             line_total_fen=line_total))
     order.subtotal_fen = order.total_fen = subtotal
     db.session.add(order)
+    open_shipments_of(order)
     db.session.commit()
     return order.id
+
+
+def open_shipments_of(order):
+    from marketplace.orders.fulfilment import open_shipments
+
+    db.session.flush()
+    open_shipments(order.id)
 
 
 @pytest.fixture

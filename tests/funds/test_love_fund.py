@@ -13,7 +13,8 @@ def test_donations_fill_the_fund_once_per_reference(lingzi):
     love_fund.record_donation(lingzi.maker_id, "charity_market", 2_388_340, "义集-2026-01")
     love_fund.record_donation(lingzi.maker_id, "charity_market", 2_388_340, "义集-2026-01")
     love_fund.record_donation(lingzi.checker_id, "gift", 200_000, "捐赠-001")
-    assert love_fund_summary(lingzi.town_id) == {"received_fen": 2_588_340, "granted_fen": 0, "balance_fen": 2_588_340}
+    assert love_fund_summary(lingzi.town_id) == {"received_fen": 2_588_340, "granted_fen": 0, "balance_fen": 2_588_340,
+                                                 "pending_fen": 0, "available_fen": 2_588_340}
 
 
 def test_aid_needs_a_second_staff_member_and_credits_the_household(lingzi):

@@ -9,7 +9,11 @@ from marketplace.coops.services import record_supply_lot
 from marketplace.crypto import blind_index, mask
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.ledger.rules.names import COOPERATIVE_DEPOSIT
+from marketplace.ledger.services import account_id, post_entry
+from marketplace.orders.fulfilment import open_shipments
 from marketplace.orders.models import Order, OrderLine
+from marketplace.orders.settlement import settle_order_now
 from marketplace.payments.models import Payment, Refund, RefundLine
 from marketplace.payouts.models import PayoutBatch, PayoutItem
 from marketplace.people.models import Household, Supplier, User
@@ -107,8 +111,21 @@ class District:
                                title_en=product.title_en, unit=variant.unit, lot_units=variant.lot_units,
                                unit_price_fen=variant.price_fen, quantity=quantity,
                                line_total_fen=variant.price_fen * quantity))
+        open_shipments(order.id)
         db.session.commit()
         return order
+
+    def fund(self, coop, amount_fen):
+        """The cooperative deposited `amount_fen` with the platform: its floor money is funded that far."""
+        post_entry(f"deposit:test:{number()}", COOPERATIVE_DEPOSIT,
+                   [(account_id("bank"), amount_fen), (account_id("cooperative_deposit", "cooperative", coop.id), -amount_fen)],
+                   rule_settings={"cooperative_id": coop.id, "amount_fen": amount_fen})
+        db.session.commit()
+
+    def settle(self, order):
+        """Deliver and settle every shipment of `order` now: its credits become available."""
+        settle_order_now(order.id)
+        db.session.commit()
 
     def payment(self, order, fee_fen=0, status="succeeded", succeeded_at=None):
         payment = self.add(Payment(order_id=order.id, stripe_payment_intent_id=f"pi_{number()}",

@@ -101,7 +101,8 @@ def test_love_fund_takes_donations_and_never_grants_beyond_its_balance(district)
     db.session.rollback()
     assert household_balance(patient.id).available_fen == 20_000_00
     assert love_fund_summary(district.town.id) == {"received_fen": 23_883_40, "granted_fen": 20_000_00,
-                                                   "balance_fen": 3_883_40}
+                                                   "balance_fen": 3_883_40, "pending_fen": 0,
+                                                   "available_fen": 3_883_40}
 
 
 def test_only_the_towns_staff_record_its_donations_and_bad_amounts_are_refused(district):

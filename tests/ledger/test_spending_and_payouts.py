@@ -16,11 +16,12 @@ from marketplace.orders.models import Order
 
 @pytest.fixture
 def earner(district):
-    """A household with 100元 of floor-purchase earnings, a shop, and the village agent."""
+    """A household with 100元 of floor-purchase earnings its cooperative has funded, a shop, and the village agent."""
     household = district.household()
     coop = district.cooperative(members=[(household, 1)])
     grains = district.variant(coop, price_fen=800, floor_price_fen=500)
     district.lot(grains, household, 20)
+    district.fund(coop, 10_000)
     return household, district.supplier(), district.agent_for()
 
 
@@ -56,7 +57,7 @@ def test_an_agent_of_another_village_cannot_spend_a_households_earnings(district
         pay_order_from_earnings(order.id, stranger.id)
 
 
-def test_sales_not_yet_delivered_are_pending_and_cannot_be_paid_out(district):
+def test_sales_not_yet_settled_are_pending_and_cannot_be_paid_out(district):
     seller = district.household()
     eggs = district.variant(seller, price_fen=5_000)
     order, payment = district.paid_order([(eggs, 1)])
@@ -66,8 +67,10 @@ def test_sales_not_yet_delivered_are_pending_and_cannot_be_paid_out(district):
     with pytest.raises(InsufficientBalance):
         post_payout_approved(district.payout_item(household=seller, amount_fen=1).id)
     db.session.rollback()
-    db.session.get(Order, order.id).status = "delivered"
+    db.session.get(Order, order.id).status = "delivered"  # the order's status alone makes nothing available
     db.session.commit()
+    assert household_balance(seller.id).available_fen == 0
+    district.settle(order)
     assert household_balance(seller.id).available_fen == 5_000
 
 
@@ -83,7 +86,7 @@ def test_a_payout_moves_money_through_transit_to_the_bank(district, earner):
     post_payout_paid(item.id)
     db.session.commit()
     assert balance_fen(account_id("payouts_in_transit")) == 0
-    assert balance_fen(account_id("bank")) == -6_000
+    assert balance_fen(account_id("bank")) == 10_000 - 6_000  # the cooperative's deposit less the payout
     with pytest.raises(Conflict):
         post_payout_failed(item.id)
 
@@ -106,6 +109,10 @@ def test_a_supplier_is_paid_what_it_is_owed_and_no_more(district, earner):
     soap = district.variant(shop, price_fen=2_000)
     order = district.order([(soap, 1)], household=household, status="pending_payment")
     pay_order_from_earnings(order.id, agent.id)
+    with pytest.raises(InsufficientBalance):  # not picked up yet: nothing is available to the supplier
+        post_payout_approved(district.payout_item(supplier=shop, amount_fen=1).id)
+    db.session.rollback()
+    district.settle(order)
     with pytest.raises(InsufficientBalance):
         post_payout_approved(district.payout_item(supplier=shop, amount_fen=1_901).id)
     db.session.rollback()

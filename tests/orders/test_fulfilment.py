@@ -4,8 +4,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.orders.models import Order, OrderEvent
 from marketplace.orders.fulfilment import local_day
+from marketplace.orders.models import Order, OrderEvent, Shipment
+from tests.coops.conftest import make_paid_order
 
 
 def pdf_text(response):
@@ -13,11 +14,22 @@ def pdf_text(response):
     return "".join(page.extract_text() for page in PdfReader(BytesIO(response.data)).pages)
 
 
-def test_paid_orders_of_the_cooperative_wait_in_the_queue(client, auth, paid_order):
+def shipment_of(order_id, sku_owner=None):
+    return db.session.scalars(select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)).all()
+
+
+def only_shipment(app, order_id):
+    with app.app_context():
+        (shipment,) = shipment_of(order_id)
+        return shipment.id
+
+
+def test_paid_orders_of_the_cooperative_wait_in_the_queue(app, client, auth, paid_order):
+    shipment = only_shipment(app, paid_order)
     auth.login_as("coop@demo.cn")
-    assert f'id="order-{paid_order}"' in client.get("/coop/orders").get_data(as_text=True)
+    assert f'id="shipment-{shipment}"' in client.get("/coop/orders").get_data(as_text=True)
     auth.login_as("coop2@demo.cn")
-    assert f'id="order-{paid_order}"' not in client.get("/coop/orders").get_data(as_text=True)
+    assert f'id="shipment-{shipment}"' not in client.get("/coop/orders").get_data(as_text=True)
 
 
 def test_the_packing_list_pdf_names_the_products_in_chinese(client, auth, paid_order):
@@ -28,8 +40,6 @@ def test_the_packing_list_pdf_names_the_products_in_chinese(client, auth, paid_o
 
 
 def test_the_days_packing_list_holds_every_order_paid_that_day(app, client, auth, paid_order):
-    from tests.coops.conftest import make_paid_order
-
     with app.app_context():
         make_paid_order("GRAIN-5J", quantity=1, recipient="赵先生")
         day = local_day(db.session.get(Order, paid_order).paid_at)
@@ -46,29 +56,42 @@ def test_the_parcel_label_has_a_qr_code_to_the_product_page(client, auth, paid_o
 
 
 def test_packing_then_shipping_shows_on_the_buyers_timeline(app, client, auth, paid_order):
+    shipment = only_shipment(app, paid_order)
     auth.login_as("coop@demo.cn")
-    assert client.post(f"/coop/orders/{paid_order}/packed").status_code == 303
-    response = client.post(f"/coop/orders/{paid_order}/shipped", data={"carrier": "顺丰速运", "tracking_no": "SF1234567890"})
+    assert client.post(f"/coop/shipments/{shipment}/packed").status_code == 303
+    response = client.post(f"/coop/shipments/{shipment}/shipped", data={"carrier": "顺丰速运", "tracking_no": "SF1234567890"})
     assert response.status_code == 303
     with app.app_context():
         order = db.session.get(Order, paid_order)
         assert (order.status, order.carrier, order.tracking_no) == ("shipped", "顺丰速运", "SF1234567890")
         events = db.session.scalars(select(OrderEvent).filter_by(order_id=paid_order).order_by(OrderEvent.id)).all()
-        assert [e.status for e in events] == ["packed", "shipped"]
+        assert [(e.status, e.shipment_id) for e in events] == [("packed", shipment), ("shipped", shipment)]
         assert "SF1234567890" in events[-1].note
 
 
 def test_an_order_cannot_be_shipped_before_it_is_packed(app, client, auth, paid_order):
+    shipment = only_shipment(app, paid_order)
     auth.login_as("coop@demo.cn")
-    client.post(f"/coop/orders/{paid_order}/shipped", data={"carrier": "顺丰速运", "tracking_no": "SF1"})
+    client.post(f"/coop/shipments/{shipment}/shipped", data={"carrier": "顺丰速运", "tracking_no": "SF1"})
     with app.app_context():
         assert db.session.get(Order, paid_order).status == "paid"
+        assert db.session.get(Shipment, shipment).status == "open"
         assert db.session.query(OrderEvent).count() == 0
 
 
 def test_a_bad_tracking_number_changes_nothing(app, client, auth, paid_order):
+    shipment = only_shipment(app, paid_order)
     auth.login_as("coop@demo.cn")
-    client.post(f"/coop/orders/{paid_order}/packed")
-    client.post(f"/coop/orders/{paid_order}/shipped", data={"carrier": "顺丰速运", "tracking_no": "<script>"})
+    client.post(f"/coop/shipments/{shipment}/packed")
+    client.post(f"/coop/shipments/{shipment}/shipped", data={"carrier": "顺丰速运", "tracking_no": "<script>"})
     with app.app_context():
         assert db.session.get(Order, paid_order).status == "packed"
+        assert db.session.get(Shipment, shipment).status == "packed"
+
+
+def test_another_cooperative_cannot_move_the_shipment(app, client, auth, paid_order):
+    shipment = only_shipment(app, paid_order)
+    auth.login_as("coop2@demo.cn")
+    client.post(f"/coop/shipments/{shipment}/packed")
+    with app.app_context():
+        assert db.session.get(Shipment, shipment).status == "open"

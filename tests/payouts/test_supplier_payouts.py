@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select, text
 
+from marketplace.orders.settlement import settle_order_now
 from marketplace.audit.models import AuditLog
 from marketplace.crypto import mask
 from marketplace.errors import Conflict
@@ -38,7 +39,9 @@ def xihe(dl, place):
     town_id = supplier.town_id
     db.session.commit()
     credit_earnings(dl.household_id, 50_000)
-    place({dl.oil: 2}, "earnings")
+    order = place({dl.oil: 2}, "earnings")
+    settle_order_now(order.id)  # handed over at the service point: the supplier's credit is available
+    db.session.commit()
     found = SimpleNamespace(town_id=town_id, maker_id=staff("xihe1@demo.cn", town_id),
                             checker_id=staff("xihe2@demo.cn", town_id), supplier_id=dl.supplier_id,
                             supplier_user_id=dl.supplier_user_id, owed_fen=supplier_payable_fen(dl.supplier_id))

@@ -95,8 +95,9 @@ def record_fixed_return_received(investment_id, amount_fen, reference):
 def post_love_fund_aid(grant_id):
     """Rule 13: an approved grant, Dr love_fund[town], Cr household_payable[H]. Idempotent.
 
-    Locks the fund and raises InsufficientFunds beyond its balance. Joins the caller's
-    transaction (the approval that made the grant approved commits both).
+    Locks the fund and raises InsufficientFunds beyond what it may grant: its balance less the
+    round-ups of orders not settled yet, which a refund could still take back. Joins the
+    caller's transaction (the approval that made the grant approved commits both).
     """
     grant = db.session.get(LoveFundGrant, grant_id)
     if grant is None:
@@ -108,7 +109,7 @@ def post_love_fund_aid(grant_id):
     if grant.status != "approved" or grant.approved_by_id is None:
         raise Conflict("Only an approved grant is paid from the love fund.")
     fund = lock_account("love_fund", "town", grant.town_id)
-    balance = love_fund_summary(grant.town_id)["balance_fen"]
+    balance = love_fund_summary(grant.town_id)["available_fen"]
     if grant.amount_fen > balance:
         raise InsufficientFunds(f"The love fund holds {format_fen(balance)}; "
                                 f"it cannot grant {format_fen(grant.amount_fen)}.")

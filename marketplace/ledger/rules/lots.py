@@ -65,7 +65,8 @@ def lock_lots_of_products(product_ids):
     rows = db.session.execute(
         select(SupplyLot.id, SupplyLot.product_id, SupplyLot.household_id, SupplyLot.floor_price_fen,
                SupplyLot.received_on, SupplyLot.quantity_remaining)
-        .where(among(SupplyLot.product_id, product_ids), SupplyLot.quantity_remaining > 0)
+        .where(among(SupplyLot.product_id, product_ids), SupplyLot.quantity_remaining > 0,
+               SupplyLot.confirmed_at.is_not(None))
         .order_by(SupplyLot.id)
         .with_for_update()
     ).all()

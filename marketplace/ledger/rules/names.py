@@ -21,14 +21,17 @@ FIXED_RETURN = "fixed_return"                # rule 12
 FIXED_RETURN_RECEIVED = "fixed_return_received"  # rule 12, the company's payment clears the receivable
 LOVE_FUND_AID = "love_fund_aid"              # rule 13
 LOVE_FUND_GIFT = "love_fund_gift"            # charity-market takings and gifts recorded by staff
+COOPERATIVE_DEPOSIT = "cooperative_deposit"  # a cooperative funds its floor purchases: Dr bank, Cr cooperative_deposit[C]
+FLOOR_PAID_BY_COOPERATIVE = "floor_paid_by_cooperative"  # the cooperative paid a household's floor money itself
 
 # Entries that carry an order's money to the people it is owed to (the per-order invariant).
 ORDER_ATTRIBUTION_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, SHIPPING, LOVE_FUND_DONATION, REFUND)
 # Entries through which an order is paid.
 ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT)
-# Account kinds that receive an order's money.
+# Account kinds that receive an order's money, and those that bear what a settled sale's payees
+# could not give back when it was refunded (the bearer's debit stands in for theirs).
 RECIPIENT_KINDS = ("household_payable", "cooperative_revenue", "supplier_payable", "platform_fees", "shipping",
-                   "love_fund")
+                   "love_fund", "refund_losses", "claims_receivable")
 
 # How a posting on a household's account reads on its statement.
 MECHANISM_OF_RULE = {
@@ -41,6 +44,7 @@ MECHANISM_OF_RULE = {
     EARNINGS_PAYMENT: "downlink_spending",
     PAYOUT_APPROVED: "payout",
     PAYOUT_FAILED: "payout",
+    FLOOR_PAID_BY_COOPERATIVE: "payout",
 }
 INCOME_MECHANISMS = ("direct_sale", "floor_purchase", "profit_return", "dividend", "fixed_return", "love_fund_aid")
 

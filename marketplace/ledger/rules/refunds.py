@@ -4,6 +4,13 @@ The floor purchase stays with the household: it earned that at intake. Each line
 so that, after all of its refunds, every recipient has given back exactly its largest-remainder
 share of the refunded amount — so refunds in any order, or a line refunded in pieces, end
 where one whole refund would.
+
+A refund of goods whose sale has settled (an after-sales decision beyond the window) may have
+been paid out already: it never takes a household's, supplier's or love fund's available
+balance below zero. What such a payee can no longer give back is borne by the party at fault
+named on the refund (`Refund.borne_by`): the platform's loss (`refund_losses`), or a claim on
+the cooperative, the supplier or the carrier (`claims_receivable`), posted in the same entry
+and recorded in its settings (`shortfall_by_account`), so later refunds of the line add up.
 """
 from sqlalchemy import func, select
 
@@ -16,7 +23,10 @@ from marketplace.ledger.rules.names import REFUND, REFUND_PAID
 from marketplace.ledger.rules.sales import lock_payment
 from marketplace.ledger.services import account_id, entry_for_key, post_entry
 from marketplace.money import split_largest_remainder
-from marketplace.orders.models import Order, OrderLine
+from marketplace.catalog.models import Seller
+from marketplace.ledger.balances import available_by_account, lock_accounts
+from marketplace.ledger.models import Account
+from marketplace.orders.models import Order, OrderLine, Shipment
 from marketplace.payments.models import Refund
 
 NOT_REFUNDED_STATUSES = ("failed", "canceled", "cancelled")
@@ -79,36 +89,112 @@ def _reversed_so_far(order_id, accounts, order_line_id=None):
     return {account: int(total) for account, total in db.session.execute(query).all()}
 
 
+PROTECTED_KINDS = ("household_payable", "supplier_payable", "love_fund")
+BEARERS = ("platform", "cooperative", "supplier", "carrier")
+
+
+def _shortfalls_so_far(order_id, order_line_id, what=None):
+    """Per account, what earlier refunds of this line (or extra) had a bearer give back instead of it."""
+    query = select(JournalEntry.rule_settings).where(JournalEntry.rule == REFUND, JournalEntry.order_id == order_id)
+    query = query.where(JournalEntry.order_line_id == order_line_id) if order_line_id else \
+        query.where(JournalEntry.order_line_id.is_(None), JournalEntry.idempotency_key.like(f"%:{what}"))
+    totals = {}
+    for settings in db.session.scalars(query):
+        for account, fen in (settings or {}).get("shortfall_by_account", {}).items():
+            totals[int(account)] = totals.get(int(account), 0) + int(fen)
+    return totals
+
+
+def _bearer_account(refund, line):
+    """The account that bears what a settled sale's payees cannot give back."""
+    bearer = refund.borne_by if refund.borne_by in BEARERS else "platform"
+    seller = db.session.get(Seller, line.seller_id) if line is not None else None
+    if bearer == "cooperative" and seller is not None and seller.cooperative_id:
+        return bearer, account_id("claims_receivable", "cooperative", seller.cooperative_id)
+    if bearer == "supplier" and seller is not None and seller.supplier_id:
+        return bearer, account_id("claims_receivable", "supplier", seller.supplier_id)
+    if bearer == "carrier":
+        return bearer, account_id("claims_receivable")
+    return "platform", account_id("refund_losses")
+
+
+def _cap_at_available(refund, line, legs):
+    """Take back from protected payees at most what they have available; the rest goes to the bearer.
+
+    Returns (legs, {account: shortfall}, bearer)."""
+    kinds = dict(db.session.execute(select(Account.id, Account.kind).where(
+        Account.id.in_([account for account, _fen in legs]))).all())
+    protected = [account for account, fen in legs if fen > 0 and kinds[account] in PROTECTED_KINDS]
+    if not protected:
+        return legs, {}, None
+    lock_accounts(protected)
+    available = available_by_account(protected)
+    capped, shortfall = [], {}
+    for account, fen in legs:
+        if account in protected and fen > max(available.get(account, 0), 0):
+            shortfall[account] = fen - max(available.get(account, 0), 0)
+            fen -= shortfall[account]
+        capped.append((account, fen))
+    if not shortfall:
+        return legs, {}, None
+    bearer, bearer_account = _bearer_account(refund, line)
+    return capped + [(bearer_account, sum(shortfall.values()))], shortfall, bearer
+
+
+def _settled(order_id, seller_id=None):
+    if seller_id is None:
+        return db.session.get(Order, order_id).settled_at is not None
+    return db.session.scalar(select(Shipment.settled_at).where(Shipment.order_id == order_id,
+                                                               Shipment.seller_id == seller_id)) is not None
+
+
 def reverse_line(refund, line, amount_fen):
-    """Take back `amount_fen` of one line from its recipients, pro rata to what they were credited."""
+    """Take back `amount_fen` of one line from its recipients, pro rata to what they were credited
+    (capped at what they have available once the line's sale has settled)."""
     original = entry_for_key(f"attr:line:{line.id}")
     pending = account_id("sales_pending")
     credits = sorted((p.account_id, -p.amount_fen) for p in original.postings if p.account_id != pending)
     done = _reversed_so_far(line.order_id, [account for account, _ in credits], line.id)
+    for account, fen in _shortfalls_so_far(line.order_id, line.id).items():
+        done[account] = done.get(account, 0) + fen
     refunded_before = sum(done.values())
     if refunded_before + amount_fen > line.line_total_fen:
         raise DomainError(f"Refund {refund.id} would refund line {line.id} beyond its total.")
     target = split_largest_remainder(refunded_before + amount_fen, credits)
     legs = [(account, target[account] - done.get(account, 0)) for account, _ in credits]
+    shortfall, bearer = {}, None
+    if _settled(line.order_id, line.seller_id):
+        legs, shortfall, bearer = _cap_at_available(refund, line, legs)
     return post_entry(
         f"refund:{refund.id}:line:{line.id}", REFUND, legs + [(pending, -amount_fen)],
         rule_settings={"reverses_rule": original.rule, "reverses_entry_id": original.id, "amount_fen": amount_fen,
-                       "line_refunded_fen": refunded_before + amount_fen, "line_total_fen": line.line_total_fen},
+                       "line_refunded_fen": refunded_before + amount_fen, "line_total_fen": line.line_total_fen,
+                       **({"shortfall_by_account": {str(a): fen for a, fen in shortfall.items()}, "borne_by": bearer}
+                          if shortfall else {})},
         memo=f"refund {refund.id}: {line.title_zh}", order_id=line.order_id, order_line_id=line.id,
         refund_id=refund.id,
     )
 
 
 def reverse_order_extra(refund, order, what, account, rest):
-    """Refund the part of `rest` that shipping (or the round-up) still holds; returns what is left."""
+    """Refund the part of `rest` that shipping (or the round-up) still holds; returns what is left.
+
+    A settled order's round-up may have been granted as aid already: the fund gives back at most
+    what it has available, and the refund's bearer the rest."""
     original = entry_for_key(f"attr:order:{order.id}:{what}")
     credited = -sum(p.amount_fen for p in original.postings if p.account_id == account) if original else 0
-    left = credited - _reversed_so_far(order.id, [account]).get(account, 0)
-    amount = min(left, rest)
+    given_back = _reversed_so_far(order.id, [account]).get(account, 0) + \
+        _shortfalls_so_far(order.id, None, what).get(account, 0)
+    amount = min(credited - given_back, rest)
     if amount > 0:
+        legs, shortfall, bearer = [(account, amount)], {}, None
+        if what == "donation" and _settled(order.id):
+            legs, shortfall, bearer = _cap_at_available(refund, None, legs)
         post_entry(f"refund:{refund.id}:{what}", REFUND,
-                   [(account, amount), (account_id("sales_pending"), -amount)],
+                   legs + [(account_id("sales_pending"), -amount)],
                    rule_settings={"reverses_rule": original.rule, "reverses_entry_id": original.id,
-                                  "amount_fen": amount},
+                                  "amount_fen": amount,
+                                  **({"shortfall_by_account": {str(a): fen for a, fen in shortfall.items()},
+                                      "borne_by": bearer} if shortfall else {})},
                    memo=f"refund {refund.id}: {what}", order_id=order.id, refund_id=refund.id)
     return rest - amount

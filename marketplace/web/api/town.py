@@ -14,6 +14,7 @@ STAFF = ("town_staff",)
 
 def _balance(balance):
     return schemas.Balance(posted_fen=balance.posted_fen, pending_fen=balance.pending_fen,
+                           awaiting_funding_fen=balance.awaiting_funding_fen,
                            available_fen=balance.available_fen, paid_to_date_fen=balance.paid_to_date_fen)
 
 
@@ -29,8 +30,7 @@ def list_households(user, query):
     return schemas.HouseholdPage(next_cursor=cursor, items=[schemas.Household(
         id=row.household.id, village_id=row.household.village_id, head_name=row.household.head_name,
         is_verified_poor=row.household.is_verified_poor, payout_method=row.household.payout_method,
-        balance=schemas.Balance(posted_fen=row.available_fen + row.pending_fen, pending_fen=row.pending_fen,
-                                available_fen=row.available_fen, paid_to_date_fen=row.paid_to_date_fen))
+        balance=_balance(row.balance))
         for row in shown])
 
 

@@ -22,8 +22,9 @@ def pdf_response(pdf, filename):
                     headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
 
-def packing_entries(orders):
-    return [(order, fulfilment.cooperative_lines(current_user.id, order)) for order in orders]
+def packing_entries(shipments):
+    """(order, the shipment's lines) for the packing list and the orders page."""
+    return [(shipment.order, shipment.lines()) for shipment in shipments]
 
 
 def my_cooperative():
@@ -34,16 +35,17 @@ def my_cooperative():
 @role_required("coop_manager")
 def orders():
     queue = fulfilment.fulfilment_queue(current_user.id)
-    days = sorted({fulfilment.local_day(order.paid_at) for order in queue}, reverse=True)
-    return render_template("coop/orders.html", entries=packing_entries(queue), days=days,
-                           confirm_form=ConfirmForm(), ship_form=ShipForm())
+    days = sorted({fulfilment.local_day(shipment.order.paid_at) for shipment in queue}, reverse=True)
+    return render_template("coop/orders.html", queue=queue, in_transit=fulfilment.shipments_in_transit(current_user.id),
+                           days=days, confirm_form=ConfirmForm(), ship_form=ShipForm())
 
 
 @bp.get("/orders/<int:order_id>/packing-list.pdf")
 @role_required("coop_manager")
 def order_packing_list(order_id):
-    order = fulfilment.order_for(current_user.id, order_id)
-    pdf = render_pdf("documents/packing_list.html", entries=packing_entries([order]), cooperative=my_cooperative(),
+    shipment = fulfilment.order_for(current_user.id, order_id)
+    order = shipment.order
+    pdf = render_pdf("documents/packing_list.html", entries=packing_entries([shipment]), cooperative=my_cooperative(),
                      title=f"装箱单 Packing list {order.public_no}")
     return pdf_response(pdf, f"packing-list-{order.public_no}.pdf")
 
@@ -55,8 +57,8 @@ def day_packing_list(day):
         chosen = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    orders = fulfilment.orders_paid_on(current_user.id, chosen)
-    pdf = render_pdf("documents/packing_list.html", entries=packing_entries(orders), cooperative=my_cooperative(),
+    shipments = fulfilment.shipments_paid_on(current_user.id, chosen)
+    pdf = render_pdf("documents/packing_list.html", entries=packing_entries(shipments), cooperative=my_cooperative(),
                      title=f"{chosen.isoformat()} 装箱单 Packing list")
     return pdf_response(pdf, f"packing-list-{chosen.isoformat()}.pdf")
 
@@ -69,19 +71,19 @@ def product_url(slug):
 @bp.get("/orders/<int:order_id>/label")
 @role_required("coop_manager")
 def parcel_label(order_id):
-    order = fulfilment.order_for(current_user.id, order_id)
-    lines = fulfilment.cooperative_lines(current_user.id, order)
+    shipment = fulfilment.order_for(current_user.id, order_id)
+    order, lines = shipment.order, shipment.lines()
     slugs = {line.product_id: db.session.get(Product, line.product_id).slug for line in lines}
     codes = [(line, product_url(slugs[line.product_id]), qr_svg(product_url(slugs[line.product_id]))) for line in lines]
     return render_template("coop/label.html", order=order, codes=codes, cooperative=my_cooperative())
 
 
-@bp.post("/orders/<int:order_id>/packed")
+@bp.post("/shipments/<int:shipment_id>/packed")
 @role_required("coop_manager")
-def mark_packed(order_id):
+def mark_packed(shipment_id):
     if ConfirmForm().validate_on_submit():
         try:
-            fulfilment.mark_packed(order_id, current_user.id)
+            fulfilment.mark_packed(shipment_id, current_user.id)
         except DomainError as error:
             flash_refusal(error)
         else:
@@ -89,18 +91,31 @@ def mark_packed(order_id):
     return redirect(url_for("coop.orders"), 303)
 
 
-@bp.post("/orders/<int:order_id>/shipped")
+@bp.post("/shipments/<int:shipment_id>/shipped")
 @role_required("coop_manager")
-def mark_shipped(order_id):
+def mark_shipped(shipment_id):
     form = ShipForm()
-    fulfilment.order_for(current_user.id, order_id)
+    fulfilment.shipment_for(current_user.id, shipment_id)
     if not form.validate_on_submit():
         flash(_("Enter the tracking number (letters and digits)."), "error")
         return redirect(url_for("coop.orders"), 303)
     try:
-        fulfilment.mark_shipped(order_id, current_user.id, form.carrier.data, form.tracking_no.data)
+        fulfilment.mark_shipped(shipment_id, current_user.id, form.carrier.data, form.tracking_no.data)
     except DomainError as error:
         flash_refusal(error)
     else:
         flash(_("Marked as shipped. The buyer sees the tracking number."), "info")
+    return redirect(url_for("coop.orders"), 303)
+
+
+@bp.post("/shipments/<int:shipment_id>/delivered")
+@role_required("coop_manager")
+def record_delivery(shipment_id):
+    if ConfirmForm().validate_on_submit():
+        try:
+            fulfilment.record_carrier_delivery(shipment_id, current_user.id)
+        except DomainError as error:
+            flash_refusal(error)
+        else:
+            flash(_("Recorded as delivered. The sale settles after the after-sales window."), "info")
     return redirect(url_for("coop.orders"), 303)

@@ -10,7 +10,8 @@ from marketplace.ledger import impact_receipt
 from marketplace.orders import cart as carts
 from marketplace.orders.cancellation import cancel_order
 from marketplace.orders.checkout import Delivery, order_for_buyer, pay_with_test_card, place_order, quote
-from marketplace.orders.history import buyer_orders, order_timeline
+from marketplace.orders import fulfilment
+from marketplace.orders.history import buyer_orders, order_shipments, order_timeline
 from marketplace.payments.models import Payment
 from marketplace.payments.settlement import settle_payment_intent
 from marketplace.places.models import ServicePoint
@@ -104,7 +105,19 @@ def order_detail(public_no):
             order = order_for_buyer(public_no, current_user.id)
     receipt = impact_receipt(order.id) if order.paid_at else None
     return render_template("storefront/order.html", order=order, timeline=order_timeline(order.id),
-                           receipt=receipt, form=ConfirmForm(formdata=None))
+                           shipments=order_shipments(order), receipt=receipt, form=ConfirmForm(formdata=None))
+
+
+@bp.post("/orders/<public_no>/shipments/<int:shipment_id>/received")
+@login_required
+def confirm_receipt(public_no, shipment_id):
+    if ConfirmForm().validate():
+        try:
+            fulfilment.confirm_receipt(public_no, shipment_id, current_user.id)
+            flash(_("Thank you: receipt confirmed."), "info")
+        except DomainError as error:
+            flash(str(error.message), "error")
+    return redirect(url_for("storefront.order_detail", public_no=public_no)), 303
 
 
 @bp.post("/orders/<public_no>/cancel")

@@ -81,3 +81,14 @@ class AuditFilterForm(Form):
     actor_id = SelectField(_l("Staff member"), coerce=int, validators=[Optional()])
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
+
+
+class DepositForm(Form):
+    cooperative_id = SelectField(_l("Cooperative"), coerce=int, validators=[DataRequired()])
+    amount = StringField(_l("Amount received (yuan)"), validators=[DataRequired(), Length(max=20), yuan_amount])
+    reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=80)])
+
+
+class PaidByCooperativeForm(Form):
+    amount = StringField(_l("Amount the cooperative paid (yuan)"), validators=[DataRequired(), Length(max=20), yuan_amount])
+    reference = StringField(_l("Receipt or bank reference"), validators=[DataRequired(), Length(max=80)])

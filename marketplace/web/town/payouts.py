@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.extensions import db
-from marketplace.payouts import exports
+from marketplace.payouts import exports, funding
 from marketplace.payouts import services as payouts
 from marketplace.payouts.models import PayoutItem
 from marketplace.people.models import User
@@ -25,7 +25,8 @@ def payouts_index():
             return redirect(url_for("town.payout_batch", batch_id=batch.id))
     batches = payouts.town_batches(town_id)
     return render_template("town/payouts.html", form=form, batches=batches,
-                           totals=payouts.batch_totals([batch.id for batch in batches])), 422 if form.errors else 200
+                           totals=payouts.batch_totals([batch.id for batch in batches]),
+                           awaiting=funding.households_awaiting_funding(town_id)), 422 if form.errors else 200
 
 
 @bp.get("/payouts/<int:batch_id>")

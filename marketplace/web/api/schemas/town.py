@@ -14,8 +14,9 @@ class HouseholdQuery(QueryInput):
 
 class Balance(Output):
     posted_fen: int
-    pending_fen: int
-    available_fen: int
+    pending_fen: int = Field(description="credited by sales whose shipment has not settled yet")
+    awaiting_funding_fen: int = Field(description="floor money its cooperative has not covered yet")
+    available_fen: int = Field(description="posted − pending − awaiting funding: what may be paid out")
     paid_to_date_fen: int
 
 

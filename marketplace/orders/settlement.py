@@ -1,0 +1,83 @@
+"""Settlement (DESIGN §3): when what a shipment's sale credited becomes available to spend or pay out.
+
+A shipment settles AFTER_SALES_DAYS after delivery when no after-sales claim is open on it;
+a shipped parcel nobody confirmed counts as delivered AUTO_CONFIRM_DAYS after shipping. Both
+are beat sweeps that move shipments in chunks of plain conditional UPDATEs (one transaction
+each), so a national sales day's million lines settle in seconds and a sweep interrupted
+half-way just carries on next time. Nothing is posted to the ledger here: a credit is pending
+while its line's shipment has not settled (marketplace/ledger/balances.py reads the shipment),
+so a shipment settles, and its credits become available, exactly once.
+"""
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import insert, select, update
+
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.orders.fulfilment import sync_order_statuses
+from marketplace.orders.models import Order, OrderEvent, Shipment
+
+CHUNK = 20_000
+
+
+def _sweep(due, from_status, to_status, values, event_note, chunk):
+    """Move the shipments `due` selects from `from_status` to `to_status` in chunks; each chunk
+    commits. Returns how many moved."""
+    moved = 0
+    while True:
+        rows = db.session.execute(due.order_by(Shipment.id).limit(chunk)).all()
+        if not rows:
+            return moved
+        ids = [shipment_id for shipment_id, _order_id in rows]
+        db.session.execute(update(Shipment).where(Shipment.id.in_(ids), Shipment.status == from_status)
+                           .values(status=to_status, **values).execution_options(synchronize_session=False))
+        now = values.get("settled_at") or values.get("delivered_at")
+        db.session.execute(insert(OrderEvent), [
+            {"order_id": order_id, "shipment_id": shipment_id, "status": to_status, "note": event_note, "at": now}
+            for shipment_id, order_id in rows])
+        sync_order_statuses([order_id for _shipment_id, order_id in rows])
+        db.session.commit()
+        moved += len(rows)
+        if len(rows) < chunk:
+            return moved
+
+
+def auto_confirm_due(now=None, chunk=CHUNK):
+    """Shipments shipped AUTO_CONFIRM_DAYS ago that nobody confirmed count as delivered. Returns how many."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["AUTO_CONFIRM_DAYS"])
+    due = select(Shipment.id, Shipment.order_id).where(Shipment.status == "shipped", Shipment.shipped_at <= cutoff)
+    return _sweep(due, "shipped", "delivered", {"delivered_at": now, "delivery_confirmed_by": "auto"}, "auto", chunk)
+
+
+def settle_due(now=None, chunk=CHUNK):
+    """Settle the shipments delivered AFTER_SALES_DAYS ago with no open claim. Returns how many settled."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["AFTER_SALES_DAYS"])
+    due = select(Shipment.id, Shipment.order_id).where(Shipment.status == "delivered", Shipment.delivered_at <= cutoff,
+                                                       Shipment.claim_opened_at.is_(None))
+    return _sweep(due, "delivered", "settled", {"settled_at": now}, "settled", chunk)
+
+
+def deliver_at_pickup(order_id, settle):
+    """The pickup code was checked: the order's shipments are delivered, and settled at once when
+    `settle` (downlink goods: the supplier's credit is available once the villager has them).
+    Joins the caller's transaction."""
+    now = utcnow()
+    values = {"status": "settled", "settled_at": now} if settle else {"status": "delivered"}
+    db.session.execute(update(Shipment).where(Shipment.order_id == order_id, Shipment.status != "cancelled")
+                       .values(delivered_at=now, delivery_confirmed_by="pickup", **values)
+                       .execution_options(synchronize_session=False))
+    sync_order_statuses([order_id])
+
+
+def settle_order_now(order_id):
+    """Deliver and settle every shipment of an order at once (demo data and tests that start from
+    money already settled); joins the caller's transaction."""
+    now = utcnow()
+    db.session.execute(update(Shipment).where(Shipment.order_id == order_id, Shipment.status != "cancelled")
+                       .values(status="settled", delivered_at=now, settled_at=now, delivery_confirmed_by="carrier")
+                       .execution_options(synchronize_session=False))
+    sync_order_statuses([order_id])
+    db.session.expire(db.session.get(Order, order_id))
