@@ -23,6 +23,7 @@ from marketplace.ledger.balances import (
 )
 from marketplace.ledger.rules.names import COOPERATIVE_DEPOSIT, FLOOR_PAID_BY_COOPERATIVE
 from marketplace.ledger.services import account_id, household_account, post_entry
+from marketplace.money import format_fen
 from marketplace.payouts.models import CooperativeDeposit
 from marketplace.people.models import Household
 from marketplace.places.models import Village
@@ -134,7 +135,7 @@ def record_paid_by_cooperative(actor_id, lot_id, amount_fen, reference):
     awaiting = lot_awaiting_funding(lot.id)
     if amount > awaiting:
         raise Conflict(_("Only %(amount)s of this lot's floor money is still awaiting funding.",
-                         amount=f"¥{awaiting / 100:,.2f}"), field="amount")
+                         amount=format_fen(awaiting)), field="amount")
     key = f"floor_paid:{lot.id}:{reference}"
     entry = post_entry(
         key, FLOOR_PAID_BY_COOPERATIVE,

@@ -232,3 +232,19 @@ def test_a_supplier_is_owed_nothing_payable_until_the_goods_are_picked_up(distri
     post_payout_approved(district.payout_item(supplier=shop, amount_fen=1_900).id)
     db.session.commit()
     assert db.session.scalar(select(PayoutItem.amount_fen).order_by(PayoutItem.id.desc())) == 1_900
+
+
+def test_the_village_agent_packs_and_ships_a_households_direct_sale(district):
+    seller, stranger_village = district.household(), district.village_in(district.town)
+    eggs = district.variant(seller, price_fen=1_500)
+    order, payment = district.paid_order([(eggs, 2)])
+    attribute_payment(payment.id)
+    agent, other_agent = district.agent_for(), district.agent_for(stranger_village)
+    (parcel,) = shipments(order)
+    assert [shipment.id for shipment in fulfilment.fulfilment_queue(agent.id)] == [parcel.id]
+    with pytest.raises(NotFound):
+        fulfilment.mark_packed(parcel.id, other_agent.id)
+    ship(parcel, agent.id)
+    fulfilment.record_carrier_delivery(parcel.id, agent.id)
+    assert settle_due(now=later(7)) == 1
+    assert household_balance(seller.id).available_fen == 3_000

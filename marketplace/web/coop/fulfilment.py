@@ -1,6 +1,7 @@
 from datetime import date
 
 from flask import Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -31,12 +32,16 @@ def my_cooperative():
     return db.session.get(Cooperative, scope.managed_cooperative_id(current_user.id))
 
 
+# Village agents pack and ship for the households of their village that sell directly (直供).
 @bp.get("/orders")
-@role_required("coop_manager")
+@role_required("coop_manager", "agent")
 def orders():
     queue = fulfilment.fulfilment_queue(current_user.id)
     days = sorted({fulfilment.local_day(shipment.order.paid_at) for shipment in queue}, reverse=True)
-    return render_template("coop/orders.html", queue=queue, in_transit=fulfilment.shipments_in_transit(current_user.id),
+    in_transit = fulfilment.shipments_in_transit(current_user.id)
+    seller_names = {shipment.id: fulfilment.seller_name(shipment.seller_id, get_locale())
+                    for shipment in queue + in_transit}
+    return render_template("coop/orders.html", queue=queue, in_transit=in_transit, seller_names=seller_names,
                            days=days, confirm_form=ConfirmForm(), ship_form=ShipForm())
 
 
@@ -79,7 +84,7 @@ def parcel_label(order_id):
 
 
 @bp.post("/shipments/<int:shipment_id>/packed")
-@role_required("coop_manager")
+@role_required("coop_manager", "agent")
 def mark_packed(shipment_id):
     if ConfirmForm().validate_on_submit():
         try:
@@ -92,7 +97,7 @@ def mark_packed(shipment_id):
 
 
 @bp.post("/shipments/<int:shipment_id>/shipped")
-@role_required("coop_manager")
+@role_required("coop_manager", "agent")
 def mark_shipped(shipment_id):
     form = ShipForm()
     fulfilment.shipment_for(current_user.id, shipment_id)
@@ -109,7 +114,7 @@ def mark_shipped(shipment_id):
 
 
 @bp.post("/shipments/<int:shipment_id>/delivered")
-@role_required("coop_manager")
+@role_required("coop_manager", "agent")
 def record_delivery(shipment_id):
     if ConfirmForm().validate_on_submit():
         try:
