@@ -21,9 +21,12 @@ def register(app):
 @with_appcontext
 def seed_demo_command():
     """Build the Zichuan demo district (safe to run again)."""
-    from marketplace.demo.seed import DEMO_PASSWORD, USERS, seed_demo
+    from marketplace.demo.orders import seed_demo_orders
+    from marketplace.demo.seed import DEMO_PASSWORD, USERS, counts, seed_demo
 
-    for name, count in seed_demo().items():
+    seed_demo()
+    seed_demo_orders()  # orders at every step of settlement, and a payout of settled income
+    for name, count in counts().items():
         click.echo(f"{name:>14}: {count}")
     click.echo(f"Demo logins (password {DEMO_PASSWORD}): " + ", ".join(f"{email} ({role})" for email, _, role, _ in USERS))
 

@@ -3,7 +3,7 @@
 Every row is found by a natural key before it is created, so running the seed twice changes
 nothing. Names of people are invented; none is anyone named in the article.
 """
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -213,7 +213,7 @@ def _seed_cooperatives(towns, villages, households):
                                        dividend_rate=Decimal(dividend_rate), period="quarter",
                                        weight_land=Decimal("1.0"), weight_house=Decimal("0.8"),
                                        weight_fund=Decimal("1.2"), weight_cash=Decimal("1.0"),
-                                       note="演示数据初始规则"))
+                                       effective_at=datetime(2026, 1, 1), note="演示数据初始规则"))
         for village_zh in MEMBER_VILLAGES[key]:
             for index, household in enumerate(households[village_zh]):
                 member, member_created = _get_or_create(

@@ -155,7 +155,7 @@ def _create_order(actor_id, point, household, supplier_id, lines, variants, paym
         ))
         db.session.add(StockReservation(order_id=order.id, variant_id=variant.id, quantity=quantity,
                                         status="held" if held else "converted", expires_at=expires))
-    open_shipments(order.id)
+    open_shipments(order)
     db.session.add(PickupTicket(order_id=order.id, supplier_id=supplier_id, service_point_id=point.id))
     db.session.add(OrderEvent(order_id=order.id, status="pending_payment", actor_id=actor_id,
                               note="cash on pickup" if payment_method == "cash" else ""))

@@ -157,7 +157,7 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0):
             unit_price_fen=variant.price_fen, quantity=line.quantity, line_total_fen=line.line_total_fen))
         db.session.add(StockReservation(order_id=order.id, variant_id=variant.id, quantity=line.quantity,
                                         expires_at=expires))
-    open_shipments(order.id)
+    open_shipments(order)
     db.session.add(OrderEvent(order_id=order.id, status="pending_payment", note="placed", actor_id=buyer_id))
     db.session.execute(CartItem.__table__.delete().where(CartItem.cart_id == cart_id))
     db.session.commit()

@@ -36,11 +36,11 @@ ORDER_STATUS_OF_PROGRESS = {"open": "paid", "packed": "packed", "shipped": "ship
                             "settled": "completed"}
 
 
-def open_shipments(order_id):
+def open_shipments(order):
     """One shipment per seller of the order's lines (added to the session already); joins the
     caller's transaction."""
     db.session.flush()
-    ensure_shipments([order_id])
+    ensure_shipments([order.id])
 
 
 def ensure_shipments(order_ids):

@@ -74,8 +74,7 @@ def make_paid_order(variant_sku, quantity=1, paid_at=None, recipient="王女士"
 def open_shipments_of(order):
     from marketplace.orders.fulfilment import open_shipments
 
-    db.session.flush()
-    open_shipments(order.id)
+    open_shipments(order)
 
 
 @pytest.fixture

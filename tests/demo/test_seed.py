@@ -36,3 +36,22 @@ def test_sensitive_numbers_are_encrypted_at_rest_and_masked(demo):
     assert household.bank_account.encode() not in bytes(stored[1])
     assert household.registry_no_masked.endswith(household.registry_no[-4:])
     assert household.registry_no_masked.count("*") >= 6
+
+
+def test_the_demo_orders_show_every_step_of_settlement_and_a_payout_of_settled_income(demo):
+    from marketplace.demo.orders import seed_demo_orders
+    from marketplace.ledger.verify import verify_ledger
+    from marketplace.orders.models import Order, Shipment
+    from marketplace.payouts.models import CooperativeDeposit, PayoutItem
+
+    seed_demo_orders()
+    seed_demo_orders()  # once
+    steps = dict(db.session.execute(select(Order.public_no, Order.status).where(Order.public_no.like("SXDEMO%"))).all())
+    assert steps == {"SXDEMO0001": "completed", "SXDEMO0002": "delivered", "SXDEMO0003": "shipped",
+                     "SXDEMO0004": "paid"}
+    awaiting_confirmation = db.session.scalars(select(Shipment).where(Shipment.status == "shipped")).all()
+    assert len(awaiting_confirmation) == 1
+    assert db.session.scalar(select(CooperativeDeposit.status)) == "approved"
+    # The article's household: 100 斤 at its 5元 floor (funded by Lili's deposit) and the 90元 profit return.
+    assert 59_000 in db.session.scalars(select(PayoutItem.amount_fen).where(PayoutItem.status == "paid")).all()
+    assert verify_ledger().ok

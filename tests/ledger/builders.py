@@ -72,7 +72,9 @@ class District:
 
     def supplier(self):
         n = number()
-        return self.add(Supplier(name_zh=f"超市{n}", name_en=f"Shop {n}", town_id=self.town.id))
+        supplier = self.add(Supplier(name_zh=f"超市{n}", name_en=f"Shop {n}", town_id=self.town.id))
+        self.supplier_of_district = getattr(self, "supplier_of_district", None) or supplier
+        return supplier
 
     def variant(self, owner, price_fen, floor_price_fen=None, lot_units=1):
         """A product with one variant, sold by a Cooperative, Household or Supplier."""
@@ -111,7 +113,7 @@ class District:
                                title_en=product.title_en, unit=variant.unit, lot_units=variant.lot_units,
                                unit_price_fen=variant.price_fen, quantity=quantity,
                                line_total_fen=variant.price_fen * quantity))
-        open_shipments(order.id)
+        open_shipments(order)
         db.session.commit()
         return order
 

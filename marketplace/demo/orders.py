@@ -1,0 +1,105 @@
+"""The demo buyer's orders, one at each step of settlement, and a payout of settled income.
+
+- the article's worked example: 100 斤 of Lili minor grains sold at 8元 over the 5元 floor, with
+  a box of snow pears; delivered weeks ago and settled, so the household's 90元 profit return
+  (30 % of 3元 × 100) is available and paid, with its funded floor money, in Lingzi's bank batch;
+- 3 斤 of grains delivered two days ago: inside the after-sales window, still pending;
+- a box of pears shipped three days ago: awaiting the buyer's 确认收货;
+- 2 斤 of grains paid today: waiting to be packed.
+
+The payments are recorded as if Stripe had reported them (`pi_demo_…`); `make run` starts an
+empty local Stripe, which therefore does not know them, and reconciliation does not match them.
+"""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from marketplace.catalog.models import Variant
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.ledger.attribution import attribute_payment
+from marketplace.orders.fulfilment import open_shipments
+from marketplace.orders.models import Order, OrderEvent, OrderLine, Shipment
+from marketplace.orders.settlement import settle_due
+from marketplace.payments.models import Payment
+from marketplace.payouts import services as payouts
+from marketplace.people.models import User
+
+# (public no, [(sku, quantity)], days since paid, the step its shipments reached)
+ORDERS = [
+    ("SXDEMO0001", [("GRAIN-1J", 100), ("PEAR-5J", 1)], 20, "settled"),
+    ("SXDEMO0002", [("GRAIN-1J", 3)], 6, "delivered"),
+    ("SXDEMO0003", [("PEAR-5J", 1)], 5, "shipped"),
+    ("SXDEMO0004", [("GRAIN-1J", 2)], 0, "open"),
+]
+
+
+def _user_id(email):
+    return db.session.scalar(select(User.id).filter_by(email=email))
+
+
+def seed_demo_orders():
+    """Place, pay, attribute and move the demo orders, then pay Lingzi's settled income. Runs once."""
+    if db.session.scalar(select(Order.id).filter_by(public_no=ORDERS[0][0])) is not None:
+        return
+    buyer = _user_id("buyer@demo.cn")
+    for public_no, items, days, step in ORDERS:
+        _paid_order(public_no, items, buyer, utcnow() - timedelta(days=days), step)
+    settle_due()
+    _pay_lingzi()
+
+
+def _paid_order(public_no, items, buyer_id, paid_at, step):
+    order = Order(public_no=public_no, buyer_id=buyer_id, status="paid", recipient_name="王女士",
+                  recipient_phone="13800000000", address="上海市徐汇区漕溪北路1号", created_at=paid_at, paid_at=paid_at)
+    subtotal = 0
+    for sku, quantity in items:
+        variant = db.session.scalar(select(Variant).filter_by(sku=sku))
+        product = variant.product
+        subtotal += variant.price_fen * quantity
+        order.lines.append(OrderLine(
+            variant_id=variant.id, product_id=product.id, seller_id=product.seller_id, seller_kind=product.seller.kind,
+            title_zh=f"{product.title_zh} · {variant.name_zh}", title_en=f"{product.title_en} · {variant.name_en}",
+            unit=variant.unit, lot_units=variant.lot_units, unit_price_fen=variant.price_fen, quantity=quantity,
+            line_total_fen=variant.price_fen * quantity))
+    order.subtotal_fen = order.total_fen = subtotal
+    db.session.add(order)
+    open_shipments(order)
+    db.session.add(OrderEvent(order_id=order.id, status="paid", note="paid", at=paid_at))
+    payment = Payment(order_id=order.id, stripe_payment_intent_id=f"pi_demo_{public_no}", amount_fen=subtotal,
+                      currency="cny", status="succeeded", succeeded_at=paid_at)
+    db.session.add(payment)
+    db.session.commit()
+    attribute_payment(payment.id)
+    _move(order, paid_at, step)
+
+
+def _move(order, paid_at, step):
+    """Bring the order's shipments to `step` as the seller, the carrier and the buyer would have."""
+    steps = ("open", "packed", "shipped", "delivered", "settled")
+    for shipment in db.session.scalars(select(Shipment).where(Shipment.order_id == order.id)):
+        at = paid_at
+        for reached in steps[1:steps.index(step) + 1]:
+            if reached == "settled":
+                break  # the settlement sweep settles what is due
+            at += timedelta(days=1)
+            shipment.status = reached
+            setattr(shipment, f"{reached}_at", at)
+            if reached == "shipped":
+                shipment.carrier, shipment.tracking_no = "顺丰速运", f"SF{order.public_no[-4:]}{shipment.seller_id:04d}"
+            if reached == "delivered":
+                shipment.delivery_confirmed_by = "buyer"
+            db.session.add(OrderEvent(order_id=order.id, shipment_id=shipment.id, status=reached, at=at,
+                                      note="buyer" if reached == "delivered" else ""))
+        order.status = {"open": "paid", "settled": "delivered"}.get(step, step)
+    db.session.commit()
+
+
+def _pay_lingzi():
+    """Lingzi's staff pay the settled and funded income by bank transfer: drafted by one, approved by
+    the other, each transfer recorded with the bank's reference."""
+    maker, checker = _user_id("town@demo.cn"), _user_id("town2@demo.cn")
+    batch = payouts.create_batch(maker, "bank", 10_000)
+    payouts.approve_batch(checker, batch.id)
+    for number, item in enumerate(list(batch.items), start=1):
+        payouts.mark_item_paid(maker, item.id, f"农商银行代发 LZ-{number:04d}")
