@@ -173,10 +173,11 @@ def reconciliation(context):
 
 
 def town(context):
-    from tests.perf import bench_town
+    from tests.perf import bench_settlement, bench_town
 
     for name, benchmark in (("payout batch for 10,000 households", bench_town.payout_batch),
-                            ("a village's statements PDF", bench_town.village_statements)):
+                            ("a village's statements PDF", bench_town.village_statements),
+                            ("settlement of every shipment", bench_settlement.run)):
         try:
             benchmark(context)
         except Exception as error:  # noqa: BLE001 — report it in the table and go on
