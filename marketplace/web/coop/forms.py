@@ -141,8 +141,7 @@ class FloorPriceForm(Form):
 
 
 class ClosePeriodForm(Form):
-    period_start = DateField(validators=[InputRequired()])
-    previewed_total_fen = IntegerField(validators=[InputRequired()])
+    preview_id = IntegerField(validators=[InputRequired()])
 
 
 class ShipForm(Form):
