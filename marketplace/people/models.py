@@ -128,7 +128,7 @@ class Supplier(db.Model):
     bank_account_masked: Mapped[str] = mapped_column(String(40), default="")
     # The platform's commission on the supplier's daily-goods lines, as agreed with it (0.03 = 3 %);
     # set by the platform admin (audited), recorded on every sale entry.
-    commission_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal(0))
+    commission_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal(0), server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (CheckConstraint("commission_rate >= 0 AND commission_rate <= 1", name="commission_rate_range"),)

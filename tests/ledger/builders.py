@@ -66,9 +66,10 @@ class District:
         self.add(ShareHolding(membership_id=membership.id, kind="land", quantity=Decimal(land)))
         return membership
 
-    def supplier(self):
+    def supplier(self, commission_rate="0"):
         n = number()
-        return self.add(Supplier(name_zh=f"超市{n}", name_en=f"Shop {n}", town_id=self.town.id))
+        return self.add(Supplier(name_zh=f"超市{n}", name_en=f"Shop {n}", town_id=self.town.id,
+                                 commission_rate=Decimal(commission_rate)))
 
     def variant(self, owner, price_fen, floor_price_fen=None, lot_units=1):
         """A product with one variant, sold by a Cooperative, Household or Supplier."""
