@@ -50,6 +50,12 @@ def _check_period_start(period_start, kind):
         raise DomainError(_("A period can be closed only after it has ended."), field="period_start")
 
 
+def _check_not_closed(cooperative_id, period_start):
+    if db.session.scalar(select(CooperativePeriod.id).filter_by(cooperative_id=cooperative_id,
+                                                                period_start=period_start)):
+        raise Conflict(_("This period is already closed."))
+
+
 def closable_periods(actor_id, on_day=None, count=6):
     """The last few ended periods (of the kind the rules say) that are not closed yet, newest first."""
     cooperative_id = scope.managed_cooperative_id(actor_id)
@@ -82,6 +88,7 @@ def preview_period(actor_id, period_start):
     cooperative_id = scope.managed_cooperative_id(actor_id)
     kind = _period_kind(cooperative_id)
     _check_period_start(period_start, kind)
+    _check_not_closed(cooperative_id, period_start)
     preview = attribution.freeze_dividend_preview(cooperative_id, period_start, period_end(period_start, kind),
                                                   actor_id=actor_id)
     db.session.commit()
@@ -102,9 +109,7 @@ def close_period(actor_id, preview_id):
     _check_period_start(preview.period_start, _period_kind(cooperative_id))
     if preview.sharing_rule_id is None:
         raise DomainError(_("No sharing rules were in force in this period."))
-    if db.session.scalar(select(CooperativePeriod)
-                         .filter_by(cooperative_id=cooperative_id, period_start=preview.period_start)):
-        raise Conflict(_("This period is already closed."))
+    _check_not_closed(cooperative_id, preview.period_start)
     if not attribution.preview_is_current(preview):
         raise Conflict(_("The figures changed since your preview. Please look at the new preview and confirm again."))
     period = CooperativePeriod(cooperative_id=cooperative_id, period_start=preview.period_start,

@@ -59,10 +59,11 @@ def test_the_dividends_posted_are_the_dividends_previewed(app, client, auth, lil
     with app.app_context():
         assert credited_by(period_id) == {account_id("household_payable", "household", h): fen
                                           for h, fen in expected.items()}
-    again = client.get(f"/coop/periods/preview?start={start.isoformat()}")
-    assert client.post("/coop/periods", data={"preview_id": preview_id_on(again)}).status_code == 303
+    assert client.post("/coop/periods", data={"preview_id": preview_id}).status_code == 303
+    assert client.get(f"/coop/periods/preview?start={start.isoformat()}").status_code == 302  # closed: no preview
     with app.app_context():
         assert db.session.query(CooperativePeriod).count() == 1  # a period closes once
+        assert db.session.query(DividendPreview).count() == 1
 
 
 def test_shares_changed_after_the_preview_move_no_fen(app, client, auth, lili, celery_worker, monkeypatch):
@@ -115,8 +116,11 @@ def test_a_preview_that_is_out_of_date_closes_nothing(app, client, auth, lili, m
     preview_id = preview_id_on(client.get(f"/coop/periods/preview?start={start.isoformat()}"))
     with app.app_context():  # a late sale in the period after the preview
         pay_and_attribute(make_paid_order("GRAIN-1J", quantity=3))
-    response = client.post("/coop/periods?lang=en", data={"preview_id": preview_id}, follow_redirects=True)
-    assert "The figures changed since your preview" in response.get_data(as_text=True)
+    response = client.post("/coop/periods?lang=en", data={"preview_id": preview_id, "period_start": start.isoformat()})
+    assert response.location.endswith(f"/coop/periods/preview?start={start.isoformat()}")  # to a new preview
+    page = client.get(response.location).get_data(as_text=True)
+    assert "The figures changed since your preview" in page
+    assert preview_id_on(client.get(response.location)) > preview_id
     with app.app_context():
         assert db.session.query(CooperativePeriod).count() == 0
 

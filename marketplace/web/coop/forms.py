@@ -142,6 +142,7 @@ class FloorPriceForm(Form):
 
 class ClosePeriodForm(Form):
     preview_id = IntegerField(validators=[InputRequired()])
+    period_start = DateField(validators=[Optional()])  # where to preview again if the confirm is refused
 
 
 class ShipForm(Form):

@@ -32,7 +32,7 @@ def preview_period():
     except DomainError as error:
         flash_refusal(error)
         return redirect(url_for("coop.periods"))
-    form = ClosePeriodForm(formdata=None, preview_id=preview.id)
+    form = ClosePeriodForm(formdata=None, preview_id=preview.id, period_start=preview.period_start)
     return render_template("coop/period_preview.html", preview=preview, form=form)
 
 
@@ -47,6 +47,8 @@ def close_period():
         period_service.close_period(current_user.id, form.preview_id.data)
     except DomainError as error:
         flash_refusal(error)
-        return redirect(url_for("coop.periods"), 303)
+        if form.period_start.data is None:
+            return redirect(url_for("coop.periods"), 303)
+        return redirect(url_for("coop.preview_period", start=form.period_start.data.isoformat()), 303)
     flash(_("Period closed. The dividends are being posted to the members' accounts."), "info")
     return redirect(url_for("coop.periods"), 303)
