@@ -8,7 +8,7 @@ from marketplace.celery_setup import celery_init_app
 from marketplace.config import PROJECT_ROOT
 from marketplace.i18n import template_gettext, translation_directories
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
-from marketplace.money import format_fen
+from marketplace.money import format_fen, format_percent
 from marketplace.web import page_cache
 
 
@@ -120,6 +120,8 @@ def register_template_helpers(app):
         if english is None:  # a macro imported without the page's context
             english = str(get_locale()).startswith("en")
         return format_fen(amount_fen, "en" if english else "zh_CN")
+
+    app.add_template_filter(format_percent, "percent")
 
     @app.context_processor
     def inject_locale():

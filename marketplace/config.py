@@ -25,6 +25,8 @@ def load_settings():
     """Return the settings dict for `app.config`, read from the environment now."""
     database_url = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}")
     broker_url = _env("CELERY_BROKER_URL", f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}")
+    # Every calendar period (dividends, statements, reports) and every time a person reads.
+    display_timezone = _env("DISPLAY_TIMEZONE", "Asia/Shanghai")
     return {
         "ENV_NAME": _env("MARKETPLACE_ENV", "development"),
         "SECRET_KEY": _env("SECRET_KEY", DEV_SECRET_KEY),
@@ -38,7 +40,7 @@ def load_settings():
             "worker_prefetch_multiplier": 1,
             "broker_connection_retry_on_startup": True,
             "broker_transport_options": broker_transport_options(broker_url),
-            "timezone": "Asia/Shanghai",
+            "timezone": display_timezone,
         },
         "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY", "sk_test_localstripe"),
         "STRIPE_PUBLISHABLE_KEY": _env("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
@@ -79,7 +81,8 @@ def load_settings():
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "DISPLAY_TIMEZONE": display_timezone,
+        "BABEL_DEFAULT_TIMEZONE": display_timezone,
         "LANGUAGES": ["zh_CN", "en"],
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -4,7 +4,8 @@ from marketplace.audit.models import AuditLog  # noqa: F401
 from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, SupplyLot, Variant  # noqa: F401
 from marketplace.catalog import search  # noqa: F401  (keeps products' search terms on every flush)
 from marketplace.coops.models import (  # noqa: F401
-    Cooperative, CooperativePeriod, FloorPriceChange, Membership, ShareChange, ShareHolding, SharingRule,
+    Cooperative, CooperativePeriod, DividendPreview, DividendPreviewShare, FloorPriceChange, Membership, ShareChange,
+    ShareHolding, SharingRule,
 )
 from marketplace.downlink.models import DeliveryArea, DeliveryRun, PickupTicket  # noqa: F401
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding, LoveFundGrant  # noqa: F401

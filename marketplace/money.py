@@ -73,6 +73,12 @@ def _yuan_pattern(locale):
     return parse_pattern("#,##0.00"), Locale.parse(locale)
 
 
+def format_percent(rate):
+    """`Decimal("0.0350")` -> `3.5%`: a rate as people read it, for templates and exports only."""
+    percent = f"{Decimal(rate) * 100:f}"
+    return (percent.rstrip("0").rstrip(".") if "." in percent else percent) + "%"
+
+
 def format_fen(amount_fen, locale="zh_CN"):
     """`123450` -> `¥1,234.50`: for templates and exports only."""
     return _formatted(amount_fen, str(locale))

@@ -21,7 +21,7 @@ KINDS = {
                       lambda o: db.session.get(Village, o.village_id).town_id),
     "cooperative": (Cooperative, ("town_id", "village_id", "registration_no", "name_zh", "name_en",
                                   "story_zh", "story_en"), lambda o: o.town_id),
-    "supplier": (Supplier, ("name_zh", "name_en", "town_id", "contact_phone"), lambda o: o.town_id),
+    "supplier": (Supplier, ("name_zh", "name_en", "town_id", "contact_phone", "commission_rate"), lambda o: o.town_id),
 }
 
 

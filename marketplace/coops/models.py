@@ -133,11 +133,59 @@ class CooperativePeriod(db.Model):
     sharing_rule_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_rules.id"))
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The preview the manager confirmed: its frozen shares are exactly what is posted.
+    dividend_preview_id: Mapped[int | None] = mapped_column(ForeignKey("dividend_previews.id"), unique=True)
+    dividend_preview: Mapped["DividendPreview | None"] = relationship()
 
     __table_args__ = (
         one_of("status", ("closing", "closed"), "period_status_known"),
         CheckConstraint("period_end >= period_start", name="period_ordered"),
         db.UniqueConstraint("cooperative_id", "period_start", name="uq_cooperative_periods_coop_start"),
+    )
+
+
+class DividendPreview(db.Model):
+    """A snapshot of a period's dividends as the manager previewed them (rule 5).
+
+    The sharing rule, the distributable profit and every member's weighted shares and dividend
+    are frozen here when the manager previews; closing the period posts exactly these figures,
+    so shares changed afterwards move nothing. Rows are never edited.
+    """
+
+    __tablename__ = "dividend_previews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"), index=True)
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    sharing_rule_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_rules.id"))
+    dividend_rate: Mapped[Decimal] = mapped_column(Rate)
+    distributable_profit_fen: Mapped[int] = mapped_column(db.BigInteger)
+    pool_fen: Mapped[int] = mapped_column(db.BigInteger)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shares: Mapped[list["DividendPreviewShare"]] = relationship(order_by="DividendPreviewShare.household_id")
+
+    __table_args__ = (CheckConstraint("period_end >= period_start", name="preview_period_ordered"),)
+
+    @property
+    def total_fen(self):
+        return sum(share.amount_fen for share in self.shares)
+
+
+class DividendPreviewShare(db.Model):
+    """One member in a dividend preview: Σ shares × weight of their kind then, and the dividend."""
+
+    __tablename__ = "dividend_preview_shares"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preview_id: Mapped[int] = mapped_column(ForeignKey("dividend_previews.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    weight: Mapped[Decimal] = mapped_column(Numeric(20, 6))
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+    household: Mapped[Household] = relationship()
+
+    __table_args__ = (
+        db.UniqueConstraint("preview_id", "household_id", name="uq_dividend_preview_shares_preview_household"),
+        CheckConstraint("amount_fen >= 0", name="preview_share_not_negative"),
     )
 
 

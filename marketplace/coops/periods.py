@@ -1,32 +1,32 @@
 """Closing a cooperative's accounting period and paying share dividends (股份分红, ledger rule 5).
 
-The manager previews the dividend of every member, then confirms; confirming records the
-period and sends `ledger.post_dividends` through the outbox, which posts exactly what the
-preview showed (the ledger computes both the same way). A period closes once.
+The manager previews the dividend of every member, which freezes the figures (sharing rule,
+profit, each member's weighted shares and dividend) in a `DividendPreview`; confirming that
+preview records the period and sends `ledger.post_dividends` through the outbox, which posts
+exactly the preview. A period's days are the district's calendar days. A period closes once.
 """
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 
 from marketplace.audit.services import record
 from marketplace.coops import scope
-from marketplace.coops.models import Cooperative, CooperativePeriod
-from marketplace.errors import Conflict, DomainError
-from marketplace.extensions import db
+from marketplace.coops.models import Cooperative, CooperativePeriod, DividendPreview
 from marketplace.database import utcnow
+from marketplace.errors import Conflict, DomainError, NotFound
+from marketplace.extensions import db
 from marketplace.ledger import attribution
 from marketplace.ledger.rules.sales import sharing_rule_in_force
+from marketplace.local_time import local_today
 from marketplace.outbox.services import publish
-from marketplace.people.models import Household
 
 MONTHS_IN = {"month": 1, "quarter": 3}
 
 
 def today():
-    """The date in China now: a period can be closed once it has ended there."""
-    return utcnow().replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    """The district's date now: a period can be closed once it has ended there."""
+    return local_today()
 
 
 def period_end(period_start, kind):
@@ -34,11 +34,6 @@ def period_end(period_start, kind):
     month = period_start.month - 1 + MONTHS_IN[kind]
     first_of_next = date(period_start.year + month // 12, month % 12 + 1, 1)
     return first_of_next - timedelta(days=1)
-
-
-def rule_at_end(cooperative_id, end):
-    """The sharing rule in force when the period ended: it sets the dividend rate, weights and kind."""
-    return sharing_rule_in_force(cooperative_id, datetime.combine(end + timedelta(days=1), time.min))
 
 
 def _period_kind(cooperative_id):
@@ -53,6 +48,12 @@ def _check_period_start(period_start, kind):
         raise DomainError(_("Choose the first day of a month or quarter."), field="period_start")
     if period_end(period_start, kind) >= today():
         raise DomainError(_("A period can be closed only after it has ended."), field="period_start")
+
+
+def _check_not_closed(cooperative_id, period_start):
+    if db.session.scalar(select(CooperativePeriod.id).filter_by(cooperative_id=cooperative_id,
+                                                                period_start=period_start)):
+        raise Conflict(_("This period is already closed."))
 
 
 def closable_periods(actor_id, on_day=None, count=6):
@@ -79,40 +80,47 @@ def closed_periods(actor_id):
 
 
 def preview_period(actor_id, period_start):
-    """The dividend each member would receive for the period from `period_start`: list of (household, fen)."""
+    """Freeze the period's dividends for the manager to confirm; commits. Returns the `DividendPreview`.
+
+    Each preview is a new snapshot (rule, profit, every member's weighted shares and dividend);
+    `close_period` posts the one the manager confirms.
+    """
     cooperative_id = scope.managed_cooperative_id(actor_id)
     kind = _period_kind(cooperative_id)
     _check_period_start(period_start, kind)
-    end = period_end(period_start, kind)
-    amounts = attribution.preview_dividends(cooperative_id, period_start, end)
-    households = {h.id: h for h in db.session.scalars(select(Household).where(Household.id.in_(list(amounts))))}
-    rows = sorted(((households[household_id], fen) for household_id, fen in amounts.items()), key=lambda r: r[0].id)
-    return end, rows
+    _check_not_closed(cooperative_id, period_start)
+    preview = attribution.freeze_dividend_preview(cooperative_id, period_start, period_end(period_start, kind),
+                                                  actor_id=actor_id)
+    db.session.commit()
+    return preview
 
 
-def close_period(actor_id, period_start, previewed_total_fen):
-    """Close the period and post its dividends through the `ledger.post_dividends` task.
+def close_period(actor_id, preview_id):
+    """Close the previewed period and post exactly that preview through the `ledger.post_dividends` task.
 
-    `previewed_total_fen` is what the manager saw; if the figures changed since (a late sale
-    or refund), nothing is closed and the manager previews again.
+    If the ledger's figures changed since the preview (a late sale or refund, another sharing
+    rule), nothing is closed and the manager previews again. Shares changed since do not matter:
+    they were frozen when the manager previewed.
     """
     cooperative_id = scope.managed_cooperative_id(actor_id)
-    end, rows = preview_period(actor_id, period_start)
-    rule = rule_at_end(cooperative_id, end)
-    if rule is None:
+    preview = db.session.get(DividendPreview, preview_id)
+    if preview is None or preview.cooperative_id != cooperative_id:
+        raise NotFound(_("No such dividend preview."))
+    _check_period_start(preview.period_start, _period_kind(cooperative_id))
+    if preview.sharing_rule_id is None:
         raise DomainError(_("No sharing rules were in force in this period."))
-    if sum(fen for _household, fen in rows) != previewed_total_fen:
+    _check_not_closed(cooperative_id, preview.period_start)
+    if not attribution.preview_is_current(preview):
         raise Conflict(_("The figures changed since your preview. Please look at the new preview and confirm again."))
-    if db.session.scalar(select(CooperativePeriod).filter_by(cooperative_id=cooperative_id, period_start=period_start)):
-        raise Conflict(_("This period is already closed."))
-    period = CooperativePeriod(cooperative_id=cooperative_id, period_start=period_start, period_end=end,
-                               status="closing", dividend_rate=rule.dividend_rate, sharing_rule_id=rule.id,
-                               closed_by_id=actor_id,
-                               distributable_profit_fen=attribution.distributable_profit_fen(cooperative_id, period_start, end))
+    period = CooperativePeriod(cooperative_id=cooperative_id, period_start=preview.period_start,
+                               period_end=preview.period_end, status="closing", dividend_rate=preview.dividend_rate,
+                               sharing_rule_id=preview.sharing_rule_id, closed_by_id=actor_id,
+                               distributable_profit_fen=preview.distributable_profit_fen, dividend_preview=preview)
     db.session.add(period)
     db.session.flush()
     publish("ledger.post_dividends", period_id=period.id)
     record("period.closed", actor_id=actor_id, obj=period, town_id=db.session.get(Cooperative, cooperative_id).town_id,
-           period_start=period_start.isoformat(), period_end=end.isoformat(), previewed_total_fen=previewed_total_fen)
+           period_start=preview.period_start.isoformat(), period_end=preview.period_end.isoformat(),
+           dividend_preview_id=preview.id, previewed_total_fen=preview.total_fen)
     db.session.commit()
     return period

@@ -35,6 +35,8 @@ DAILY_GOODS = [("复合肥", "compound fertiliser", "farm-supplies"), ("玉米�
 QUALIFIERS = [("有机", "organic"), ("富硒", "selenium-rich"), ("山地", "hillside"), ("农家", "farmhouse"), ("精选", "choice")]
 PASSWORD_HASH = "scrypt:32768:8:1$scale$not-a-usable-password"  # buyers of the scale district never sign in
 START = datetime(2025, 12, 1)
+# The commission every scale supplier agreed with the platform; scale_ledger posts its sales at it.
+SUPPLIER_COMMISSION_RATE = "0.05"
 
 
 @dataclass
@@ -160,8 +162,9 @@ def _places_people_coops(copier, sizes):
     copier.copy("households", HOUSEHOLD_COLUMNS, households)
     del households
     suppliers = max(1, sizes.cooperatives // 50)
-    copier.copy("suppliers", ["id", "name_zh", "name_en", "town_id", "contact_phone", "created_at"],
-                ((s, f"第{s}号农资日用品超市", f"Supplies shop {s}", 1 + s % sizes.towns, "0533-0000000", START)
+    copier.copy("suppliers", ["id", "name_zh", "name_en", "town_id", "contact_phone", "commission_rate", "created_at"],
+                ((s, f"第{s}号农资日用品超市", f"Supplies shop {s}", 1 + s % sizes.towns, "0533-0000000",
+                  SUPPLIER_COMMISSION_RATE, START)
                  for s in range(1, suppliers + 1)))
     coop_town = [0] + [1 + (c - 1) % sizes.towns for c in range(1, sizes.cooperatives + 1)]
     copier.copy("cooperatives", ["id", "town_id", "village_id", "registration_no", "name_zh", "name_en", "story_zh",

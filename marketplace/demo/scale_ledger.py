@@ -171,11 +171,12 @@ class LedgerWriter:
                     [(glob["sales_pending"], total), (self.accounts.household + owner, fee - total),
                      (glob["platform_fees"], -fee)],
                     json.dumps({"platform_rate": "0" if poor else "0.05", "verified_poor": poor}))
-        if kind == "supplier":
+        if kind == "supplier":  # every scale supplier agreed PLATFORM_RATE_PERCENT (scale.SUPPLIER_COMMISSION_RATE)
             fee = (total * PLATFORM_RATE_PERCENT + 50) // 100
             return (names.SUPPLIER_SALE,
                     [(glob["sales_pending"], total), (self.accounts.supplier + owner, fee - total),
-                     (glob["platform_fees"], -fee)], '{"platform_rate": "0.05"}')
+                     (glob["platform_fees"], -fee)],
+                    json.dumps({"supplier_id": owner, "commission_rate": "0.05", "commission_fen": fee}))
         rate = self.district.coop_rates[owner]
         allocations_of_line = []
         for lot_id, household, taken in self._fifo(product_id, quantity * lot_units):

@@ -156,9 +156,10 @@ def seed_demo():
             name_en=f"{village.name_en} service point", address_zh=f"{zh}村委会一楼", is_free_stall=village.is_poor_village)
     households = _seed_households(villages)
     coops = _seed_cooperatives(towns, villages, households)
+    # The article names no commission on daily goods: the demo supplier's agreed rate is 0.
     supplier, _created = _get_or_create(Supplier, {"name_zh": "惠民农资日用品超市"},
                                         name_en="Huimin Farm & Household Supplies", town_id=towns["xihe"].id,
-                                        contact_phone="0533-0000000")
+                                        contact_phone="0533-0000000", commission_rate=Decimal(0))
     categories = {slug: _get_or_create(Category, {"slug": slug}, name_zh=zh, name_en=en, direction=direction)[0]
                   for slug, zh, en, direction in CATEGORIES}
     products = _seed_products(coops, households, supplier, categories, villages)

@@ -7,7 +7,9 @@ place other packages import them from. Functions that take an actor or close a c
 `post_floor_purchase`, `post_payout_*`, `post_stripe_payout` and `post_love_fund_aid` join the
 caller's transaction.
 """
-from marketplace.ledger.rules.dividends import distributable_profit_fen, post_dividends, preview_dividends
+from marketplace.ledger.rules.dividends import (
+    distributable_profit_fen, freeze_dividend_preview, post_dividends, preview_dividends, preview_is_current, rule_at_end,
+)
 from marketplace.ledger.rules.earnings import pay_order_from_earnings
 from marketplace.ledger.rules.funds import (
     post_fixed_returns, post_love_fund_aid, record_fixed_return_received, record_love_fund_donation,
@@ -21,7 +23,8 @@ from marketplace.ledger.rules.sales import attribute_payment, attribute_payments
 
 __all__ = [
     "allocate_units_to_lots", "attribute_payment", "attribute_payments", "attribute_refund", "distributable_profit_fen",
-    "pay_order_from_earnings", "post_dividends", "post_fixed_returns", "post_floor_purchase",
+    "freeze_dividend_preview", "pay_order_from_earnings", "post_dividends", "post_fixed_returns", "post_floor_purchase",
     "post_love_fund_aid", "post_payout_approved", "post_payout_failed", "post_payout_paid",
-    "post_stripe_payout", "preview_dividends", "record_fixed_return_received", "record_love_fund_donation",
+    "post_stripe_payout", "preview_dividends", "preview_is_current", "record_fixed_return_received",
+    "record_love_fund_donation", "rule_at_end",
 ]

@@ -1,7 +1,8 @@
 from datetime import datetime
+from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -125,7 +126,12 @@ class Supplier(db.Model):
     bank_name: Mapped[str] = mapped_column(String(80), default="")
     bank_account: Mapped[str | None] = mapped_column(EncryptedText)
     bank_account_masked: Mapped[str] = mapped_column(String(40), default="")
+    # The platform's commission on the supplier's daily-goods lines, as agreed with it (0.03 = 3 %);
+    # set by the platform admin (audited), recorded on every sale entry.
+    commission_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal(0), server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("commission_rate >= 0 AND commission_rate <= 1", name="commission_rate_range"),)
 
     def name(self, locale="zh"):
         return self.name_en if str(locale).startswith("en") else self.name_zh

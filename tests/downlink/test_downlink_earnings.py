@@ -14,6 +14,7 @@ from marketplace.ledger.models import JournalEntry, Posting
 from marketplace.ledger.services import account_id, owed_to_fen
 from marketplace.money import apply_rate
 from marketplace.orders.models import Order
+from marketplace.people.models import Supplier
 from tests.downlink.conftest import credit_earnings
 
 
@@ -25,7 +26,9 @@ def counts():
 
 def test_an_agent_orders_for_a_household_and_pays_from_its_earnings(app_ctx, dl, place):
     credit_earnings(dl.household_id, 500_00)
-    rate = Decimal(app_ctx.config["PLATFORM_COMMISSION_RATE"])
+    rate = Decimal("0.03")  # agreed with the supplier
+    db.session.get(Supplier, dl.supplier_id).commission_rate = rate
+    db.session.commit()
 
     order = place({dl.fertiliser: 2, dl.oil: 1}, "earnings")
 

@@ -70,9 +70,10 @@ class District:
         self.add(ShareHolding(membership_id=membership.id, kind="land", quantity=Decimal(land)))
         return membership
 
-    def supplier(self):
+    def supplier(self, commission_rate="0"):
         n = number()
-        supplier = self.add(Supplier(name_zh=f"超市{n}", name_en=f"Shop {n}", town_id=self.town.id))
+        supplier = self.add(Supplier(name_zh=f"超市{n}", name_en=f"Shop {n}", town_id=self.town.id,
+                                     commission_rate=Decimal(commission_rate)))
         self.supplier_of_district = getattr(self, "supplier_of_district", None) or supplier
         return supplier
 

@@ -66,7 +66,7 @@ def test_household_not_verified_poor_pays_the_platform_rate(district, app):
 
 def test_shipping_round_up_and_supplier_line_are_credited_and_the_fee_is_the_platforms(district):
     poor = district.household()
-    shop = district.supplier()
+    shop = district.supplier(commission_rate="0.05")
     eggs = district.variant(poor, price_fen=1_000)
     soap = district.variant(shop, price_fen=2_000)
     order, payment = district.paid_order([(eggs, 1), (soap, 1)], shipping_fen=800, donation_fen=200, fee_fen=150)

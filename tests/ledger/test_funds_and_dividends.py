@@ -15,7 +15,7 @@ from marketplace.ledger.attribution import (
 from marketplace.ledger.balances import household_balance, love_fund_summary
 from marketplace.ledger.errors import InsufficientFunds
 from marketplace.ledger.services import household_account, owed_to_fen
-from marketplace.database import utcnow
+from marketplace.local_time import local_today
 from worker.tasks.ledger import run_fixed_returns
 
 
@@ -34,7 +34,7 @@ def test_dividends_split_the_periods_profit_by_weighted_shares_and_match_the_pre
     district.lot(grains, small, 10)
     order, payment = district.paid_order([(grains, 10)])
     attribute_payment(payment.id)
-    today = utcnow().date()
+    today = local_today()
 
     preview = preview_dividends(coop.id, today, today)
     # profit = 10 000 revenue − 4 000 floor cost; pool = 50 % = 3 000 over weights 1, 2, 1

@@ -22,7 +22,7 @@ def earner(district):
     grains = district.variant(coop, price_fen=800, floor_price_fen=500)
     district.lot(grains, household, 20)
     district.fund(coop, 10_000)
-    return household, district.supplier(), district.agent_for()
+    return household, district.supplier(commission_rate="0.05"), district.agent_for()
 
 
 def test_a_household_pays_for_daily_goods_from_its_earnings(district, earner):
@@ -31,7 +31,7 @@ def test_a_household_pays_for_daily_goods_from_its_earnings(district, earner):
     order = district.order([(soap, 3)], household=household, status="pending_payment")
     pay_order_from_earnings(order.id, agent.id)
     assert household_balance(household.id).posted_fen == 10_000 - 6_000
-    assert supplier_payable_fen(shop.id) == 6_000 - 300
+    assert supplier_payable_fen(shop.id) == 6_000 - 300  # less its agreed 5 %
     assert db.session.get(Order, order.id).status == "paid"
     pay_order_from_earnings(order.id, agent.id)  # a double tap changes nothing
     assert household_balance(household.id).posted_fen == 4_000

@@ -4,14 +4,20 @@ The distributable profit of a period is what the cooperative kept from its sales
 (cooperative_revenue credited by sales, less refunds) minus the floor value of the lot units
 those sales took (what the cooperative paid its households at intake). The dividend pool is
 d × that profit, split across members by shares × the weight of their kind, largest remainder.
+
+A period is calendar days in the district's time zone (`local_time.day_bounds_utc`): a sale at
+00:30 on the 1st in Shanghai belongs to that month, though it is still the previous month in UTC.
+The weights and dividends are frozen in a `DividendPreview` when the manager previews; closing
+posts exactly that preview, so shares changed in between move no fen.
 """
-from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from marketplace.catalog.models import Product, Seller
-from marketplace.coops.models import Cooperative, CooperativePeriod, Membership, SharingRule
+from marketplace.coops.models import (
+    Cooperative, CooperativePeriod, DividendPreview, DividendPreviewShare, Membership, SharingRule,
+)
 from marketplace.database import utcnow
 from marketplace.errors import NotFound
 from marketplace.extensions import db
@@ -19,12 +25,19 @@ from marketplace.ledger.models import JournalEntry, LotAllocation, Posting
 from marketplace.ledger.rules.names import COOPERATIVE_SALE, DIVIDEND, REFUND
 from marketplace.ledger.rules.sales import sharing_rule_in_force
 from marketplace.ledger.services import account_id, entry_for_key, household_account, post_entry
+from marketplace.local_time import day_bounds_utc
 from marketplace.money import apply_rate, split_largest_remainder
 from marketplace.orders.models import OrderLine
 
 
 def _bounds(period_start, period_end):
-    return datetime.combine(period_start, time.min), datetime.combine(period_end + timedelta(days=1), time.min)
+    """The period's [start, end) in stored (UTC) time: its first and last days are the district's."""
+    return day_bounds_utc(period_start, period_end)
+
+
+def rule_at_end(cooperative_id, period_start, period_end):
+    """The sharing rule in force when the period ended (the district's midnight after its last day)."""
+    return sharing_rule_in_force(cooperative_id, _bounds(period_start, period_end)[1])
 
 
 def distributable_profit_fen(cooperative_id, period_start, period_end):
@@ -70,36 +83,75 @@ def member_weights(cooperative_id, rule, on_day):
     return weights
 
 
-def dividend_split(cooperative_id, rule, dividend_rate, profit_fen, on_day):
-    """The dividend of each household: d × profit split by weighted shares."""
-    pool = apply_rate(profit_fen, dividend_rate)
-    weights = member_weights(cooperative_id, rule, on_day) if rule is not None else []
-    if pool == 0 or not weights:
-        return {}
-    return {household: fen for household, fen in split_largest_remainder(pool, weights).items() if fen}
+def dividend_split(weights, pool_fen):
+    """The dividend of each weighted member: `pool_fen` split by weight, largest remainder (ties by id)."""
+    if pool_fen == 0 or not weights:
+        return {household: 0 for household, _weight in weights}
+    return split_largest_remainder(pool_fen, weights)
 
 
 def preview_dividends(cooperative_id, period_start, period_end):
-    """What closing this period now would pay each household: {household_id: fen}.
+    """What closing this period now would pay each household: {household_id: fen}, nothing saved.
 
-    Uses the sharing rule in force at the end of the period; `post_dividends` on a period closed
-    with that rule and profit posts exactly this.
+    Uses the sharing rule in force at the end of the period, its dividend rate and today's shares;
+    `freeze_dividend_preview` saves the same figures for the manager to confirm.
     """
     if db.session.get(Cooperative, cooperative_id) is None:
         raise NotFound("No such cooperative.")
-    rule = sharing_rule_in_force(cooperative_id, _bounds(period_start, period_end)[1])
+    rule = rule_at_end(cooperative_id, period_start, period_end)
     if rule is None:
         return {}
     profit = distributable_profit_fen(cooperative_id, period_start, period_end)
-    return dividend_split(cooperative_id, rule, rule.dividend_rate, profit, period_end)
+    weights = member_weights(cooperative_id, rule, period_end)
+    return {household: fen for household, fen in dividend_split(weights, apply_rate(profit, rule.dividend_rate)).items()
+            if fen}
+
+
+def freeze_dividend_preview(cooperative_id, period_start, period_end, actor_id=None, rule=None,
+                            dividend_rate=None, distributable_profit=None):
+    """Compute the period's dividends now and save them as a `DividendPreview`; joins the caller's transaction.
+
+    By default: the sharing rule in force at the end of the period, its dividend rate, the profit
+    the ledger shows now and each member's shares now. Closing posts exactly this preview.
+    """
+    if db.session.get(Cooperative, cooperative_id) is None:
+        raise NotFound("No such cooperative.")
+    rule = rule if rule is not None else rule_at_end(cooperative_id, period_start, period_end)
+    if dividend_rate is None:
+        dividend_rate = rule.dividend_rate if rule is not None else Decimal(0)
+    profit = (distributable_profit if distributable_profit is not None
+              else distributable_profit_fen(cooperative_id, period_start, period_end))
+    weights = member_weights(cooperative_id, rule, period_end) if rule is not None else []
+    pool = apply_rate(profit, dividend_rate) if weights else 0
+    amounts = dividend_split(weights, pool)
+    preview = DividendPreview(
+        cooperative_id=cooperative_id, period_start=period_start, period_end=period_end,
+        sharing_rule_id=rule.id if rule is not None else None, dividend_rate=dividend_rate,
+        distributable_profit_fen=profit, pool_fen=pool, created_by_id=actor_id,
+        shares=[DividendPreviewShare(household_id=household, weight=weight, amount_fen=amounts[household])
+                for household, weight in weights])
+    db.session.add(preview)
+    db.session.flush()
+    return preview
+
+
+def preview_is_current(preview):
+    """True while the ledger still shows the preview's profit and the same rule was in force at the period's end.
+
+    Shares changed since do not make it stale: the weights are frozen at preview, by design.
+    """
+    rule = rule_at_end(preview.cooperative_id, preview.period_start, preview.period_end)
+    return ((rule.id if rule is not None else None) == preview.sharing_rule_id
+            and distributable_profit_fen(preview.cooperative_id, preview.period_start, preview.period_end)
+            == preview.distributable_profit_fen)
 
 
 def post_dividends(period_id):
-    """Rule 5 for a closing `CooperativePeriod`; commits and marks it closed. Idempotent.
+    """Rule 5 for a closing `CooperativePeriod`: posts exactly its confirmed preview; commits. Idempotent.
 
-    The period's snapshot wins: its sharing rule and dividend rate, and its distributable profit
-    (computed from the ledger and stored on the period if it was left at zero).
-    Dr cooperative_revenue[C] pool, Cr household_payable[H] each share.
+    Dr cooperative_revenue[C] pool, Cr household_payable[H] each member's frozen dividend.
+    A period recorded without a preview (before previews were frozen) freezes one now from its
+    own sharing rule, dividend rate and stored profit, and posts that.
     """
     period = db.session.execute(
         select(CooperativePeriod).where(CooperativePeriod.id == period_id).with_for_update()
@@ -112,22 +164,21 @@ def post_dividends(period_id):
     if existing is not None:
         db.session.commit()
         return existing
-    rule = (db.session.get(SharingRule, period.sharing_rule_id) if period.sharing_rule_id
-            else sharing_rule_in_force(period.cooperative_id, _bounds(period.period_start, period.period_end)[1]))
-    if not period.distributable_profit_fen:
-        period.distributable_profit_fen = distributable_profit_fen(
-            period.cooperative_id, period.period_start, period.period_end)
-    shares = dividend_split(period.cooperative_id, rule, period.dividend_rate, period.distributable_profit_fen,
-                            period.period_end)
+    preview = period.dividend_preview or _freeze_for_period(period)
+    period.distributable_profit_fen = preview.distributable_profit_fen
+    shares = {share.household_id: share.amount_fen for share in preview.shares if share.amount_fen}
+    rule = db.session.get(SharingRule, preview.sharing_rule_id) if preview.sharing_rule_id else None
     pool = sum(shares.values())
     legs = [(account_id("cooperative_revenue", "cooperative", period.cooperative_id), pool)]
     legs += [(household_account(household), -fen) for household, fen in sorted(shares.items())]
     entry = post_entry(
         key, DIVIDEND, legs,
         rule_settings={**(rule.settings() if rule is not None else {"sharing_rule_id": None}),
-                       "dividend_rate": str(period.dividend_rate),
-                       "distributable_profit_fen": period.distributable_profit_fen,
+                       "dividend_rate": str(preview.dividend_rate),
+                       "distributable_profit_fen": preview.distributable_profit_fen,
                        "period_start": period.period_start.isoformat(), "period_end": period.period_end.isoformat(),
+                       "dividend_preview_id": preview.id,
+                       "weights": {str(share.household_id): str(share.weight) for share in preview.shares},
                        "shares_fen": {str(household): fen for household, fen in sorted(shares.items())}},
         memo=f"dividends of cooperative {period.cooperative_id} for {period.period_start}–{period.period_end}",
     )
@@ -135,3 +186,13 @@ def post_dividends(period_id):
     period.closed_at = period.closed_at or utcnow()
     db.session.commit()
     return entry
+
+
+def _freeze_for_period(period):
+    rule = (db.session.get(SharingRule, period.sharing_rule_id) if period.sharing_rule_id
+            else rule_at_end(period.cooperative_id, period.period_start, period.period_end))
+    preview = freeze_dividend_preview(
+        period.cooperative_id, period.period_start, period.period_end, actor_id=period.closed_by_id, rule=rule,
+        dividend_rate=period.dividend_rate, distributable_profit=period.distributable_profit_fen or None)
+    period.dividend_preview = preview
+    return preview

@@ -148,6 +148,7 @@ class AttributionBatch:
         lines = [line for order in orders for line in order.lines]
         self.sellers = _load(Seller, {line.seller_id for line in lines})
         self.households = _load(Household, {seller.household_id for seller in self.sellers.values()})
+        self.suppliers = _load(Supplier, {seller.supplier_id for seller in self.sellers.values()})
         cooperative_ids = sorted({seller.cooperative_id for seller in self.sellers.values() if seller.cooperative_id})
         self.sharing_rules = {}  # cooperative id -> its rules, newest first
         if cooperative_ids:
@@ -236,15 +237,15 @@ class AttributionBatch:
             references={"order_id": line.order_id, "order_line_id": line.id})
 
     def _supplier_line(self, line, supplier_id):
-        """A daily-goods line: the supplier is owed the line less the platform's commission."""
-        commission = apply_rate(line.line_total_fen, self.platform_rate)
+        """A daily-goods line: the supplier is owed the line less the commission agreed with it (0 unless set)."""
+        rate = self.suppliers[supplier_id].commission_rate
+        commission = apply_rate(line.line_total_fen, rate)
         return EntryDraft(
             f"attr:line:{line.id}", SUPPLIER_SALE,
             [(SALES_PENDING, line.line_total_fen),
              (("supplier_payable", "supplier", supplier_id), -(line.line_total_fen - commission)),
              (PLATFORM_FEES, -commission)],
-            rule_settings={"supplier_id": supplier_id, "commission_rate": str(self.platform_rate),
-                           "platform_commission_rate": str(self.platform_rate), "commission_fen": commission},
+            rule_settings={"supplier_id": supplier_id, "commission_rate": str(rate), "commission_fen": commission},
             memo=f"supplier sale: {line.title_zh} × {line.quantity}",
             references={"order_id": line.order_id, "order_line_id": line.id})
 
@@ -295,7 +296,7 @@ class AttributionBatch:
                 return db.session.get(Cooperative, seller.cooperative_id).town_id
             if seller.household_id:
                 return db.session.get(Village, self.households[seller.household_id].village_id).town_id
-            supplier = db.session.get(Supplier, seller.supplier_id)
+            supplier = self.suppliers[seller.supplier_id]
             if supplier.town_id:
                 return supplier.town_id
         raise DomainError(f"Order {order.public_no} has a love-fund round-up but no town to give it to.")

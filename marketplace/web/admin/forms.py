@@ -1,8 +1,11 @@
+from decimal import Decimal, InvalidOperation
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
+from marketplace.money import format_percent
 from marketplace.people.models import INVITABLE_ROLES
 from marketplace.web.forms import Form
 
@@ -40,10 +43,34 @@ class CooperativeForm(Form):
     story_en = TextAreaField(_l("Story (English)"), validators=[Optional(), Length(max=4000)])
 
 
+class RateAsPercentField(StringField):
+    """A rate typed and shown in per cent ("3", "2.5%"); its data is the Decimal fraction (0.03). Empty is 0."""
+
+    def process_data(self, value):
+        self.data = Decimal(value) if value is not None else Decimal(0)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            percent = Decimal(valuelist[0].strip().rstrip("%").strip() or "0")
+        except InvalidOperation as error:
+            raise ValueError(_l("Enter a percentage from 0 to 100.")) from error
+        if not percent.is_finite() or not 0 <= percent <= 100 or percent != percent.quantize(Decimal("0.01")):
+            raise ValueError(_l("Enter a percentage from 0 to 100."))
+        self.data = percent / 100
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return format_percent(self.data or Decimal(0)).rstrip("%")
+
+
 class SupplierForm(Form):
     name_zh, name_en = _names()
     town_id = SelectField(_l("Town"), coerce=int)
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=30)])
+    commission_rate = RateAsPercentField(_l("Agreed commission on its daily goods (%)"), default=Decimal(0))
 
 
 ROLE_LABELS = {"admin": _l("Platform admin"), "town_staff": _l("Town staff"),

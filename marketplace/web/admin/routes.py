@@ -14,6 +14,7 @@ from marketplace.audit.queries import search_audit
 from marketplace.coops.models import Cooperative
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.money import format_percent
 from marketplace.imports.models import ImportJob
 from marketplace.people.models import Household, Supplier, User
 from marketplace.places.models import ServicePoint, Town, Village
@@ -45,7 +46,8 @@ RECORD_PAGES = {
         (_l("Name"), lambda r, loc: r.name(loc)), (_l("Registration number"), lambda r, loc: r.registration_no),
         (_l("Town"), lambda r, loc: r.town.name(loc))]),
     "suppliers": RecordPage("supplier", _l("Suppliers"), SupplierForm, [
-        (_l("Name"), lambda r, loc: r.name(loc)), (_l("Contact phone"), lambda r, loc: r.contact_phone)]),
+        (_l("Name"), lambda r, loc: r.name(loc)), (_l("Contact phone"), lambda r, loc: r.contact_phone),
+        (_l("Agreed commission"), lambda r, loc: format_percent(r.commission_rate))]),
 }
 
 

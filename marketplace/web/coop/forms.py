@@ -141,8 +141,8 @@ class FloorPriceForm(Form):
 
 
 class ClosePeriodForm(Form):
-    period_start = DateField(validators=[InputRequired()])
-    previewed_total_fen = IntegerField(validators=[InputRequired()])
+    preview_id = IntegerField(validators=[InputRequired()])
+    period_start = DateField(validators=[Optional()])  # where to preview again if the confirm is refused
 
 
 class ShipForm(Form):

@@ -28,13 +28,12 @@ def preview_period():
     except ValueError:
         abort(404)
     try:
-        end, rows = period_service.preview_period(current_user.id, start)
+        preview = period_service.preview_period(current_user.id, start)
     except DomainError as error:
         flash_refusal(error)
         return redirect(url_for("coop.periods"))
-    total_fen = sum(fen for _household, fen in rows)
-    form = ClosePeriodForm(formdata=None, period_start=start, previewed_total_fen=total_fen)
-    return render_template("coop/period_preview.html", start=start, end=end, rows=rows, total_fen=total_fen, form=form)
+    form = ClosePeriodForm(formdata=None, preview_id=preview.id, period_start=preview.period_start)
+    return render_template("coop/period_preview.html", preview=preview, form=form)
 
 
 @bp.post("/periods")
@@ -45,9 +44,11 @@ def close_period():
         flash(_("Please preview the period again."), "error")
         return redirect(url_for("coop.periods"), 303)
     try:
-        period_service.close_period(current_user.id, form.period_start.data, form.previewed_total_fen.data)
+        period_service.close_period(current_user.id, form.preview_id.data)
     except DomainError as error:
         flash_refusal(error)
+        if form.period_start.data is None:
+            return redirect(url_for("coop.periods"), 303)
         return redirect(url_for("coop.preview_period", start=form.period_start.data.isoformat()), 303)
     flash(_("Period closed. The dividends are being posted to the members' accounts."), "info")
     return redirect(url_for("coop.periods"), 303)

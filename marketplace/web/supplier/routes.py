@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from marketplace.documents import render_pdf, xlsx_bytes
 from marketplace.downlink import catalog, reports, runs
+from marketplace.downlink.statement import supplier_statement
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.extensions import db
@@ -30,6 +31,13 @@ def dashboard():
                            payouts=supplier_payouts(current_user.id),
                            runs=runs.supplier_runs(current_user.id, limit=20),
                            waiting=runs.waiting_for_a_run(current_user.id), form=ConfirmForm())
+
+
+@bp.get("/statement")
+def statement():
+    agreed_rate, orders = supplier_statement(current_user.id)
+    return render_template("supplier/statement.html", agreed_rate=agreed_rate, orders=orders,
+                           owed_fen=reports.supplier_owed(current_user.id))
 
 
 @bp.post("/runs/consolidate")
