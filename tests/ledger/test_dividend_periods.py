@@ -27,10 +27,12 @@ def test_a_sale_at_half_past_midnight_china_time_on_the_first_belongs_to_that_mo
     coop = district.cooperative(profit_return_rate="0", dividend_rate="0.50", members=[(member, 1)])
     grains = district.variant(coop, price_fen=1_000, floor_price_fen=400)
     district.lot(grains, member, 10)
-    _order, payment = district.paid_order([(grains, 10)], paid_at=datetime(2026, 5, 31, 16, 30))
+    district.fund(coop, 4_000)  # the floor money is covered: the settled profit is distributable
+    order, payment = district.paid_order([(grains, 10)], paid_at=datetime(2026, 5, 31, 16, 30))
     # 2026-05-31 16:30 UTC is 2026-06-01 00:30 in Shanghai: the entries are stamped then.
     monkeypatch.setattr(services, "utcnow", lambda: datetime(2026, 5, 31, 16, 30))
     attribute_payment(payment.id)
+    district.settle(order)
 
     assert distributable_profit_fen(coop.id, *JUNE) == 6_000  # 10 000 revenue − 4 000 floor cost
     assert distributable_profit_fen(coop.id, *MAY) == 0
@@ -42,8 +44,10 @@ def test_shares_changed_after_the_preview_move_no_fen(district):
     coop = district.cooperative(profit_return_rate="0", dividend_rate="0.50", members=[(small, 1), (large, 2)])
     grains = district.variant(coop, price_fen=1_000, floor_price_fen=400)
     district.lot(grains, small, 10)
-    _order, payment = district.paid_order([(grains, 10)])
+    district.fund(coop, 4_000)
+    order, payment = district.paid_order([(grains, 10)])
     attribute_payment(payment.id)
+    district.settle(order)
     start, end = date(local_today().year, 1, 1), date(local_today().year, 12, 31)
 
     preview = freeze_dividend_preview(coop.id, start, end)
@@ -71,13 +75,32 @@ def test_a_late_sale_makes_the_preview_stale(district):
     coop = district.cooperative(profit_return_rate="0", dividend_rate="0.50", members=[(member, 1)])
     grains = district.variant(coop, price_fen=1_000, floor_price_fen=400)
     district.lot(grains, member, 20)
-    _order, payment = district.paid_order([(grains, 10)])
+    district.fund(coop, 8_000)
+    order, payment = district.paid_order([(grains, 10)])
     attribute_payment(payment.id)
+    district.settle(order)
     year = local_today().year
     preview = freeze_dividend_preview(coop.id, date(year - 1, 1, 1), date(year + 1, 12, 31))
     db.session.commit()
     assert preview_is_current(preview)
 
-    _order, late = district.paid_order([(grains, 5)])
+    order, late = district.paid_order([(grains, 5)])
     attribute_payment(late.id)
+    district.settle(order)
     assert not preview_is_current(preview)
+
+
+def test_a_dividend_is_never_paid_from_money_that_covers_floor_purchases(district):
+    member = district.household()
+    coop = district.cooperative(profit_return_rate="0", dividend_rate="1", members=[(member, 1)])
+    grains = district.variant(coop, price_fen=1_000, floor_price_fen=400)
+    district.lot(grains, member, 30)  # 12 000 of floor money owed, nothing deposited
+    order, payment = district.paid_order([(grains, 10)])
+    attribute_payment(payment.id)
+    year = local_today().year
+    assert distributable_profit_fen(coop.id, date(year, 1, 1), date(year, 12, 31)) == 0  # not settled
+    district.settle(order)
+    # 10 000 settled revenue, all of it needed for the 12 000 of floor money: nothing to distribute.
+    assert distributable_profit_fen(coop.id, date(year, 1, 1), date(year, 12, 31)) == 0
+    district.fund(coop, 12_000)
+    assert distributable_profit_fen(coop.id, date(year, 1, 1), date(year, 12, 31)) == 6_000

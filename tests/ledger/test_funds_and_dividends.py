@@ -32,8 +32,10 @@ def test_dividends_split_the_periods_profit_by_weighted_shares_and_match_the_pre
     db.session.commit()
     grains = district.variant(coop, price_fen=1_000, floor_price_fen=400)
     district.lot(grains, small, 10)
+    district.fund(coop, 4_000)  # the floor money is covered: the settled profit is distributable
     order, payment = district.paid_order([(grains, 10)])
     attribute_payment(payment.id)
+    district.settle(order)
     today = local_today()
 
     preview = preview_dividends(coop.id, today, today)

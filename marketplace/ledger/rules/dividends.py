@@ -21,6 +21,7 @@ from marketplace.coops.models import (
 from marketplace.database import utcnow
 from marketplace.errors import NotFound
 from marketplace.extensions import db
+from marketplace.ledger.balances import cooperative_cover
 from marketplace.ledger.models import JournalEntry, LotAllocation, Posting
 from marketplace.ledger.rules.names import COOPERATIVE_SALE, DIVIDEND, REFUND
 from marketplace.ledger.rules.sales import sharing_rule_in_force
@@ -41,7 +42,9 @@ def rule_at_end(cooperative_id, period_start, period_end):
 
 
 def distributable_profit_fen(cooperative_id, period_start, period_end):
-    """Revenue the cooperative kept from sales in the period minus the floor cost of the units sold."""
+    """Revenue the cooperative kept from sales in the period minus the floor cost of the units sold,
+    at most what the platform holds for it beyond its floor obligations (DESIGN §3 "Settlement"):
+    a dividend is never paid from money that covers floor purchases, or that has not settled."""
     start, end = _bounds(period_start, period_end)
     revenue = -int(db.session.scalar(
         select(func.coalesce(func.sum(Posting.amount_fen), 0))
@@ -60,7 +63,14 @@ def distributable_profit_fen(cooperative_id, period_start, period_end):
         .where(LotAllocation.order_line_id.in_(sold_lines))
         .where(OrderLine.product_id.in_(_products_of(cooperative_id)))
     ))
-    return max(revenue - cost, 0)
+    return max(min(revenue - cost, dividend_headroom_fen(cooperative_id)), 0)
+
+
+def dividend_headroom_fen(cooperative_id):
+    """What the platform holds for the cooperative (settled revenue and deposits) beyond the floor
+    money it still owes its households through the platform."""
+    cover = cooperative_cover([cooperative_id])[cooperative_id]
+    return cover.cover_fen - (cover.floor_owed_fen - cover.paid_itself_fen)
 
 
 def _products_of(cooperative_id):
