@@ -176,7 +176,7 @@ def _our_refund_id(stripe_refund):
     """Our Refund's id for a Stripe refund: by its recorded id, else by the id we put in its metadata."""
     found = db.session.scalar(select(Refund.id).where(Refund.stripe_refund_id == stripe_refund.id))
     if found is None:
-        ours = (getattr(stripe_refund, "metadata", None) or {}).get("refund_id")
+        ours = stripe_gateway.metadata_of(stripe_refund).get("refund_id")
         if ours and str(ours).isdigit():
             found = db.session.scalar(select(Refund.id).where(Refund.id == int(ours),
                                                               Refund.stripe_refund_id.is_(None)))

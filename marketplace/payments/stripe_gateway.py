@@ -90,9 +90,17 @@ def find_refund(payment_intent_id, metadata_key, metadata_value):
     refund first looks for the one an earlier attempt created."""
     refunds = _client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
     for refund in refunds.auto_paging_iter():
-        if (refund.metadata or {}).get(metadata_key) == metadata_value:
+        if metadata_of(refund).get(metadata_key) == metadata_value:
             return refund
     return None
+
+
+def metadata_of(stripe_object):
+    """A Stripe object's metadata as a plain dict (the library's objects are not dicts)."""
+    metadata = getattr(stripe_object, "metadata", None)
+    if metadata is None:
+        return {}
+    return metadata.to_dict() if hasattr(metadata, "to_dict") else dict(metadata)
 
 
 def retrieve_refund(refund_id):
