@@ -307,7 +307,7 @@ def _localstripe(app, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("localstripe")
     # localstripe with the refund lifecycle and late fees of real Stripe added (see the module).
     process = subprocess.Popen([sys.executable, "-m", "marketplace.payments.local_stripe_server", "--port", str(port),
-                                "--from-scratch"], cwd=workdir,
+                                "--from-scratch", "--in-memory"], cwd=workdir,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

@@ -21,8 +21,13 @@ emulated with Stripe's own object shapes and event types (as the `stripe` librar
   change and `charge.updated` is sent, as when Stripe learns a fee after the payment.
 
 Everything else is localstripe's own: `make run` and the tests start this module instead of the
-`localstripe` command, with the same arguments.
+`localstripe` command, with the same arguments, plus `--in-memory` (the tests): keep nothing on
+disk. localstripe pickles its whole store to /tmp/localstripe.pickle after every object it
+stores, which makes a test of a few hundred orders quadratic (and every localstripe on the
+machine share one file).
 """
+import sys
+
 from localstripe import resources, server
 from localstripe.errors import UserError
 from localstripe.resources import BalanceTransaction, Charge, Event, PaymentMethod, Refund
@@ -127,8 +132,15 @@ def install():
     server.app.router.add_post("/_config/charges/{id}/fee", report_fee)
 
 
+def _keep_nothing_on_disk(_store):
+    pass
+
+
 def main():
     install()
+    if "--in-memory" in sys.argv:
+        sys.argv.remove("--in-memory")
+        resources.Store.dump_to_disk = _keep_nothing_on_disk
     server.start()
 
 
