@@ -24,6 +24,8 @@ from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment, Refund
 from marketplace.payments.refunds import refund_order, send_refund
 from marketplace.payments.settlement import settle_payment_intent
+from marketplace.reconciliation.models import StripeBalanceRecord
+from marketplace.reconciliation.services import sync_with_stripe
 
 
 def paid(app, order, card=stripe_gateway.TEST_CARD["number"]):
@@ -212,4 +214,9 @@ def test_a_fee_stripe_reports_after_attribution_posts_once_however_often_reporte
         late = db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == f"fee:{payment_id}:late"))
         assert late.rule_settings["borne_by"] == "platform" and late.rule_settings["fee_fen"] == 137
         assert verify_ledger().ok
+        # Reconciliation finds Stripe's fee, the payment's and the ledger's (with its late part) in agreement.
+        sync_with_stripe()
+        charge_record = db.session.scalar(select(StripeBalanceRecord).where(
+            StripeBalanceRecord.reporting_category == "charge"))
+        assert (charge_record.fee, charge_record.matched) == (137, True)
         db.session.remove()
