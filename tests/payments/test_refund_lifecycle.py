@@ -152,7 +152,9 @@ def test_a_refund_stripe_fails_reverses_nothing_and_gives_the_order_back(shopper
         assert audit.details["failure_reason"] == "expired_or_canceled_card"
         db.session.remove()
     page = client.get(f"/orders/{order.public_no}").get_data(as_text=True)
-    assert "退款失败" in page
+    assert "退款失败" in page and "已申请退款" in page
+    english = client.get(f"/orders/{order.public_no}?lang=en").get_data(as_text=True)
+    assert "The refund to your card failed" in english
 
 
 def test_a_refund_that_fails_after_it_was_reversed_is_unreversed_once(shopper, app, client, stripe_server):
