@@ -217,7 +217,8 @@ def apply_stripe_refund(stripe_refund, refund_id=None, event_id=None, event_type
             _give_back_refunded_figures(refund, order)
         db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refund_failed"))
         record("payments.refund_failed", obj=refund, order_no=order.public_no, amount_fen=refund.amount_fen,
-               stripe_refund=stripe_refund.id or "", failure_reason=getattr(stripe_refund, "failure_reason", None) or "")
+               stripe_refund=stripe_refund.id or "",
+               failure_reason=getattr(stripe_refund, "failure_reason", None) or "")
         if order.paid_at is not None:
             publish("ledger.attribute_refund", refund_id=refund.id)
         log.warning("refund %s (%s) of order %s %s at Stripe", refund.id, stripe_refund.id, order.public_no, status)

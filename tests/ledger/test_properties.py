@@ -162,10 +162,12 @@ def assert_ledger_holds(orders):
                            if db.session.query(JournalEntry).filter_by(refund_id=r.id, rule="refund_paid").count()
                            - db.session.query(JournalEntry).filter_by(refund_id=r.id, rule="refund_failed").count())
             assert receipt.total_fen == payment.amount_fen - refunded
-        live = [r for r in db.session.query(Refund).filter_by(order_id=order.id) if r.status not in ("failed", "canceled")]
+        live = [r for r in db.session.query(Refund).filter_by(order_id=order.id)
+                if r.status not in ("failed", "canceled")]
         assert order.refunded_fen == sum(r.amount_fen for r in live)
         for line in order.lines:
-            assert line.refunded_quantity == sum(rl.quantity for r in live for rl in r.lines if rl.order_line_id == line.id)
+            assert line.refunded_quantity == sum(rl.quantity for r in live for rl in r.lines
+                                                 if rl.order_line_id == line.id)
         assert order.status == ("refunded" if order.refunded_fen == order.total_fen else
                                 "partially_refunded" if order.refunded_fen else "paid")
         for refund in db.session.query(Refund).filter_by(order_id=order.id):
