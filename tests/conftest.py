@@ -13,7 +13,6 @@ With REQUIRE_SERVICES=1 (or REQUIRE_BROWSER=1) a missing service (or browser) fa
 instead of skipping it.
 """
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -300,12 +299,15 @@ def celery_worker(app, _session_worker):
 
 @pytest.fixture(scope="session")
 def _localstripe(app, tmp_path_factory):
-    executable = shutil.which("localstripe") or str(Path(sys.executable).with_name("localstripe"))
-    if not Path(executable).exists():
+    try:
+        import localstripe  # noqa: F401
+    except ImportError:
         missing("localstripe", REQUIRE_SERVICES)
     port = free_port()
     workdir = tmp_path_factory.mktemp("localstripe")
-    process = subprocess.Popen([executable, "--port", str(port), "--from-scratch"], cwd=workdir,
+    # localstripe with the refund lifecycle and late fees of real Stripe added (see the module).
+    process = subprocess.Popen([sys.executable, "-m", "marketplace.payments.local_stripe_server", "--port", str(port),
+                                "--from-scratch", "--in-memory"], cwd=workdir,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

@@ -14,6 +14,7 @@ from marketplace.ledger.rules.earnings import pay_order_from_earnings
 from marketplace.ledger.rules.funds import (
     post_fixed_returns, post_love_fund_aid, record_fixed_return_received, record_love_fund_donation,
 )
+from marketplace.ledger.rules.late_fees import post_late_fee
 from marketplace.ledger.rules.lots import allocate_units_to_lots, post_floor_purchase
 from marketplace.ledger.rules.payouts import (
     post_payout_approved, post_payout_failed, post_payout_paid, post_stripe_payout,
@@ -24,6 +25,7 @@ from marketplace.ledger.rules.sales import attribute_payment, attribute_payments
 __all__ = [
     "allocate_units_to_lots", "attribute_payment", "attribute_payments", "attribute_refund", "distributable_profit_fen",
     "freeze_dividend_preview", "pay_order_from_earnings", "post_dividends", "post_fixed_returns", "post_floor_purchase",
+    "post_late_fee",
     "post_love_fund_aid", "post_payout_approved", "post_payout_failed", "post_payout_paid",
     "post_stripe_payout", "preview_dividends", "preview_is_current", "record_fixed_return_received",
     "record_love_fund_donation", "rule_at_end",

@@ -5,6 +5,7 @@ Each check returns the ids of what breaks it; nothing here writes.
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import aliased
 
 from marketplace.catalog.models import SupplyLot
 from marketplace.extensions import db
@@ -13,7 +14,7 @@ from marketplace.ledger.guards import APPEND_ONLY_TABLES
 from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Posting
 from marketplace.ledger.rules.names import (
     COOPERATIVE_SALE, DIRECT_SALE, EARNINGS_PAYMENT, FLOOR_PURCHASE, ORDER_ATTRIBUTION_RULES, ORDER_PAYMENT_RULES,
-    PAYOUT_APPROVED, RECIPIENT_KINDS, REFUND_PAID, SUPPLIER_SALE,
+    PAYOUT_APPROVED, RECIPIENT_KINDS, REFUND_FAILED, REFUND_PAID, SUPPLIER_SALE,
 )
 from marketplace.orders.models import Order, OrderLine
 from marketplace.payments.models import Payment, Refund
@@ -90,9 +91,12 @@ def check_orders_add_up(report):
         select(JournalEntry.order_id, func.sum(Posting.amount_fen))
         .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Posting.account_id == Account.id)
         .where(JournalEntry.order_id.is_not(None), Account.kind == "sales_pending").group_by(JournalEntry.order_id))
+    failed = aliased(JournalEntry)  # a refund Stripe failed after it was posted gave nothing back
     refunded = _per_order(
         select(Refund.order_id, func.sum(Refund.amount_fen)).join(JournalEntry, JournalEntry.refund_id == Refund.id)
-        .where(JournalEntry.rule == REFUND_PAID).group_by(Refund.order_id))
+        .where(JournalEntry.rule == REFUND_PAID,
+               ~select(failed.id).where(failed.refund_id == Refund.id, failed.rule == REFUND_FAILED).exists())
+        .group_by(Refund.order_id))
     paid_by_stripe = dict(db.session.execute(select(Payment.order_id, Payment.amount_fen)).all())
     for order in db.session.scalars(select(Order).where(Order.id.in_(paid_orders))):
         paid = paid_by_stripe.get(order.id, order.total_fen)

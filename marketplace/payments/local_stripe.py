@@ -1,6 +1,7 @@
 """`flask --app wsgi local-stripe`: the development Stripe server, with our webhook registered.
 
-It runs `localstripe` (a Stripe-compatible server from PyPI), waits for it to answer, tells it
+It runs `localstripe` (a Stripe-compatible server from PyPI) with the refund lifecycle and late
+fees it lacks added (`local_stripe_server.py`), waits for it to answer, tells it
 where to send signed webhooks (POST /_config/webhooks/NAME), then stays in the foreground so
 honcho can manage it like any other process.
 """
@@ -38,7 +39,8 @@ def wait_until_up(stripe_base, timeout=30):
 @with_appcontext
 def local_stripe_command(port):
     """Run localstripe on PORT and register this app's webhook with it."""
-    process = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port)], cwd=current_app.instance_path)
+    process = subprocess.Popen([sys.executable, "-m", "marketplace.payments.local_stripe_server", "--port", str(port)],
+                               cwd=current_app.instance_path)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base)

@@ -29,7 +29,11 @@ class Payment(db.Model):
 
 
 class Refund(db.Model):
-    """A whole or partial refund; `lines` says which order lines (and how many units) it covers."""
+    """A whole or partial refund; `lines` says which order lines (and how many units) it covers.
+
+    `status` is `requested` until Stripe is asked, then Stripe's: `pending`, `requires_action`,
+    `succeeded`, `failed` or `canceled` (see payments/refunds.py). `stripe_refund_id` is known
+    once Stripe has answered."""
 
     __tablename__ = "refunds"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,7 +41,7 @@ class Refund(db.Model):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     stripe_refund_id: Mapped[str | None] = mapped_column(String(80), unique=True)
     amount_fen: Mapped[int] = mapped_column(db.BigInteger)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="requested")
     reason: Mapped[str] = mapped_column(String(200), default="")
     restock: Mapped[bool] = mapped_column(default=False)
     # Who bears a refund of goods whose sale had settled (platform, cooperative, supplier or

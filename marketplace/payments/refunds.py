@@ -1,47 +1,99 @@
-"""Refunds, whole or per line, through Stripe; the ledger reverses what the refunded lines caused.
+"""Refunds, whole or per line: recorded first, sent to Stripe after, reversed when Stripe says so.
 
 `refund_order` is the one way money goes back to a buyer for goods. Amounts come from the
 order's snapshotted unit prices, never from a form. When nothing of the order is left
 unrefunded, its shipping and love-fund donation go back too.
+
+A refund's life (`Refund.status`): `requested` when recorded here, then whatever Stripe says —
+`pending`, `requires_action`, `succeeded`, `failed` or `canceled` (a succeeded refund may still
+fail later, when the card turns out closed).
+
+1. `refund_lines_uncommitted` writes the Refund, its lines and the order's refunded figures in
+   the caller's transaction and publishes `payments.send_refund`. Stripe is not called while
+   rows are locked, nor before the refund is committed: a double-click or a retried request
+   finds the order already refunded and creates nothing.
+2. `send_refund` (run by the worker) asks Stripe for the refund under the idempotency key
+   `refund:{payment intent}:{refund id}` — after looking for one an earlier attempt already
+   created, because Stripe forgets keys after a day and localstripe ignores them — so however
+   often it runs, Stripe refunds once.
+3. `apply_stripe_refund` records what Stripe says (after `send_refund`, and on every refund
+   webhook, re-read at Stripe): `succeeded` publishes rule 8 (`ledger.attribute_refund`);
+   `failed` or `canceled` gives the order and its lines back their refunded figures, tells the
+   buyer (order timeline) and staff (audit log), and publishes `ledger.attribute_refund`, which
+   reverses the reversal if it was already posted. `pending` waits.
+
+Locks: the payment row, then the order row — the order in which attribution takes them
+(`attribute_payments` locks the payments, then posts entries that reference their orders), so a
+cancel right after paying waits for attribution (or attribution for it) and never deadlocks.
 """
+import logging
+from types import SimpleNamespace
+
 from flask_babel import lazy_gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
+from marketplace.audit.services import record
 from marketplace.catalog.models import Variant
 from marketplace.database import lock_for_update
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
+from marketplace.ledger.rules.refunds import BEARERS
 from marketplace.orders.fulfilment import close_refunded_shipments
-from marketplace.orders.models import Order, OrderEvent
+from marketplace.orders.models import Order, OrderEvent, OrderLine
 from marketplace.outbox.services import publish
 from marketplace.payments import stripe_gateway
+from marketplace.payments.events import record_event
 from marketplace.payments.models import Payment, Refund, RefundLine
 
+log = logging.getLogger(__name__)
+
 REFUNDABLE_STATUSES = ("paid", "packed", "shipped", "delivered", "completed", "partially_refunded")
+REQUESTED = "requested"
+WAITING_STATUSES = (REQUESTED, "pending", "requires_action")
+FAILED_STATUSES = ("failed", "canceled")
+REFUND_STATUSES = (*WAITING_STATUSES, "succeeded", *FAILED_STATUSES)
 
 
-def refund_order(order_id, lines, actor_id, restock, reason=""):
-    """Refund `lines` ({order_line_id: quantity}) of a paid order and publish its attribution.
+def refund_order(order_id, lines, actor_id, restock, reason="", borne_by=""):
+    """Refund `lines` ({order_line_id: quantity}) of a paid order; Stripe is asked once it is committed.
 
+    `borne_by` names who bears a refund of goods whose sale has settled (platform, cooperative,
+    supplier or carrier; the platform when unnamed): see marketplace/ledger/rules/refunds.py.
     Raises NotFound, Conflict (not paid, nothing left to refund) or DomainError (bad quantities).
     """
-    refund = refund_lines_uncommitted(order_id, lines, actor_id, restock, reason)
+    if borne_by not in ("", *BEARERS):
+        raise DomainError(_("Choose who bears this refund."), field="borne_by")
+    refund = refund_lines_uncommitted(order_id, lines, actor_id, restock, reason, borne_by=borne_by)
     db.session.commit()
     return refund
 
 
-def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allowed_statuses=REFUNDABLE_STATUSES):
+def lock_payment_then_order(order_id):
+    """Row-lock the order's payment (if any), then the order, re-read as committed: (order, payment)."""
+    payment_id = db.session.scalar(select(Payment.id).where(Payment.order_id == order_id))
+    payment = None
+    if payment_id is not None:
+        payment = db.session.scalar(lock_for_update(select(Payment).where(Payment.id == payment_id))
+                                    .execution_options(populate_existing=True))
+    order = db.session.scalar(lock_for_update(select(Order).where(Order.id == order_id))
+                              .options(selectinload(Order.lines)).execution_options(populate_existing=True))
+    return order, payment
+
+
+def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allowed_statuses=REFUNDABLE_STATUSES,
+                             borne_by=""):
     """`refund_order` without the commit, for services that refund as part of a larger change.
 
-    The order row is locked first, so its status is checked against `allowed_statuses` as it is now."""
-    order = db.session.scalar(lock_for_update(select(Order).where(Order.id == order_id)))
+    The payment and then the order are locked first, so the order's status is checked against
+    `allowed_statuses` as it is now."""
+    order, payment = lock_payment_then_order(order_id)
     if order is None:
         raise NotFound(_("No such order."))
     if order.status not in allowed_statuses:
         raise Conflict(_("Only a paid order can be refunded.") if allowed_statuses == REFUNDABLE_STATUSES else
                        _("This order can no longer be cancelled: it is already being packed or was closed."))
-    payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded"))
-    if payment is None:
+    if payment is None or payment.status != "succeeded":
         raise Conflict(_("This order has no completed payment to refund."))
     by_id = {line.id: line for line in order.lines}
     if not lines:
@@ -56,11 +108,8 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
     everything_back = all(line.refunded_quantity + lines.get(line.id, 0) == line.quantity for line in order.lines)
     if everything_back:
         amount += order.shipping_fen + order.donation_fen
-    stripe_refund = stripe_gateway.create_refund(
-        payment.stripe_payment_intent_id, amount, f"refund:{order.id}:{order.refunded_fen}:{amount}",
-        metadata={"order_no": order.public_no})
-    refund = Refund(order_id=order.id, payment_id=payment.id, stripe_refund_id=stripe_refund.id, amount_fen=amount,
-                    status=stripe_refund.status, reason=reason[:200], restock=restock, created_by_id=actor_id)
+    refund = Refund(order_id=order.id, payment_id=payment.id, amount_fen=amount, status=REQUESTED,
+                    reason=reason[:200], restock=restock, created_by_id=actor_id, borne_by=borne_by)
     for line_id, quantity in sorted(lines.items()):
         line = by_id[line_id]
         line_amount = line.unit_price_fen * quantity
@@ -74,8 +123,139 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
     db.session.add(refund)
     order.refunded_fen += amount
     order.status = "refunded" if everything_back else "partially_refunded"
-    db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refunded", actor_id=actor_id))
+    db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refund_requested", actor_id=actor_id))
     db.session.flush()
     close_refunded_shipments(order.id)
-    publish("ledger.attribute_refund", refund_id=refund.id)
+    publish("payments.send_refund", refund_id=refund.id)
     return refund
+
+
+def refund_late_payment_uncommitted(payment):
+    """A payment that went through after its order was cancelled goes straight back to the buyer.
+
+    Recorded in the caller's transaction (which holds the payment's row lock, so a concurrent
+    delivery of the same event finds this refund and adds none); sent to Stripe after commit."""
+    refund = Refund(order_id=payment.order_id, payment_id=payment.id, amount_fen=payment.amount_fen,
+                    status=REQUESTED, reason="paid after the order was cancelled")
+    db.session.add(refund)
+    db.session.add(OrderEvent(order_id=payment.order_id, status="cancelled", note="late_payment_refunded"))
+    db.session.flush()
+    publish("payments.send_refund", refund_id=refund.id)
+    return refund
+
+
+def idempotency_key(payment_intent_id, refund_id):
+    return f"refund:{payment_intent_id}:{refund_id}"
+
+
+def send_refund(refund_id):
+    """Ask Stripe for the refund recorded as `refund_id`, once however often this runs; then apply
+    what Stripe says (see `apply_stripe_refund`). Returns what happened, for logs and tests."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound(f"No such refund {refund_id}.")
+    stripe_refund_id = refund.stripe_refund_id
+    intent_id = db.session.get(Payment, refund.payment_id).stripe_payment_intent_id
+    amount_fen, order_no = refund.amount_fen, db.session.get(Order, refund.order_id).public_no
+    db.session.rollback()  # nothing held over the network
+    if stripe_refund_id:
+        stripe_refund = stripe_gateway.retrieve_refund(stripe_refund_id)
+    else:
+        try:
+            stripe_refund = (stripe_gateway.find_refund(intent_id, "refund_id", str(refund_id))
+                             or stripe_gateway.create_refund(
+                                 intent_id, amount_fen, idempotency_key(intent_id, refund_id),
+                                 metadata={"refund_id": str(refund_id), "order_no": order_no}))
+        except stripe_gateway.RequestRefused as error:
+            # Stripe refuses this refund outright (a disputed charge, say): it failed before it began.
+            log.error("Stripe refused refund %s: %s", refund_id, error)
+            stripe_refund = SimpleNamespace(id=None, status="failed", metadata={},
+                                            failure_reason=f"refused: {getattr(error, 'code', None) or 'unknown'}")
+    return apply_stripe_refund(stripe_refund, refund_id=refund_id)
+
+
+def settle_refund(stripe_refund_id, event_id=None, event_type=""):
+    """A refund webhook: re-read the refund at Stripe (never trust the payload) and apply it once per event."""
+    return apply_stripe_refund(stripe_gateway.retrieve_refund(stripe_refund_id), event_id=event_id,
+                               event_type=event_type)
+
+
+def _our_refund_id(stripe_refund):
+    """Our Refund's id for a Stripe refund: by its recorded id, else by the id we put in its metadata."""
+    found = db.session.scalar(select(Refund.id).where(Refund.stripe_refund_id == stripe_refund.id))
+    if found is None:
+        ours = stripe_gateway.metadata_of(stripe_refund).get("refund_id")
+        if ours and str(ours).isdigit():
+            found = db.session.scalar(select(Refund.id).where(Refund.id == int(ours),
+                                                              Refund.stripe_refund_id.is_(None)))
+    return found
+
+
+def apply_stripe_refund(stripe_refund, refund_id=None, event_id=None, event_type=""):
+    """Bring our Refund in line with Stripe's refund object; commits. Returns what happened.
+
+    "succeeded": rule 8 is published. "failed": the order gets its refunded figures back and the
+    ledger reverses nothing, or its reversal (see the module docstring). "waiting": pending at
+    Stripe. "unchanged", "duplicate" (an event already applied) or "unknown" (not ours).
+    """
+    refund_id = refund_id or _our_refund_id(stripe_refund)
+    if refund_id is None:
+        db.session.rollback()
+        return "unknown"
+    if event_id and not record_event(event_id, event_type, stripe_refund.id):
+        db.session.rollback()
+        return "duplicate"
+    payment_id, order_id = db.session.execute(
+        select(Refund.payment_id, Refund.order_id).where(Refund.id == refund_id)).one()
+    order, _payment = lock_payment_then_order(order_id)
+    refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).execution_options(populate_existing=True))
+    if refund.stripe_refund_id is None and stripe_refund.id:
+        refund.stripe_refund_id = stripe_refund.id
+    status = stripe_refund.status
+    outcome = "unchanged"
+    if status == "succeeded" and refund.status in WAITING_STATUSES:
+        refund.status = status
+        db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refunded"))
+        if order.paid_at is not None:  # a payment refunded as late was never attributed
+            publish("ledger.attribute_refund", refund_id=refund.id)
+        outcome = "succeeded"
+    elif status in FAILED_STATUSES and refund.status not in FAILED_STATUSES:
+        refund.status = status
+        if order.paid_at is not None:  # a late payment's refund never counted on the order
+            _give_back_refunded_figures(refund, order)
+        db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refund_failed"))
+        record("payments.refund_failed", obj=refund, order_no=order.public_no, amount_fen=refund.amount_fen,
+               stripe_refund=stripe_refund.id or "",
+               failure_reason=getattr(stripe_refund, "failure_reason", None) or "")
+        if order.paid_at is not None:
+            publish("ledger.attribute_refund", refund_id=refund.id)
+        log.warning("refund %s (%s) of order %s %s at Stripe", refund.id, stripe_refund.id, order.public_no, status)
+        outcome = "failed"
+    elif status in WAITING_STATUSES and refund.status == REQUESTED:
+        refund.status = status
+        outcome = "waiting"
+    db.session.commit()
+    return outcome
+
+
+def _give_back_refunded_figures(refund, order):
+    """A refund that failed never returned the money: the order and its lines count it no more.
+
+    The goods that came back stay back (nothing is taken out of stock again); an order the buyer
+    cancelled stays cancelled, with nothing refunded, for staff to settle with the buyer."""
+    lines = {line.id: line for line in order.lines}
+    for refund_line in refund.lines:
+        line = lines.get(refund_line.order_line_id) or db.session.get(OrderLine, refund_line.order_line_id)
+        line.refunded_quantity -= refund_line.quantity
+        line.refunded_fen -= refund_line.amount_fen
+    order.refunded_fen -= refund.amount_fen
+    if order.status in ("refunded", "partially_refunded"):
+        order.status = "partially_refunded" if order.refunded_fen else _status_before_refunds(order.id)
+
+
+def _status_before_refunds(order_id):
+    """What the order's timeline said before anything was refunded (paid, packed, shipped…)."""
+    return db.session.scalar(
+        select(OrderEvent.status).where(OrderEvent.order_id == order_id,
+                                        OrderEvent.status.not_in(("refunded", "partially_refunded")))
+        .order_by(OrderEvent.at.desc(), OrderEvent.id.desc()).limit(1)) or "paid"

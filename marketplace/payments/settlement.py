@@ -4,21 +4,27 @@ Stripe delivers webhooks more than once, late and out of order, so nothing here 
 event's payload: each call re-reads the PaymentIntent and acts on its current status. The event
 id is recorded in the same transaction as the effect (a replay finds it and does nothing), and
 the order moves to `paid` with a conditional UPDATE, so attribution is published exactly once.
+
+The payment row is locked before the order is touched, the order in which attribution and
+refunds take them (see payments/refunds.py). A fee Stripe reports only after the payment was
+attributed (on `charge.updated`, or a replayed event) is published once as a late fee
+(`ledger.post_late_fee`, entry `fee:{payment}:late`).
 """
 import logging
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from marketplace.database import utcnow
+from marketplace.database import lock_for_update, utcnow
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent
 from marketplace.orders.reservations import convert_reservations, release_order
 from marketplace.outbox.services import publish
 from marketplace.payments import stripe_gateway
-from marketplace.payments.models import Payment, Refund, StripeEvent
+from marketplace.payments.events import record_event
+from marketplace.payments.models import Payment, Refund
+from marketplace.payments.refunds import refund_late_payment_uncommitted
 
 log = logging.getLogger(__name__)
 FAILED = "payment_intent.payment_failed"
@@ -62,19 +68,8 @@ def read_intent(payment_intent_id):
     return facts
 
 
-def _record_event(event_id, event_type, object_id):
-    """True the first time this event id is seen; the row commits with the event's effect."""
-    if db.session.get(StripeEvent, event_id) is not None:
-        return False
-    try:
-        with db.session.begin_nested():
-            db.session.add(StripeEvent(id=event_id, type=event_type, object_id=object_id))
-    except IntegrityError:
-        return False
-    return True
-
-
 def _mark_paid(payment, facts):
+    fee_before = payment.fee_fen or 0
     payment.status = facts.status
     payment.stripe_charge_id = facts.charge_id
     payment.balance_transaction_id = facts.balance_transaction_id
@@ -93,7 +88,14 @@ def _mark_paid(payment, facts):
         return "paid"
     order = db.session.get(Order, payment.order_id)
     if order.status == "cancelled" and not db.session.scalar(select(Refund.id).where(Refund.payment_id == payment.id)):
+        # Recorded now, under the payment's row lock (the UPDATE above): a concurrent delivery
+        # of the same news finds this refund; Stripe is asked after commit.
+        refund_late_payment_uncommitted(payment)
         return "refund_late_payment"
+    if order.paid_at is not None and facts.fee_fen > fee_before:
+        # Stripe reported the fee after the payment was attributed: posted once, as a late fee.
+        publish("ledger.post_late_fee", payment_id=payment.id)
+        return "late_fee"
     return "unchanged"
 
 
@@ -105,11 +107,13 @@ def settle_payment_intent(payment_intent_id, event_id=None, event_type="", note=
     "duplicate" and changes nothing. Returns what happened, for logs and tests.
     """
     facts = read_intent(payment_intent_id)  # before any row is touched: no transaction held over the network
-    payment = db.session.scalar(select(Payment).where(Payment.stripe_payment_intent_id == payment_intent_id))
+    payment = db.session.scalar(
+        lock_for_update(select(Payment).where(Payment.stripe_payment_intent_id == payment_intent_id))
+        .execution_options(populate_existing=True))
     if payment is None:
         db.session.rollback()
         return "unknown"  # not ours, or not committed yet: Stripe retries, the expiry sweep re-reads
-    if event_id and not _record_event(event_id, event_type, payment_intent_id):
+    if event_id and not record_event(event_id, event_type, payment_intent_id):
         db.session.rollback()
         return "duplicate"
     if payment.amount_fen != facts.amount_fen:
@@ -125,26 +129,10 @@ def settle_payment_intent(payment_intent_id, event_id=None, event_type="", note=
     else:
         payment.status = facts.status
         outcome = "unchanged"
-    payment_id, amount_fen = payment.id, payment.amount_fen
     db.session.commit()
-    if outcome == "refund_late_payment":
-        _refund_late_payment(payment_id, payment_intent_id, amount_fen)
-    elif outcome == "released" and facts.status == "requires_payment_method":
+    if outcome == "released" and facts.status == "requires_payment_method":
         stripe_gateway.cancel_payment_intent(payment_intent_id)  # it can no longer be paid by mistake
     return outcome
-
-
-def _refund_late_payment(payment_id, payment_intent_id, amount_fen):
-    """A payment that went through after its order was cancelled goes straight back to the buyer."""
-    payment = db.session.get(Payment, payment_id)
-    refund = stripe_gateway.create_refund(payment_intent_id, amount_fen, f"late-payment:{payment_id}")
-    db.session.add(Refund(order_id=payment.order_id, payment_id=payment_id, stripe_refund_id=refund.id,
-                          amount_fen=amount_fen, status=refund.status, reason="paid after the order was cancelled"))
-    db.session.add(OrderEvent(order_id=payment.order_id, status="cancelled", note="late_payment_refunded"))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()  # already recorded by a concurrent delivery
 
 
 def cancel_and_settle(order_id, note, actor_id=None):

@@ -10,7 +10,12 @@ from flask import current_app
 
 SignatureError = stripe.SignatureVerificationError
 StripeError = stripe.StripeError
+RequestRefused = stripe.InvalidRequestError  # Stripe will not do it, however often asked
 TEST_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+# Stripe's test cards whose refunds do not simply succeed (the local stand-in emulates them too,
+# see local_stripe_server.py): the refund stays pending, then succeeds; or succeeds, then fails.
+REFUND_PENDING_CARD = "4000000000007726"
+REFUND_FAILS_CARD = "4000000000005126"
 
 
 _clients = {}
@@ -57,9 +62,10 @@ def retrieve_payment_intent_with_charge(payment_intent_id):
         payment_intent_id, params={"expand": ["latest_charge.balance_transaction"]})
 
 
-def create_test_card_payment_method():
-    """localstripe only: a card PaymentMethod for the clearly labelled test checkout."""
-    return _client().v1.payment_methods.create(params={"type": "card", "card": TEST_CARD})
+def create_test_card_payment_method(number=TEST_CARD["number"]):
+    """localstripe only: a card PaymentMethod for the clearly labelled test checkout (or a test of
+    another of Stripe's test card numbers)."""
+    return _client().v1.payment_methods.create(params={"type": "card", "card": {**TEST_CARD, "number": number}})
 
 
 def confirm_payment_intent(payment_intent_id):
@@ -75,6 +81,30 @@ def create_refund(payment_intent_id, amount_fen, idempotency_key, metadata=None)
         params={"payment_intent": payment_intent_id, "amount": amount_fen, "metadata": metadata or {}},
         options={"idempotency_key": idempotency_key},
     )
+
+
+def find_refund(payment_intent_id, metadata_key, metadata_value):
+    """The PaymentIntent's refund whose metadata says `metadata_key` = `metadata_value`, or None.
+
+    Stripe forgets an idempotency key after 24 hours and localstripe ignores them, so a retried
+    refund first looks for the one an earlier attempt created."""
+    refunds = _client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
+    for refund in refunds.auto_paging_iter():
+        if metadata_of(refund).get(metadata_key) == metadata_value:
+            return refund
+    return None
+
+
+def metadata_of(stripe_object):
+    """A Stripe object's metadata as a plain dict (the library's objects are not dicts)."""
+    metadata = getattr(stripe_object, "metadata", None)
+    if metadata is None:
+        return {}
+    return metadata.to_dict() if hasattr(metadata, "to_dict") else dict(metadata)
+
+
+def retrieve_refund(refund_id):
+    return _client().v1.refunds.retrieve(refund_id)
 
 
 def retrieve_balance_transaction(balance_transaction_id):

@@ -85,7 +85,8 @@ WITH found AS (
          CASE WHEN p.id IS NOT NULL AND (p.settlement_currency IS NULL OR p.balance_transaction_id IS NULL)
               THEN TRUE ELSE FALSE END AS unsettled,
          COALESCE(p.settlement_amount, found.amount) AS settlement_amount,
-         COALESCE(receipt.amount_fen, 0) AS receipt_fen, COALESCE(fee.amount_fen, 0) AS ledger_fee,
+         COALESCE(receipt.amount_fen, 0) AS receipt_fen,
+         COALESCE(fee.amount_fen, 0) + COALESCE(late_fee.amount_fen, 0) AS ledger_fee,
          -COALESCE(refund_ledger.amount_fen, 0) AS refunded_fen
   FROM found
   LEFT JOIN payments p ON p.id = found.payment_id
@@ -97,6 +98,10 @@ WITH found AS (
   LEFT JOIN journal_entries fee_entry ON fee_entry.rule = :fee_rule
     AND fee_entry.idempotency_key = 'fee:' || CAST(found.payment_id AS VARCHAR)
   LEFT JOIN postings fee ON fee.entry_id = fee_entry.id AND fee.account_id = :payment_fees
+  -- A fee Stripe reported after attribution (rule 7, late): at most one per payment.
+  LEFT JOIN journal_entries late_fee_entry ON late_fee_entry.rule = :fee_rule
+    AND late_fee_entry.idempotency_key = 'fee:' || CAST(found.payment_id AS VARCHAR) || '\\:late'
+  LEFT JOIN postings late_fee ON late_fee.entry_id = late_fee_entry.id AND late_fee.account_id = :payment_fees
   LEFT JOIN refund_ledger ON refund_ledger.refund_id = found.refund_id
 ), judged AS (
   SELECT ledger.*,

@@ -25,7 +25,8 @@ class FakeStripe:
 
     def install(self, monkeypatch):
         for name in ("create_payment_intent", "retrieve_payment_intent", "retrieve_payment_intent_with_charge",
-                     "cancel_payment_intent", "confirm_payment_intent", "create_refund"):
+                     "cancel_payment_intent", "confirm_payment_intent", "create_refund", "find_refund",
+                     "retrieve_refund"):
             monkeypatch.setattr(stripe_gateway, name, getattr(self, name))
         return self
 
@@ -77,7 +78,16 @@ class FakeStripe:
         intent = self.intents[intent_id]
         if intent.status != "succeeded" or refunded + amount_fen > intent.amount:
             raise stripe_gateway.StripeError("Refund is more than the charge.")
-        refund = SimpleNamespace(id=self._id("re"), amount=amount_fen, status="succeeded", payment_intent=intent_id)
+        refund = SimpleNamespace(id=self._id("re"), amount=amount_fen, status="succeeded", payment_intent=intent_id,
+                                 metadata=dict(metadata or {}), failure_reason=None)
         self.refunds[refund.id] = refund
         self._keys[idempotency_key] = refund.id
         return refund
+
+    def find_refund(self, intent_id, metadata_key, metadata_value):
+        return next((refund for refund in self.refunds.values()
+                     if refund.payment_intent == intent_id and refund.metadata.get(metadata_key) == metadata_value),
+                    None)
+
+    def retrieve_refund(self, refund_id):
+        return self.refunds[refund_id]

@@ -32,7 +32,7 @@ from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import publish
 from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment
-from marketplace.payments.refunds import refund_order
+from marketplace.payments.refunds import refund_order, send_refund
 from marketplace.payments.settlement import cancel_and_settle
 from marketplace.payouts.models import PayoutBatch, PayoutItem
 from marketplace.people.models import Household, User
@@ -42,6 +42,8 @@ DELIVERY = Delivery(kind="address", recipient_name="模拟买家", recipient_pho
 # Rules the outbox tasks run, by task name.
 RULES = {"ledger.attribute_payment": ("payment_id", attribution.attribute_payment),
          "ledger.attribute_refund": ("refund_id", attribution.attribute_refund),
+         "ledger.post_late_fee": ("payment_id", attribution.post_late_fee),
+         "payments.send_refund": ("refund_id", send_refund),
          "ledger.post_dividends": ("period_id", attribution.post_dividends)}
 
 

@@ -1,2 +1,4 @@
 """Every task module, imported so a worker registers them all."""
-from worker.tasks import api, downlink, imports, ledger, orders, outbox, reconciliation, statements  # noqa: F401
+from worker.tasks import (  # noqa: F401
+    api, downlink, imports, ledger, orders, outbox, payments, reconciliation, statements,
+)

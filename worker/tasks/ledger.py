@@ -84,8 +84,14 @@ def attribute_pending_payments():
 
 @shared_task(name="ledger.attribute_refund", **TASK_OPTIONS)
 def attribute_refund(refund_id, outbox_id=None):
-    """refund_created: rule 8 for one refund."""
+    """refund_succeeded or refund_failed: rule 8 for one refund, as its status says (reversed, or unreversed)."""
     _run(attribution.attribute_refund, refund_id, outbox_id=outbox_id)
+
+
+@shared_task(name="ledger.post_late_fee", **TASK_OPTIONS)
+def post_late_fee(payment_id, outbox_id=None):
+    """fee_reported_late: rule 7 for what a fee Stripe reported after attribution adds, once."""
+    _run(attribution.post_late_fee, payment_id, outbox_id=outbox_id)
 
 
 @shared_task(name="ledger.post_floor_purchase", **TASK_OPTIONS)

@@ -11,6 +11,7 @@ SHIPPING = "shipping"                        # rule 6
 PAYMENT_FEE = "payment_fee"                  # rule 7
 REFUND = "refund"                            # rule 8, reversal of one line (or shipping/donation)
 REFUND_PAID = "refund_paid"                  # rule 8, the money going back to the buyer
+REFUND_FAILED = "refund_failed"              # rule 8 undone: Stripe failed the refund, the money stayed
 EARNINGS_PAYMENT = "earnings_payment"        # rule 9
 CASH_PAYMENT = "cash_payment"                # a downlink order paid in cash at pickup (rule 1's counterpart)
 PAYOUT_APPROVED = "payout_approved"          # rule 10

@@ -11,15 +11,21 @@ balance below zero. What such a payee can no longer give back is borne by the pa
 named on the refund (`Refund.borne_by`): the platform's loss (`refund_losses`), or a claim on
 the cooperative, the supplier or the carrier (`claims_receivable`), posted in the same entry
 and recorded in its settings (`shortfall_by_account`), so later refunds of the line add up.
+
+Only a refund Stripe reports `succeeded` is reversed; one still pending waits. A refund that
+fails reverses nothing — or, if it had already succeeded and been reversed, its reversal is
+itself reversed (`reverse_failed_refund`), entry by entry, so what later refunds of the same
+lines compute as "taken back so far" (and any shortfall a bearer took) no longer counts it.
 """
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from marketplace.errors import DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.errors import NotReady
 from marketplace.ledger.models import JournalEntry, Posting
 from marketplace.ledger.rules.lots import return_units_to_lots
-from marketplace.ledger.rules.names import REFUND, REFUND_PAID
+from marketplace.ledger.rules.names import REFUND, REFUND_FAILED, REFUND_PAID
 from marketplace.ledger.rules.sales import lock_payment
 from marketplace.ledger.services import account_id, entry_for_key, post_entry
 from marketplace.money import split_largest_remainder
@@ -33,18 +39,31 @@ NOT_REFUNDED_STATUSES = ("failed", "canceled", "cancelled")
 
 
 def attribute_refund(refund_id):
-    """Rule 8 for one refund; commits. Idempotent: returns the entry paying the buyer back.
+    """Rule 8 for one refund, as its status at Stripe now says; commits. Idempotent.
 
-    Raises NotReady if the order's payment has not been attributed yet (events out of order).
+    Succeeded: the refund is reversed; returns the entry paying the buyer back. Failed or
+    canceled: nothing is reversed, or a reversal already posted is reversed (returns None).
+    Raises NotReady while the refund is not yet succeeded at Stripe, or the order's payment has
+    not been attributed yet (events out of order).
     """
-    refund = db.session.get(Refund, refund_id)
-    if refund is None:
+    payment_id = db.session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
+    if payment_id is None:
         raise NotFound("No such refund.")
-    lock_payment(refund.payment_id)
+    lock_payment(payment_id)
+    # Read after the lock: a status change commits under the same lock, so this is the status now.
+    refund = db.session.scalar(select(Refund).where(Refund.id == refund_id)
+                               .execution_options(populate_existing=True))
     existing = entry_for_key(f"refund:{refund.id}")
-    if existing is not None or refund.status in NOT_REFUNDED_STATUSES:
+    if refund.status in NOT_REFUNDED_STATUSES:
+        if existing is not None:
+            reverse_failed_refund(refund)
+        db.session.commit()
+        return None
+    if existing is not None:
         db.session.commit()
         return existing
+    if refund.status != "succeeded":
+        raise NotReady(f"Refund {refund.id} is {refund.status} at Stripe: reversed once it succeeds.")
     if entry_for_key(f"pay:{refund.payment_id}") is None:
         raise NotReady(f"Refund {refund.id} waits for its payment to be attributed.")
     order = db.session.get(Order, refund.order_id)
@@ -96,12 +115,14 @@ BEARERS = ("platform", "cooperative", "supplier", "carrier")
 def _shortfalls_so_far(order_id, order_line_id, what=None):
     """Per account, what earlier refunds of this line (or extra) had a bearer give back instead of it."""
     query = select(JournalEntry.rule_settings).where(JournalEntry.rule == REFUND, JournalEntry.order_id == order_id)
+    key = JournalEntry.idempotency_key
     query = query.where(JournalEntry.order_line_id == order_line_id) if order_line_id else \
-        query.where(JournalEntry.order_line_id.is_(None), JournalEntry.idempotency_key.like(f"%:{what}"))
+        query.where(JournalEntry.order_line_id.is_(None), key.like(f"%:{what}") | key.like(f"%:{what}:failed"))
     totals = {}
     for settings in db.session.scalars(query):
+        sign = -1 if (settings or {}).get("refund_failed") else 1  # a failed refund's mirror gives it back
         for account, fen in (settings or {}).get("shortfall_by_account", {}).items():
-            totals[int(account)] = totals.get(int(account), 0) + int(fen)
+            totals[int(account)] = totals.get(int(account), 0) + sign * int(fen)
     return totals
 
 
@@ -198,3 +219,37 @@ def reverse_order_extra(refund, order, what, account, rest):
                                       "borne_by": bearer} if shortfall else {})},
                    memo=f"refund {refund.id}: {what}", order_id=order.id, refund_id=refund.id)
     return rest - amount
+
+
+def reverse_failed_refund(refund):
+    """Undo a posted refund Stripe then failed: each of its entries mirrored, once; joins the caller's transaction.
+
+    The line, shipping and round-up reversals are mirrored under the same rule (REFUND) and
+    line, so the recipients get their credits back and later refunds of those lines see them
+    as never taken back; the money's return to the buyer is mirrored as REFUND_FAILED
+    (`refund:{id}:failed`): the buyer's money stayed with us. Returns that entry.
+    """
+    done = entry_for_key(f"refund:{refund.id}:failed")
+    if done is not None:
+        return done
+    entries = db.session.scalars(
+        select(JournalEntry).where(JournalEntry.refund_id == refund.id, JournalEntry.rule.in_((REFUND, REFUND_PAID)))
+        .options(selectinload(JournalEntry.postings)).order_by(JournalEntry.id)).all()
+    paid_back = None
+    for entry in entries:
+        if entry.rule == REFUND_PAID:
+            paid_back = entry
+            continue
+        post_entry(
+            f"{entry.idempotency_key}:failed", REFUND, [(p.account_id, -p.amount_fen) for p in entry.postings],
+            rule_settings={**(entry.rule_settings or {}), "refund_failed": True, "mirrors_entry_id": entry.id},
+            memo=f"refund {refund.id} failed at Stripe: {entry.memo}", order_id=entry.order_id,
+            order_line_id=entry.order_line_id, refund_id=refund.id, reverses_entry_id=entry.id)
+    if paid_back is None:
+        return None
+    return post_entry(
+        f"refund:{refund.id}:failed", REFUND_FAILED, [(p.account_id, -p.amount_fen) for p in paid_back.postings],
+        rule_settings={"amount_fen": refund.amount_fen, "stripe_refund_id": refund.stripe_refund_id,
+                       "status": refund.status},
+        memo=f"refund {refund.id} failed at Stripe: the buyer's money stayed", order_id=paid_back.order_id,
+        refund_id=refund.id, reverses_entry_id=paid_back.id)
