@@ -45,6 +45,7 @@ def test_a_household_statement_explains_opening_credits_spending_and_closing(dis
     district.lot(grains, household, 100)
     order, payment = district.paid_order([(grains, 100)])
     attribute_payment(payment.id)
+    district.settle(order)  # settled: Lili's revenue covers the floor money, the return is available
     shop = district.supplier()
     soap = district.variant(shop, price_fen=1_500)
     downlink = district.order([(soap, 2)], household=household, status="pending_payment")
