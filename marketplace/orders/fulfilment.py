@@ -22,6 +22,7 @@ from marketplace.coops.models import Cooperative
 from marketplace.database import utcnow
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
+from marketplace.ledger.services import among
 from marketplace.orders.models import Order, OrderEvent, OrderLine, Shipment
 from marketplace.people.models import Household, User
 from marketplace.places.models import Village
@@ -225,7 +226,7 @@ def sync_order_statuses(order_ids):
         return
     rank = case({status: index for index, status in enumerate(PROGRESS)}, value=Shipment.status)
     least = dict(db.session.execute(
-        select(Shipment.order_id, func.min(rank)).where(Shipment.order_id.in_(order_ids),
+        select(Shipment.order_id, func.min(rank)).where(among(Shipment.order_id, order_ids),
                                                         Shipment.status != "cancelled")
         .group_by(Shipment.order_id)).all())
     now = utcnow()
@@ -241,8 +242,18 @@ def sync_order_statuses(order_ids):
         elif progress == "open":
             # Still to pack: a partly refunded order says so rather than "paid".
             values["status"] = case((Order.refunded_fen > 0, "partially_refunded"), else_="paid")
-        db.session.execute(update(Order).where(Order.id.in_(ids), movable).values(**values)
+        db.session.execute(update(Order).where(among(Order.id, ids), movable).values(**values)
                            .execution_options(synchronize_session=False))
+
+
+def complete_settled_orders(order_ids):
+    """`sync_order_statuses` for orders some of whose shipments just settled, in one UPDATE: those
+    with nothing left unsettled are completed; the others keep the status they had."""
+    unsettled = exists().where(Shipment.order_id == Order.id, Shipment.status.not_in(("settled", "cancelled")))
+    db.session.execute(update(Order).where(among(Order.id, sorted(set(order_ids))),
+                                           Order.status.in_(FULFILLED_ORDER_STATUSES + ("completed",)), ~unsettled)
+                       .values(status="completed", settled_at=func.coalesce(Order.settled_at, utcnow()))
+                       .execution_options(synchronize_session=False))
 
 
 def close_refunded_shipments(order_id):

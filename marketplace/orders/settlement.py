@@ -11,32 +11,39 @@ so a shipment settles, and its credits become available, exactly once.
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.orders.fulfilment import sync_order_statuses
+from marketplace.ledger.services import bulk_insert
+from marketplace.orders.fulfilment import complete_settled_orders, sync_order_statuses
 from marketplace.orders.models import Order, OrderEvent, Shipment
 
-CHUNK = 20_000
+CHUNK = 50_000
 
 
 def _sweep(due, from_status, to_status, values, event_note, chunk):
-    """Move the shipments `due` selects from `from_status` to `to_status` in chunks; each chunk
-    commits. Returns how many moved."""
+    """Move the shipments `due` (conditions on Shipment) from `from_status` to `to_status` in
+    chunks; each chunk is one UPDATE … RETURNING, its timeline events inserted in bulk and its
+    orders brought in line, then commits. Returns how many moved."""
     moved = 0
     while True:
-        rows = db.session.execute(due.order_by(Shipment.id).limit(chunk)).all()
+        # Any `chunk` of them, in no order: an ORDER BY would sort every due shipment for each chunk.
+        chunk_ids = select(Shipment.id).where(Shipment.status == from_status, *due).limit(chunk).scalar_subquery()
+        rows = db.session.execute(
+            update(Shipment).where(Shipment.id.in_(chunk_ids), Shipment.status == from_status)
+            .values(status=to_status, **values).returning(Shipment.id, Shipment.order_id)
+            .execution_options(synchronize_session=False)).all()
         if not rows:
             return moved
-        ids = [shipment_id for shipment_id, _order_id in rows]
-        db.session.execute(update(Shipment).where(Shipment.id.in_(ids), Shipment.status == from_status)
-                           .values(status=to_status, **values).execution_options(synchronize_session=False))
-        now = values.get("settled_at") or values.get("delivered_at")
-        db.session.execute(insert(OrderEvent), [
-            {"order_id": order_id, "shipment_id": shipment_id, "status": to_status, "note": event_note, "at": now}
-            for shipment_id, order_id in rows])
-        sync_order_statuses([order_id for _shipment_id, order_id in rows])
+        at = values.get("settled_at") or values.get("delivered_at")
+        bulk_insert(OrderEvent, [{"order_id": order_id, "shipment_id": shipment_id, "status": to_status,
+                                  "note": event_note, "actor_id": None, "at": at} for shipment_id, order_id in rows])
+        order_ids = [order_id for _shipment_id, order_id in rows]
+        if to_status == "settled":
+            complete_settled_orders(order_ids)
+        else:
+            sync_order_statuses(order_ids)
         db.session.commit()
         moved += len(rows)
         if len(rows) < chunk:
@@ -47,17 +54,14 @@ def auto_confirm_due(now=None, chunk=CHUNK):
     """Shipments shipped AUTO_CONFIRM_DAYS ago that nobody confirmed count as delivered. Returns how many."""
     now = now or utcnow()
     cutoff = now - timedelta(days=current_app.config["AUTO_CONFIRM_DAYS"])
-    due = select(Shipment.id, Shipment.order_id).where(Shipment.status == "shipped", Shipment.shipped_at <= cutoff)
-    return _sweep(due, "shipped", "delivered", {"delivered_at": now, "delivery_confirmed_by": "auto"}, "auto", chunk)
+    return _sweep((Shipment.shipped_at <= cutoff,), "shipped", "delivered", {"delivered_at": now, "delivery_confirmed_by": "auto"}, "auto", chunk)
 
 
 def settle_due(now=None, chunk=CHUNK):
     """Settle the shipments delivered AFTER_SALES_DAYS ago with no open claim. Returns how many settled."""
     now = now or utcnow()
     cutoff = now - timedelta(days=current_app.config["AFTER_SALES_DAYS"])
-    due = select(Shipment.id, Shipment.order_id).where(Shipment.status == "delivered", Shipment.delivered_at <= cutoff,
-                                                       Shipment.claim_opened_at.is_(None))
-    return _sweep(due, "delivered", "settled", {"settled_at": now}, "settled", chunk)
+    return _sweep((Shipment.delivered_at <= cutoff, Shipment.claim_opened_at.is_(None)), "delivered", "settled", {"settled_at": now}, "settled", chunk)
 
 
 def deliver_at_pickup(order_id, settle):
