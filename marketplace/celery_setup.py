@@ -6,6 +6,8 @@ BEAT_SCHEDULE = {
     "outbox-resend": {"task": "outbox.resend_unprocessed", "schedule": 30.0},
     "ledger-attribute-pending-payments": {"task": "ledger.attribute_pending_payments", "schedule": 1.0},
     "orders-release-expired": {"task": "orders.release_expired_reservations", "schedule": 60.0},
+    "ledger-seal-entries": {"task": "ledger.seal_entries", "schedule": 5.0},
+    "ledger-checkpoint": {"task": "ledger.write_checkpoint", "schedule": crontab(hour=0, minute=5)},
     "ledger-fixed-returns": {"task": "ledger.run_fixed_returns", "schedule": crontab(hour=3, minute=15)},
     # Downlink: consolidate runs twice a day (before the morning and afternoon loads), flag unpicked goods daily.
     "downlink-consolidate-runs": {"task": "downlink.consolidate_runs", "schedule": crontab(hour="7,14", minute=0)},

@@ -9,7 +9,7 @@ milliseconds per thousand entries. Links follow the order entries were sealed, w
 except for an entry whose transaction committed after a later one had already been sealed.
 
 The canonical content (`entry_content`) is everything an entry says: its id, key, rule, time,
-references, recorded settings and its postings in (account kind, owner type, owner id, amount)
+references, recorded settings, memo and its postings in (account kind, owner type, owner id, amount)
 order. Accounts are named by what they are, not their row id, so re-pointing an account row is
 seen too. A change made with every trigger switched off therefore breaks the link of that entry,
 and a deleted entry or link breaks the next one; `verify_chain` names the first broken link.
@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete, func, select, text
@@ -41,7 +42,7 @@ CHECKPOINT_ACTION = "ledger.checkpoint"
 REFERENCES = ("order_id", "order_line_id", "lot_id", "refund_id", "payout_item_id", "reverses_entry_id",
               "created_by_id")
 ENTRY_COLUMNS = (JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.rule, JournalEntry.created_at,
-                 JournalEntry.rule_settings, *(getattr(JournalEntry, name) for name in REFERENCES))
+                 JournalEntry.rule_settings, JournalEntry.memo, *(getattr(JournalEntry, name) for name in REFERENCES))
 
 
 def _canonical(value):
@@ -50,10 +51,10 @@ def _canonical(value):
 
 def entry_content(row, postings):
     """The canonical bytes of an entry: `row` has ENTRY_COLUMNS, `postings` are (kind, owner type, owner, fen)."""
-    entry_id, key, rule, created_at, settings, *references = row
+    entry_id, key, rule, created_at, settings, memo, *references = row
     return _canonical({
         "id": entry_id, "key": key, "rule": rule, "at": created_at.isoformat(timespec="microseconds"),
-        "settings": settings or {}, "references": dict(zip(REFERENCES, references)),
+        "settings": settings or {}, "memo": memo, "references": dict(zip(REFERENCES, references)),
         "postings": sorted(list(posting) for posting in postings),
     }).encode()
 
@@ -248,6 +249,11 @@ class ChainHead:
     awaiting_seal: int
     checkpoint: dict | None
     checkpoint_holds: bool | None
+
+    @property
+    def checkpoint_at(self):
+        """When the last checkpoint was written (naive UTC, as stored times are)."""
+        return datetime.fromisoformat(self.checkpoint["at"].rstrip("Z")) if self.checkpoint else None
 
 
 def chain_head():

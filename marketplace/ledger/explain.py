@@ -1,6 +1,6 @@
 """Each fen of a household's balance traced to its orders, lots, rules and payouts."""
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -73,7 +73,8 @@ def explain_household(household_id):
     return household_balance(household_id), traces
 
 
-def _shanghai(moment):
+def shanghai_time(moment):
+    """A stored UTC time as the district reads it (Asia/Shanghai)."""
     return moment.replace(tzinfo=UTC).astimezone(DISPLAY_TIME).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
@@ -81,12 +82,11 @@ def chain_summary():
     """Two lines on the hash chain: its head and what waits for the sealer; the last signed checkpoint."""
     head = chain_head()
     lines = [f"hash chain: {head.head_seq} entries sealed, head {head.head_hash[:16]}… "
-             f"(sealed {_shanghai(head.sealed_at)} Asia/Shanghai), {head.awaiting_seal} awaiting the sealer"]
+             f"(sealed {shanghai_time(head.sealed_at)} Asia/Shanghai), {head.awaiting_seal} awaiting the sealer"]
     if head.checkpoint is None:
         lines.append("last checkpoint: none yet (flask --app wsgi ledger checkpoint)")
     else:
-        at = datetime.fromisoformat(head.checkpoint["at"].rstrip("Z"))
         lines.append(f"last checkpoint: link {head.checkpoint['head_seq']} {head.checkpoint['head_hash'][:16]}… "
-                     f"at {_shanghai(at)} Asia/Shanghai, "
+                     f"at {shanghai_time(head.checkpoint_at)} Asia/Shanghai, "
                      + ("signature and link hold" if head.checkpoint_holds else "DOES NOT HOLD: run ledger verify"))
     return "\n".join(lines)

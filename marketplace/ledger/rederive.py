@@ -36,6 +36,9 @@ from marketplace.places.models import ServicePoint, Village
 from marketplace.reconciliation.models import StripeBalanceRecord
 
 CHUNK = 5_000
+ENTRY_COLUMNS = (JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.rule, JournalEntry.rule_settings,
+                 JournalEntry.order_id, JournalEntry.order_line_id, JournalEntry.lot_id, JournalEntry.refund_id,
+                 JournalEntry.payout_item_id, JournalEntry.reverses_entry_id)
 NOT_REFUNDED_STATUSES = ("failed", "canceled", "cancelled")
 STRIPE_RECEIVABLE, SALES_PENDING = ("stripe_receivable", "", 0), ("sales_pending", "", 0)
 PLATFORM_FEES, PAYMENT_FEES = ("platform_fees", "", 0), ("payment_fees", "", 0)
@@ -134,16 +137,8 @@ class Causes:
         self.refunds.update(_by_id(Refund, {row.refund_id for row in history} - set(self.refunds)))
         originals = [f"attr:line:{e.order_line_id}" for e in refunds if e.order_line_id] + \
             [f"attr:order:{e.order_id}:donation" for e in refunds if not e.order_line_id]
-        self.originals = {}
-        if originals:
-            found = db.session.execute(select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.rule_settings)
-                                       .where(among(JournalEntry.idempotency_key, originals))).all()
-            legs = {}
-            for entry_id, account, amount in db.session.execute(
-                    select(Posting.entry_id, Posting.account_id, Posting.amount_fen)
-                    .where(among(Posting.entry_id, [row.id for row in found]))):
-                legs.setdefault(entry_id, []).append((lookups.accounts[account], int(amount)))
-            self.originals = {row.idempotency_key: (row, legs.get(row.id, [])) for row in found}
+        self.originals = {row.idempotency_key: row for row in db.session.execute(
+            select(*ENTRY_COLUMNS).where(among(JournalEntry.idempotency_key, originals)))} if originals else {}
         self.postings = postings
 
 
@@ -294,8 +289,10 @@ def refund(entry, causes):
     this_refund = _refund(entry, causes)
     earlier = [row for row in causes.refund_history if row.order_id == entry.order_id and row.id < entry.id]
     if entry.order_line_id:
-        original, legs = _need(causes.originals.get(f"attr:line:{entry.order_line_id}"), "sale entry")
-        credits = sorted((account, -fen) for account, fen in legs if account != SALES_PENDING)
+        # What the sale should have credited (derived again, not as posted): a refund reverses the rule, not a tampering.
+        original = _need(causes.originals.get(f"attr:line:{entry.order_line_id}"), "sale entry")
+        credited = REDERIVATIONS[original.rule](original, causes)
+        credits = sorted((account, -fen) for account, fen in credited.items() if account != SALES_PENDING)
         before = sum(causes.refund_lines_before.get((row.refund_id, entry.order_line_id), 0)
                      for row in earlier if row.order_line_id == entry.order_line_id)
         amount = causes.refund_lines.get((this_refund.id, entry.order_line_id), 0)
@@ -315,7 +312,7 @@ def refund(entry, causes):
     ship, give = parts[this_refund.id]
     if what == "shipping":
         return _legs((SHIPPING, ship), (SALES_PENDING, -ship))
-    donation, _legs_of = _need(causes.originals.get(f"attr:order:{order.id}:donation"), "round-up entry")
+    donation = _need(causes.originals.get(f"attr:order:{order.id}:donation"), "round-up entry")
     town = order.donation_town_id or (donation.rule_settings or {}).get("town_id")
     return _legs((("love_fund", "town", town), give), (SALES_PENDING, -give))
 
@@ -440,11 +437,6 @@ def _difference(posted, derived):
     accounts = sorted(set(posted) | set(derived))
     return "; ".join(f"{_describe(account)} posted {posted.get(account, 0)}, derived {derived.get(account, 0)}"
                      for account in accounts if posted.get(account, 0) != derived.get(account, 0))
-
-
-ENTRY_COLUMNS = (JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.rule, JournalEntry.rule_settings,
-                 JournalEntry.order_id, JournalEntry.order_line_id, JournalEntry.lot_id, JournalEntry.refund_id,
-                 JournalEntry.payout_item_id, JournalEntry.reverses_entry_id)
 
 
 def rederive_entries(chunk=CHUNK, progress=None):
