@@ -13,6 +13,7 @@ from marketplace.ledger import impact_receipt
 from marketplace.ledger.attribution import attribute_payment, attribute_refund, post_dividends, post_payout_approved
 from marketplace.ledger.errors import InsufficientBalance, NotReady
 from marketplace.ledger.models import JournalEntry
+from marketplace.ledger.chain import seal_pending
 from marketplace.ledger.verify import verify_ledger
 from marketplace.payments.models import Refund
 from tests.conftest import TEST_DATABASE_URL, _clean_tables
@@ -97,8 +98,11 @@ def run(event):
 
 
 def assert_ledger_holds(orders):
+    seal_pending()  # the beat's sealer: every entry chained, so verify recomputes the whole chain
     report = verify_ledger()
     assert report.ok, report.violations
+    assert report.counts["entries_awaiting_seal"] == 0 and report.counts["chain_links"] == report.counts["entries"]
+    assert not any(name.startswith("not_rederived") for name in report.counts)
     for order, payment in orders:
         db.session.refresh(order)
         receipt = impact_receipt(order.id)
