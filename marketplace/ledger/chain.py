@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Text, cast, delete, func, select, text
 
 from marketplace.audit.models import AuditLog
 from marketplace.audit.services import record
@@ -41,22 +41,29 @@ CHAIN_LOCK = 0x6C656467  # the sealer's advisory lock ("ledg")
 CHECKPOINT_ACTION = "ledger.checkpoint"
 REFERENCES = ("order_id", "order_line_id", "lot_id", "refund_id", "payout_item_id", "reverses_entry_id",
               "created_by_id")
+# The settings as the database holds their text: hashed as stored, not parsed and written out again.
 ENTRY_COLUMNS = (JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.rule, JournalEntry.created_at,
-                 JournalEntry.rule_settings, JournalEntry.memo, *(getattr(JournalEntry, name) for name in REFERENCES))
+                 cast(JournalEntry.rule_settings, Text).label("settings_text"), JournalEntry.memo,
+                 *(getattr(JournalEntry, name) for name in REFERENCES))
+
+
+def read(statement):
+    """Rows straight from the connection: plain tuples, none of the ORM's loading on the hot path."""
+    return db.session.connection().execute(statement)
+
+
+def entry_content(row, postings):
+    """The canonical bytes of an entry: `row` has ENTRY_COLUMNS, `postings` are (kind, owner type, owner, fen).
+
+    A JSON list of plain values, so no two different entries read the same.
+    """
+    entry_id, key, rule, created_at, settings_text, memo, *references = row
+    return json.dumps([entry_id, key, rule, created_at.isoformat(timespec="microseconds"), settings_text, memo,
+                       *references, sorted(postings)], ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _canonical(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def entry_content(row, postings):
-    """The canonical bytes of an entry: `row` has ENTRY_COLUMNS, `postings` are (kind, owner type, owner, fen)."""
-    entry_id, key, rule, created_at, settings, memo, *references = row
-    return _canonical({
-        "id": entry_id, "key": key, "rule": rule, "at": created_at.isoformat(timespec="microseconds"),
-        "settings": settings or {}, "memo": memo, "references": dict(zip(REFERENCES, references)),
-        "postings": sorted(list(posting) for posting in postings),
-    }).encode()
 
 
 def link_hash(previous_hash, content):
@@ -82,10 +89,10 @@ def contents_of(entry_ids, accounts):
     if not entry_ids:
         return {}
     legs = {}
-    for entry_id, account, amount in db.session.execute(
+    for entry_id, account, amount in read(
             select(Posting.entry_id, Posting.account_id, Posting.amount_fen).where(among(Posting.entry_id, entry_ids))):
-        legs.setdefault(entry_id, []).append((*accounts[account], int(amount)))
-    rows = db.session.execute(select(*ENTRY_COLUMNS).where(among(JournalEntry.id, entry_ids))).all()
+        legs.setdefault(entry_id, []).append([*accounts[account], int(amount)])
+    rows = read(select(*ENTRY_COLUMNS).where(among(JournalEntry.id, entry_ids))).all()
     return {row[0]: entry_content(row, legs.get(row[0], ())) for row in rows}
 
 
@@ -149,7 +156,7 @@ def verify_chain(chunk=5_000, progress=None):
     status, accounts, expected_seq, previous = ChainStatus(), AccountNames(), 1, GENESIS
     last = 0
     while True:
-        rows = db.session.execute(
+        rows = read(
             select(EntrySeal.seq, EntrySeal.entry_id, EntrySeal.entry_hash).where(EntrySeal.seq > last)
             .order_by(EntrySeal.seq).limit(chunk)).all()
         if not rows:

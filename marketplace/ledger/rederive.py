@@ -25,7 +25,7 @@ from marketplace.catalog.models import Seller, SupplyLot
 from marketplace.coops.models import CooperativePeriod, SharingRule
 from marketplace.extensions import db
 from marketplace.funds.models import FixedReturnInvestment, LoveFundGrant
-from marketplace.ledger.chain import AccountNames
+from marketplace.ledger.chain import AccountNames, read
 from marketplace.ledger.models import JournalEntry, LotAllocation, Posting
 from marketplace.ledger.rules import names
 from marketplace.ledger.services import among
@@ -77,7 +77,7 @@ def _rows(model, column, ids):
     ids = sorted({i for i in ids if i is not None})
     if not ids:
         return []
-    return db.session.execute(select(model.__table__).where(among(column, ids))).all()
+    return read(select(model.__table__).where(among(column, ids))).all()
 
 
 def _by_id(model, ids):
@@ -124,7 +124,7 @@ class Causes:
         # Refunds are stateful (each takes its part of what the line or order has left): every
         # refund entry of the lines and orders refunded in this chunk, and what they reverse.
         refunds = of(names.REFUND)
-        history = db.session.execute(select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.refund_id,
+        history = read(select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.refund_id,
                                             JournalEntry.order_id, JournalEntry.order_line_id)
                                      .where(JournalEntry.rule == names.REFUND,
                                             among(JournalEntry.order_id, {e.order_id for e in refunds} or {0}))
@@ -137,7 +137,7 @@ class Causes:
         self.refunds.update(_by_id(Refund, {row.refund_id for row in history} - set(self.refunds)))
         originals = [f"attr:line:{e.order_line_id}" for e in refunds if e.order_line_id] + \
             [f"attr:order:{e.order_id}:donation" for e in refunds if not e.order_line_id]
-        self.originals = {row.idempotency_key: row for row in db.session.execute(
+        self.originals = {row.idempotency_key: row for row in read(
             select(*ENTRY_COLUMNS).where(among(JournalEntry.idempotency_key, originals)))} if originals else {}
         self.postings = postings
 
@@ -443,12 +443,12 @@ def rederive_entries(chunk=CHUNK, progress=None):
     """Re-derive every entry, `chunk` at a time in id order; returns a Rederivation. Reads only."""
     result, lookups, last = Rederivation(), Lookups(), 0
     while True:
-        entries = db.session.execute(select(*ENTRY_COLUMNS).where(JournalEntry.id > last)
+        entries = read(select(*ENTRY_COLUMNS).where(JournalEntry.id > last)
                                      .order_by(JournalEntry.id).limit(chunk)).all()
         if not entries:
             return result
         postings = {}
-        for entry_id, account, amount in db.session.execute(
+        for entry_id, account, amount in read(
                 select(Posting.entry_id, Posting.account_id, Posting.amount_fen)
                 .where(Posting.entry_id >= entries[0].id, Posting.entry_id <= entries[-1].id)):
             legs = postings.setdefault(entry_id, {})
