@@ -9,8 +9,8 @@
 3. Attribution, chain on ÷ off, interleaved: K cloned paid orders attributed by the Celery
    workers (as bench_attribution) with the chain on, a sealer process sealing every second
    beside them; and K more with it off, the queue insert turned into nothing by a rule
-   (`ON INSERT TO ledger_unsealed DO INSTEAD NOTHING`) and no sealer. Ratio per pair of order
-   lines/s, median of the pairs.
+   (`ON INSERT TO ledger_unsealed DO INSTEAD NOTHING`) and no sealer. The "on" runs are timed once
+   the sealer is up and has caught up. Ratio per pair of order lines/s, median of the pairs.
 """
 import statistics
 import subprocess
@@ -79,6 +79,16 @@ def _chain(engine, on):
             connection.execute(text("CREATE RULE chain_off AS ON INSERT TO ledger_unsealed DO INSTEAD NOTHING"))
 
 
+def _wait_until_sealed(engine, deadline=600):
+    started = time.monotonic()
+    while time.monotonic() - started < deadline:
+        with engine.connect() as connection:
+            if not connection.execute(text("SELECT EXISTS (SELECT 1 FROM ledger_unsealed)")).scalar():
+                return
+        time.sleep(0.2)
+    raise RuntimeError("the sealer did not catch up")
+
+
 def chain_on_versus_off(context):
     from marketplace import create_app
 
@@ -99,6 +109,8 @@ def chain_on_versus_off(context):
                     payment_ids, lines = _clone_orders(engine, ORDERS_PER_RUN)
                     _chain(engine, on)
                     sealer = subprocess.Popen([sys.executable, "-c", SEALER], cwd=ROOT, env=context.env) if on else None
+                    if sealer:  # timed once it is up and has sealed what was queued: its steady state, not its start
+                        _wait_until_sealed(engine)
                     try:
                         seconds = _attribute_waiting(celery, store, engine, payment_ids)
                     finally:
