@@ -170,13 +170,15 @@ class LedgerWriter:
             return (names.DIRECT_SALE,
                     [(glob["sales_pending"], total), (self.accounts.household + owner, fee - total),
                      (glob["platform_fees"], -fee)],
-                    json.dumps({"platform_rate": "0" if poor else "0.05", "verified_poor": poor}))
+                    json.dumps({"household_id": owner, "verified_poor": poor, "commission_rate": "0" if poor else "0.05",
+                                "platform_commission_rate": "0.05", "commission_fen": fee}))
         if kind == "supplier":  # every scale supplier agreed PLATFORM_RATE_PERCENT (scale.SUPPLIER_COMMISSION_RATE)
             fee = (total * PLATFORM_RATE_PERCENT + 50) // 100
             return (names.SUPPLIER_SALE,
                     [(glob["sales_pending"], total), (self.accounts.supplier + owner, fee - total),
                      (glob["platform_fees"], -fee)],
-                    json.dumps({"supplier_id": owner, "commission_rate": "0.05", "commission_fen": fee}))
+                    json.dumps({"supplier_id": owner, "commission_rate": "0.05", "platform_commission_rate": "0.05",
+                                "commission_fen": fee}))
         rate = self.district.coop_rates[owner]
         allocations_of_line = []
         for lot_id, household, taken in self._fifo(product_id, quantity * lot_units):

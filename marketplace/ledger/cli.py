@@ -1,4 +1,5 @@
-"""`flask --app wsgi ledger verify` and `flask --app wsgi ledger explain --household ID`."""
+"""`flask --app wsgi ledger verify|seal|checkpoint|explain`."""
+import json
 import sys
 
 import click
@@ -9,12 +10,20 @@ from marketplace.money import format_fen
 ledger_cli = AppGroup("ledger", help="Check and explain the double-entry ledger.")
 
 
+def _terminal_progress(what, done):
+    click.echo(f"\r  {what}: {done:,}", nl=False, err=True)
+
+
 @ledger_cli.command("verify")
-def verify_command():
-    """Check every DESIGN §3 invariant; exit 1 on any violation."""
+@click.option("--with-stripe", is_flag=True, help="Also compare the ledger with the last Stripe reconciliation pull.")
+def verify_command(with_stripe):
+    """Check every DESIGN §3 invariant, re-derive every entry, recompute the hash chain; exit 1 on any violation."""
     from marketplace.ledger.verify import verify_ledger
 
-    report = verify_ledger()
+    progress = _terminal_progress if sys.stderr.isatty() else None
+    report = verify_ledger(with_stripe=with_stripe, progress=progress)
+    if progress:
+        click.echo("", err=True)
     for name, count in report.counts.items():
         click.echo(f"{name:>32}: {count}")
     for note in report.notes:
@@ -29,12 +38,28 @@ def verify_command():
     sys.exit(1)
 
 
+@ledger_cli.command("seal")
+def seal_command():
+    """Seal every entry waiting for the hash chain (the beat task does this every few seconds)."""
+    from marketplace.ledger.chain import seal_pending
+
+    click.echo(f"sealed {seal_pending()} entries")
+
+
+@ledger_cli.command("checkpoint")
+def checkpoint_command():
+    """Seal, then write a signed checkpoint of the chain's head to the audit log and print it (keep a copy)."""
+    from marketplace.ledger.chain import write_checkpoint
+
+    click.echo(json.dumps(write_checkpoint(), sort_keys=True))
+
+
 @ledger_cli.command("explain")
 @click.option("--household", "household_id", type=int, required=True, help="Household id")
 def explain_command(household_id):
     """Trace each fen of a household's balance to its orders, lots, rules and payouts."""
     from marketplace.errors import NotFound
-    from marketplace.ledger.explain import explain_household
+    from marketplace.ledger.explain import chain_summary, explain_household
 
     try:
         balance, traces = explain_household(household_id)
@@ -47,3 +72,4 @@ def explain_command(household_id):
                    + (f" {{{settings}}}" if settings else ""))
     click.echo(f"posted {format_fen(balance.posted_fen)}, pending {format_fen(balance.pending_fen)}, "
                f"available {format_fen(balance.available_fen)}, paid to date {format_fen(balance.paid_to_date_fen)}")
+    click.echo(chain_summary())

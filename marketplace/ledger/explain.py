@@ -1,5 +1,7 @@
 """Each fen of a household's balance traced to its orders, lots, rules and payouts."""
 from dataclasses import dataclass
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -7,12 +9,14 @@ from marketplace.catalog.models import SupplyLot
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.ledger.balances import household_balance
+from marketplace.ledger.chain import chain_head
 from marketplace.ledger.models import JournalEntry, Posting
 from marketplace.ledger.rules.names import household_mechanism
 from marketplace.ledger.services import household_account
 from marketplace.orders.models import Order, OrderLine
 from marketplace.people.models import Household
 
+DISPLAY_TIME = ZoneInfo("Asia/Shanghai")
 SETTING_KEYS = ("commission_rate", "platform_commission_rate", "sharing_rule_id", "profit_return_rate",
                 "unit_price_per_lot_unit_fen", "floor_price_fen", "dividend_rate", "distributable_profit_fen",
                 "annual_rate", "period", "purpose", "reverses_rule", "batch_id", "reason")
@@ -67,3 +71,22 @@ def explain_household(household_id):
                             mechanism=household_mechanism(entry), fen=-amount, balance_fen=balance,
                             cause=_cause(entry, household_id), settings=settings))
     return household_balance(household_id), traces
+
+
+def shanghai_time(moment):
+    """A stored UTC time as the district reads it (Asia/Shanghai)."""
+    return moment.replace(tzinfo=UTC).astimezone(DISPLAY_TIME).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def chain_summary():
+    """Two lines on the hash chain: its head and what waits for the sealer; the last signed checkpoint."""
+    head = chain_head()
+    lines = [f"hash chain: {head.head_seq} entries sealed, head {head.head_hash[:16]}… "
+             f"(sealed {shanghai_time(head.sealed_at)} Asia/Shanghai), {head.awaiting_seal} awaiting the sealer"]
+    if head.checkpoint is None:
+        lines.append("last checkpoint: none yet (flask --app wsgi ledger checkpoint)")
+    else:
+        lines.append(f"last checkpoint: link {head.checkpoint['head_seq']} {head.checkpoint['head_hash'][:16]}… "
+                     f"at {shanghai_time(head.checkpoint_at)} Asia/Shanghai, "
+                     + ("signature and link hold" if head.checkpoint_holds else "DOES NOT HOLD: run ledger verify"))
+    return "\n".join(lines)

@@ -87,3 +87,27 @@ class LotAllocation(db.Model):
         CheckConstraint("returned_units >= 0 AND returned_units <= lot_units", name="returned_in_range"),
         db.UniqueConstraint("order_line_id", "lot_id", name="uq_lot_allocations_line_lot"),
     )
+
+
+class EntrySeal(db.Model):
+    """A link of the ledger's hash chain: the entry sealed `seq`-th and the hash that seals it.
+
+    `entry_hash` = SHA-256 of the previous seal's hash and the entry's canonical content (see
+    chain.py). Seals are appended by the sealer in `seq` order; like postings they never change.
+    """
+
+    __tablename__ = "ledger_seals"
+    seq: Mapped[int] = mapped_column(db.BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnsealedEntry(db.Model):
+    """An entry posted and not yet sealed: the sealer's queue, written in the posting transaction.
+
+    No foreign key: a posting transaction pays for one plain index insert per entry, nothing more.
+    """
+
+    __tablename__ = "ledger_unsealed"
+    entry_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.database import is_postgres, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.ledger.models import Account, JournalEntry, Posting
+from marketplace.ledger.models import Account, JournalEntry, Posting, UnsealedEntry
 
 
 class UnbalancedEntry(DomainError):
@@ -128,6 +128,7 @@ def post_entry(idempotency_key, rule, legs, rule_settings=None, memo="", **refer
         if existing is None:
             raise
         return existing
+    db.session.add(UnsealedEntry(entry_id=entry.id))  # for the sealer (chain.py)
     return entry
 
 
@@ -170,6 +171,7 @@ def post_entries(drafts):
                 for account, amount in sorted(legs_of_key[key].items())]
     if postings:
         bulk_insert(Posting, postings)
+        bulk_insert(UnsealedEntry, [{"entry_id": entry} for entry in sorted(inserted.values())])  # for the sealer
     return inserted
 
 

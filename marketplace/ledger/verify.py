@@ -1,26 +1,32 @@
 """Check every invariant of DESIGN §3 on the live database: `flask --app wsgi ledger verify`.
 
-Each check returns the ids of what breaks it; nothing here writes.
+One function per invariant (`CHECKS`, run in that order), each adding what breaks it, with ids,
+to the Report; nothing here writes. Besides re-adding sums, verify re-derives every attribution
+entry from its cause (rederive.py), recomputes the hash chain and the signed checkpoints
+(chain.py), checks the database's guards are installed *and enabled*, and with `--with-stripe`
+compares the ledger with the last reconciliation pull (stripe_agreement.py). Everything that
+reads the whole journal streams it, so memory stays flat however long the ledger grows.
 """
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import aliased
 
-from marketplace.catalog.models import SupplyLot
 from marketplace.extensions import db
+from marketplace.ledger import chain
 from marketplace.ledger.balances import available_by_account, owed_and_pending
-from marketplace.ledger.guards import APPEND_ONLY_TABLES
+from marketplace.ledger.guards import EXPECTED_TRIGGERS
 from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Posting
+from marketplace.ledger.rederive import SHAPE_ONLY, rederive_entries
 from marketplace.ledger.rules.names import (
     COOPERATIVE_SALE, DIRECT_SALE, EARNINGS_PAYMENT, FLOOR_PURCHASE, ORDER_ATTRIBUTION_RULES, ORDER_PAYMENT_RULES,
     PAYOUT_APPROVED, RECIPIENT_KINDS, REFUND_FAILED, REFUND_PAID, SUPPLIER_SALE,
 )
-from marketplace.orders.models import Order, OrderLine
-from marketplace.payments.models import Payment, Refund
+from marketplace.orders.models import OrderLine
+from marketplace.payments.models import Payment
 
 SALE_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE)
 SPENDING_RULES = (PAYOUT_APPROVED, EARNINGS_PAYMENT)
+SHOWN_PER_INVARIANT = 200  # violations listed per invariant; the count says how many there were
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Report:
     counts: dict = field(default_factory=dict)
     violations: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    progress: object = None  # progress(step name, items done) for a terminal, or None
 
     def fail(self, invariant, message, **ids):
         self.violations.append(Violation(invariant, message, ids))
@@ -44,11 +51,10 @@ class Report:
         return not self.violations
 
 
-def verify_ledger():
+def verify_ledger(with_stripe=False, progress=None):
     """Run every check; returns a Report with counts, violations (with ids) and notes."""
-    report = Report()
-    for check in (check_entries_balance, check_orders_add_up, check_exactly_once, check_lots,
-                  check_never_below_zero, check_available_not_negative, check_settings_recorded, check_immutability):
+    report = Report(progress=progress)
+    for check in CHECKS + ((check_stripe_agreement,) if with_stripe else ()):
         check(report)
     return report
 
@@ -72,51 +78,88 @@ def check_entries_balance(report):
         report.fail("ledger_sums_to_zero", f"the whole ledger sums to {total} fen", entry_id=None)
 
 
-def _per_order(query):
-    return {order_id: int(total) for order_id, total in db.session.execute(query).all()}
+def _in(values):
+    return ", ".join(f"'{value}'" for value in values)  # rule and kind names: constants of this code
+
+
+ORDERS_THAT_DO_NOT_ADD_UP = f"""
+WITH paid AS (SELECT DISTINCT order_id FROM journal_entries
+              WHERE rule IN ({_in(ORDER_PAYMENT_RULES)}) AND order_id IS NOT NULL),
+credited AS (SELECT e.order_id, -SUM(p.amount_fen) AS fen FROM journal_entries e
+             JOIN postings p ON p.entry_id = e.id JOIN ledger_accounts a ON a.id = p.account_id
+             WHERE e.rule IN ({_in(ORDER_ATTRIBUTION_RULES)}) AND a.kind IN ({_in(RECIPIENT_KINDS)})
+             GROUP BY e.order_id),
+pending AS (SELECT e.order_id, SUM(p.amount_fen) AS fen FROM journal_entries e
+            JOIN postings p ON p.entry_id = e.id JOIN ledger_accounts a ON a.id = p.account_id
+            WHERE e.order_id IS NOT NULL AND a.kind = 'sales_pending' GROUP BY e.order_id),
+refunded AS (SELECT r.order_id, SUM(r.amount_fen) AS fen FROM refunds r
+             JOIN journal_entries e ON e.refund_id = r.id WHERE e.rule = '{REFUND_PAID}'
+             -- a refund Stripe failed after it was posted gave nothing back
+             AND NOT EXISTS (SELECT 1 FROM journal_entries f WHERE f.refund_id = r.id AND f.rule = '{REFUND_FAILED}')
+             GROUP BY r.order_id)
+SELECT o.id, o.public_no, COALESCE(pay.amount_fen, o.total_fen) - COALESCE(refunded.fen, 0) AS expected,
+       COALESCE(credited.fen, 0) AS credited, COALESCE(pending.fen, 0) AS pending
+FROM paid JOIN orders o ON o.id = paid.order_id
+LEFT JOIN payments pay ON pay.order_id = o.id
+LEFT JOIN credited ON credited.order_id = o.id
+LEFT JOIN pending ON pending.order_id = o.id
+LEFT JOIN refunded ON refunded.order_id = o.id
+WHERE COALESCE(credited.fen, 0) <> COALESCE(pay.amount_fen, o.total_fen) - COALESCE(refunded.fen, 0)
+   OR COALESCE(pending.fen, 0) <> 0
+ORDER BY o.id
+"""
+
+CREDITED_BUT_NEVER_PAID = f"""
+SELECT DISTINCT e.order_id FROM journal_entries e
+WHERE e.rule IN ({_in(ORDER_ATTRIBUTION_RULES)}) AND e.order_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM journal_entries paid WHERE paid.order_id = e.order_id
+                  AND paid.rule IN ({_in(ORDER_PAYMENT_RULES)}))
+ORDER BY e.order_id
+"""
 
 
 def check_orders_add_up(report):
-    """Each attributed order credited exactly paid − refunded; its sales_pending nets to zero."""
-    # In SQL as a subquery, not a list of ids: a live ledger has more orders than a statement has parameters.
-    paid_orders = select(JournalEntry.order_id).where(JournalEntry.rule.in_(ORDER_PAYMENT_RULES),
-                                                      JournalEntry.order_id.is_not(None))
-    attributed = set(db.session.scalars(paid_orders))
-    credited = _per_order(
-        select(JournalEntry.order_id, -func.sum(Posting.amount_fen))
-        .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Posting.account_id == Account.id)
-        .where(JournalEntry.rule.in_(ORDER_ATTRIBUTION_RULES), Account.kind.in_(RECIPIENT_KINDS))
-        .group_by(JournalEntry.order_id))
-    pending = _per_order(
-        select(JournalEntry.order_id, func.sum(Posting.amount_fen))
-        .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Posting.account_id == Account.id)
-        .where(JournalEntry.order_id.is_not(None), Account.kind == "sales_pending").group_by(JournalEntry.order_id))
-    failed = aliased(JournalEntry)  # a refund Stripe failed after it was posted gave nothing back
-    refunded = _per_order(
-        select(Refund.order_id, func.sum(Refund.amount_fen)).join(JournalEntry, JournalEntry.refund_id == Refund.id)
-        .where(JournalEntry.rule == REFUND_PAID,
-               ~select(failed.id).where(failed.refund_id == Refund.id, failed.rule == REFUND_FAILED).exists())
-        .group_by(Refund.order_id))
-    paid_by_stripe = dict(db.session.execute(select(Payment.order_id, Payment.amount_fen)).all())
-    for order in db.session.scalars(select(Order).where(Order.id.in_(paid_orders))):
-        paid = paid_by_stripe.get(order.id, order.total_fen)
-        expected = paid - refunded.get(order.id, 0)
-        if credited.get(order.id, 0) != expected:
-            report.fail("order_credits", f"order {order.public_no} credited {credited.get(order.id, 0)} fen, "
-                        f"paid − refunded is {expected}", order_id=order.id)
-        if pending.get(order.id, 0) != 0:
-            report.fail("order_credits", f"order {order.public_no} leaves {pending[order.id]} fen in sales_pending",
-                        order_id=order.id)
-    stray = set(credited) - attributed
-    for order_id in sorted(stray):
+    """Each attributed order credited exactly paid − refunded; its sales_pending nets to zero.
+
+    In SQL, returning only the orders that break it: a live ledger has a million orders.
+    """
+    for order_id, public_no, expected, credited, pending in db.session.execute(text(ORDERS_THAT_DO_NOT_ADD_UP)):
+        if int(credited) != int(expected):
+            report.fail("order_credits", f"order {public_no} credited {int(credited)} fen, "
+                        f"paid − refunded is {int(expected)}", order_id=order_id)
+        if int(pending) != 0:
+            report.fail("order_credits", f"order {public_no} leaves {int(pending)} fen in sales_pending",
+                        order_id=order_id)
+    for order_id in db.session.scalars(text(CREDITED_BUT_NEVER_PAID)):
         report.fail("order_credits", "credits posted for an order that was never paid", order_id=order_id)
+    attributed = db.session.scalar(select(func.count(func.distinct(JournalEntry.order_id))).where(
+        JournalEntry.rule.in_(ORDER_PAYMENT_RULES), JournalEntry.order_id.is_not(None)))
     waiting = db.session.scalar(select(func.count()).select_from(Payment).where(
         Payment.status == "succeeded",
         # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join; NOT IN over millions of
         # orders is compared row by row once the subquery's hash outgrows work_mem.
         ~select(JournalEntry.id).where(JournalEntry.order_id == Payment.order_id,
                                        JournalEntry.rule.in_(ORDER_PAYMENT_RULES)).exists()))
-    report.counts.update(orders_attributed=len(attributed), payments_awaiting_attribution=waiting)
+    report.counts.update(orders_attributed=attributed, payments_awaiting_attribution=waiting)
+
+
+LINES_NOT_ATTRIBUTED_ONCE = f"""
+SELECT l.id, (SELECT COUNT(*) FROM journal_entries e WHERE e.order_line_id = l.id
+              AND e.rule IN ({_in(SALE_RULES)})) AS times
+FROM order_lines l
+WHERE EXISTS (SELECT 1 FROM journal_entries paid WHERE paid.order_id = l.order_id
+              AND paid.rule IN ({_in(ORDER_PAYMENT_RULES)}))
+  AND (SELECT COUNT(*) FROM journal_entries e WHERE e.order_line_id = l.id AND e.rule IN ({_in(SALE_RULES)})) <> 1
+ORDER BY l.id
+"""
+
+LOTS_NOT_BOUGHT_ONCE = f"""
+SELECT s.id, (SELECT COUNT(*) FROM journal_entries e WHERE e.lot_id = s.id AND e.rule = '{FLOOR_PURCHASE}') AS times
+FROM supply_lots s
+WHERE s.quantity * s.floor_price_fen > 0
+  AND (SELECT COUNT(*) FROM journal_entries e WHERE e.lot_id = s.id AND e.rule = '{FLOOR_PURCHASE}') <> 1
+ORDER BY s.id
+"""
 
 
 def check_exactly_once(report):
@@ -125,31 +168,28 @@ def check_exactly_once(report):
             select(JournalEntry.order_id, func.count()).where(JournalEntry.rule.in_(ORDER_PAYMENT_RULES))
             .group_by(JournalEntry.order_id).having(func.count() > 1)).all():
         report.fail("exactly_once", f"order paid {times} times in the ledger", order_id=order_id)
-    sales = dict(db.session.execute(
-        select(JournalEntry.order_line_id, func.count()).where(JournalEntry.rule.in_(SALE_RULES))
-        .group_by(JournalEntry.order_line_id)).all())
-    attributed = select(JournalEntry.order_id).where(JournalEntry.rule.in_(ORDER_PAYMENT_RULES))
-    for line_id in db.session.scalars(select(OrderLine.id).where(OrderLine.order_id.in_(attributed))):
-        if sales.get(line_id, 0) != 1:
-            report.fail("exactly_once", f"order line attributed {sales.get(line_id, 0)} times", order_line_id=line_id)
-    floors = dict(db.session.execute(
-        select(JournalEntry.lot_id, func.count()).where(JournalEntry.rule == FLOOR_PURCHASE)
-        .group_by(JournalEntry.lot_id)).all())
-    for lot in db.session.scalars(select(SupplyLot)):
-        if floors.get(lot.id, 0) != 1 and lot.quantity * lot.floor_price_fen > 0:
-            report.fail("exactly_once", f"lot's floor purchase posted {floors.get(lot.id, 0)} times", lot_id=lot.id)
-    report.counts.update(lots=len(floors))
+    for line_id, times in db.session.execute(text(LINES_NOT_ATTRIBUTED_ONCE)):
+        report.fail("exactly_once", f"order line attributed {times} times", order_line_id=line_id)
+    for lot_id, times in db.session.execute(text(LOTS_NOT_BOUGHT_ONCE)):
+        report.fail("exactly_once", f"lot's floor purchase posted {times} times", lot_id=lot_id)
+    report.counts.update(lots=db.session.scalar(select(func.count(func.distinct(JournalEntry.lot_id))).where(
+        JournalEntry.rule == FLOOR_PURCHASE)))
+
+
+LOTS_OFF_THEIR_ALLOCATIONS = """
+SELECT s.id, s.quantity_remaining, s.quantity - COALESCE(taken.units, 0) AS expected
+FROM supply_lots s
+LEFT JOIN (SELECT lot_id, SUM(lot_units - returned_units) AS units FROM lot_allocations GROUP BY lot_id) taken
+  ON taken.lot_id = s.id
+WHERE s.quantity_remaining <> s.quantity - COALESCE(taken.units, 0)
+ORDER BY s.id
+"""
 
 
 def check_lots(report):
     """A lot's remaining units are its quantity less what was allocated and not returned."""
-    taken = dict(db.session.execute(
-        select(LotAllocation.lot_id, func.sum(LotAllocation.lot_units - LotAllocation.returned_units))
-        .group_by(LotAllocation.lot_id)).all())
-    for lot in db.session.scalars(select(SupplyLot)):
-        if lot.quantity_remaining != lot.quantity - int(taken.get(lot.id) or 0):
-            report.fail("lots", f"lot has {lot.quantity_remaining} units left, allocations say "
-                        f"{lot.quantity - int(taken.get(lot.id) or 0)}", lot_id=lot.id)
+    for lot_id, remaining, expected in db.session.execute(text(LOTS_OFF_THEIR_ALLOCATIONS)):
+        report.fail("lots", f"lot has {remaining} units left, allocations say {int(expected)}", lot_id=lot_id)
     over = db.session.execute(
         select(OrderLine.id).join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
         .group_by(OrderLine.id, OrderLine.quantity, OrderLine.lot_units)
@@ -197,21 +237,99 @@ def check_available_not_negative(report):
 
 def check_settings_recorded(report):
     """Every attribution entry says which rule and which settings produced it."""
-    for entry_id in db.session.scalars(select(JournalEntry.id).where(
-            JournalEntry.rule.in_(SALE_RULES + (FLOOR_PURCHASE,))).order_by(JournalEntry.id)):
-        entry = db.session.get(JournalEntry, entry_id)
-        if not entry.rule_settings:
+    for entry_id, settings in db.session.execute(
+            select(JournalEntry.id, JournalEntry.rule_settings)
+            .where(JournalEntry.rule.in_(SALE_RULES + (FLOOR_PURCHASE,))).order_by(JournalEntry.id)
+            .execution_options(yield_per=10_000)):
+        if not settings:
             report.fail("settings_recorded", "attribution entry without its settings", entry_id=entry_id)
 
 
-def check_immutability(report):
-    """Postings never change: PostgreSQL rejects UPDATE and DELETE by trigger (see guards.py)."""
+def check_rederivation(report):
+    """Every entry equals what its rule derives again from its cause (rederive.py), rule by rule."""
+    result = rederive_entries(progress=_progress(report, "re-derived"))
+    for difference in result.differences[:SHOWN_PER_INVARIANT]:
+        report.fail("rederivation", f"{difference.rule} entry: {difference.message}", **difference.ids)
+    if len(result.differences) > SHOWN_PER_INVARIANT:
+        report.notes.append(f"rederivation: {len(result.differences)} entries differ, the first "
+                            f"{SHOWN_PER_INVARIANT} are listed")
+    report.counts["entries_rederived"] = sum(result.checked.values())
+    shape_only = sum(result.checked.get(rule, 0) for rule in SHAPE_ONLY)
+    if shape_only:
+        report.notes.append(f"rederivation: {shape_only} entries ({', '.join(SHAPE_ONLY)}) checked for their "
+                            "shape only: no cause records their amount")
+    for rule, count in sorted(result.not_rederived.items()):
+        report.counts[f"not_rederived[{rule}]"] = count
+        report.notes.append(f"rederivation: {count} {rule} entries not re-derived: no re-derivation knows rule {rule!r}")
+
+
+def check_hash_chain(report):
+    """Every sealed entry still hashes to its link; no link is missing; every entry is sealed or queued."""
+    status = chain.verify_chain(progress=_progress(report, "links checked"))
+    report.counts.update(chain_links=status.links, entries_awaiting_seal=status.awaiting_seal)
+    for position, (seq, entry_id, problem) in enumerate(status.broken[:SHOWN_PER_INVARIANT]):
+        first = "first broken link: " if position == 0 else ""
+        where = f"link {seq}" if seq is not None else "entry"
+        report.fail("hash_chain", f"{first}{where}: {problem}", entry_id=entry_id)
+    if status.awaiting_seal:
+        report.notes.append(f"hash chain: {status.awaiting_seal} entries wait for the sealer "
+                            "(re-derived, not yet chained)")
+
+
+def check_checkpoints(report):
+    """Each signed checkpoint in the audit log still matches the chain: its signature and its head link."""
+    for audit_id, problem in chain.checkpoint_problems():
+        report.fail("checkpoints", f"checkpoint {audit_id}: {problem}", audit_log_id=audit_id)
+    last = chain.last_checkpoint()
+    if last:
+        report.notes.append(f"last checkpoint: link {last['head_seq']} {last['head_hash'][:16]}… at {last['at']}")
+
+
+def check_guards(report):
+    """The guards of guards.py are installed on their tables, call their functions, and are enabled.
+
+    A trigger switched off (`ALTER TABLE … DISABLE TRIGGER`, or enabled for replicas only) guards
+    nothing, so present is not enough: it must fire in an ordinary session (tgenabled 'O' or 'A').
+    """
     if db.engine.dialect.name != "postgresql":
-        report.notes.append("immutability: enforced by PostgreSQL triggers; not checkable on SQLite")
+        report.notes.append("guards: PostgreSQL triggers; not checkable on SQLite")
         return
-    present = set(db.session.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
-    for table in APPEND_ONLY_TABLES:
-        if f"{table}_immutable" not in present:
-            report.fail("immutability", f"trigger {table}_immutable is missing", table=table)
-    if "postings_balance" not in present:
-        report.fail("immutability", "trigger postings_balance is missing", table="postings")
+    found = {name: (table, function, enabled) for name, table, function, enabled in db.session.execute(text(
+        "SELECT t.tgname, c.relname, p.proname, t.tgenabled FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal"))}
+    for name, (table, function) in EXPECTED_TRIGGERS.items():
+        if name not in found:
+            report.fail("guards", f"trigger {name} is missing", table=table)
+        elif found[name][:2] != (table, function):
+            report.fail("guards", f"trigger {name} is on {found[name][0]} calling {found[name][1]}(), "
+                        f"not on {table} calling {function}()", table=table)
+        elif found[name][2] not in ("O", "A"):
+            report.fail("guards", f"trigger {name} is disabled", table=table)
+
+
+def check_stripe_agreement(report):
+    """The ledger agrees with the last reconciliation pull from Stripe (stripe_agreement.py)."""
+    from marketplace.ledger.stripe_agreement import compare_with_last_pull
+
+    agreement = compare_with_last_pull()
+    report.counts.update(stripe_records_compared=agreement.compared)
+    if agreement.pulled_at is None:
+        report.notes.append("stripe: never pulled; nothing to compare")
+    for difference in agreement.differences[:SHOWN_PER_INVARIANT]:
+        report.fail("stripe_agreement", difference.message, **difference.ids)
+
+
+def _progress(report, what):
+    if report.progress is None:
+        return None
+    done = [0]
+
+    def step(count):
+        done[0] += count
+        report.progress(what, done[0])
+    return step
+
+
+CHECKS = (check_entries_balance, check_orders_add_up, check_exactly_once, check_lots, check_never_below_zero,
+          check_available_not_negative, check_settings_recorded, check_rederivation, check_hash_chain, check_checkpoints,
+          check_guards)

@@ -25,6 +25,7 @@ from marketplace.ledger.attribution import (
 )
 from marketplace.ledger.errors import InsufficientBalance, NotReady
 from marketplace.ledger.models import JournalEntry
+from marketplace.ledger.chain import seal_pending
 from marketplace.ledger.services import account_id, balance_fen
 from marketplace.ledger.verify import verify_ledger
 from marketplace.orders.models import Order
@@ -164,8 +165,11 @@ def run(event, district, courses=None, late_fees=None, queue=None):
 
 
 def assert_ledger_holds(orders):
+    seal_pending()  # the beat's sealer: every entry chained, so verify recomputes the whole chain
     report = verify_ledger()
     assert report.ok, report.violations
+    assert report.counts["entries_awaiting_seal"] == 0 and report.counts["chain_links"] == report.counts["entries"]
+    assert not any(name.startswith("not_rederived") for name in report.counts)
     for order, payment in orders:
         db.session.refresh(order)
         receipt = impact_receipt(order.id)

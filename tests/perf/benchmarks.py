@@ -166,6 +166,12 @@ def attribution(context):
     bench_attribution.run(context)
 
 
+def ledger_proof(context):
+    from tests.perf import bench_ledger_proof  # it imports bench_attribution's helpers
+
+    bench_ledger_proof.run(context)
+
+
 def reconciliation(context):
     from tests.perf import bench_reconciliation  # it imports this module's helpers
 
@@ -186,4 +192,5 @@ def town(context):
 
 
 ALL = [("seed", seed), ("pages", pages), ("checkout", checkout), ("webhook", webhook),
-       ("attribution", attribution), ("reconciliation", reconciliation), ("town", town)]
+       ("attribution", attribution), ("ledger_proof", ledger_proof), ("reconciliation", reconciliation),
+       ("town", town)]

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from marketplace.extensions import db
+from marketplace.ledger.chain import write_checkpoint
 from tests.sim.fake_stripe import FakeStripe
 from tests.sim.simulation import Simulation
 
@@ -34,6 +35,9 @@ def _table_counts(engine):
 @pytest.mark.postgres
 def test_a_restored_backup_passes_ledger_verify_with_the_same_balances(app, monkeypatch, tmp_path):
     Simulation(app, 5, FakeStripe().install(monkeypatch), steps=40).run()
+    with app.app_context():
+        checkpoint = write_checkpoint()  # seals every entry first: the whole ledger is chained
+        assert checkpoint["head_seq"] == checkpoint["entries"] > 0
     source = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     restored = source.set(database=f"{source.database}_restored")
     with app.app_context():
@@ -49,9 +53,13 @@ def test_a_restored_backup_passes_ledger_verify_with_the_same_balances(app, monk
         subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq(restored), str(dump)], check=True)
         verify = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "ledger", "verify"], cwd=ROOT, capture_output=True,
-            text=True, env={**os.environ, "DATABASE_URL": restored.render_as_string(hide_password=False)})
+            text=True, env={**os.environ, "DATABASE_URL": restored.render_as_string(hide_password=False),
+                            "SECRET_KEY": app.config["SECRET_KEY"]})  # the key that signed the checkpoint
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert "ledger OK" in verify.stdout
+        # The chain survives pg_dump/pg_restore: every link recomputed on the copy, the checkpoint holds.
+        assert f"chain_links: {checkpoint['head_seq']}" in verify.stdout
+        assert f"last checkpoint: link {checkpoint['head_seq']} {checkpoint['head_hash'][:16]}" in verify.stdout
 
         original_engine, restored_engine = create_engine(source), create_engine(restored)
         with original_engine.connect() as original, restored_engine.connect() as copy:

@@ -4,6 +4,7 @@ Safe to run twice (every rule is idempotent), acknowledged late and requeued if 
 dies mid-task, retried with backoff and jitter on database trouble and on causes not ready
 yet (a refund before its payment). A cause that can never be posted is logged and dropped.
 """
+import json
 import logging
 from datetime import date
 
@@ -13,6 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.ledger import attribution
+from marketplace.ledger.chain import seal_pending
+from marketplace.ledger.chain import write_checkpoint as write_chain_checkpoint
 from marketplace.ledger.errors import NotReady
 from marketplace.ledger.rules.fixed_returns_schedule import run_fixed_returns as run_fixed_returns_service
 from marketplace.outbox.services import mark_all_processed, mark_processed, send_in_batches
@@ -126,5 +129,25 @@ def run_fixed_returns(today=None):
     day = date.fromisoformat(today) if today else None
     try:
         return run_fixed_returns_service(day)
+    finally:
+        db.session.remove()
+
+
+@shared_task(name="ledger.seal_entries", **TASK_OPTIONS)
+def seal_entries():
+    """Beat, every few seconds: chain the entries posted since the last run (chain.py); returns how many."""
+    try:
+        return seal_pending()
+    finally:
+        db.session.remove()
+
+
+@shared_task(name="ledger.write_checkpoint", **TASK_OPTIONS)
+def write_checkpoint():
+    """Beat, daily: the signed checkpoint of the chain's head, in the audit log and the worker's log."""
+    try:
+        checkpoint = write_chain_checkpoint()
+        log.info("ledger checkpoint %s", json.dumps(checkpoint, sort_keys=True))
+        return checkpoint
     finally:
         db.session.remove()

@@ -16,12 +16,12 @@ depends_on = None
 def upgrade():
     if op.get_bind().dialect.name != "postgresql":
         return  # SQLite: the services have no update path for these rows; tests check that.
-    for statement in guards.INSTALL:
+    for statement in guards.ROW_GUARDS:
         op.execute(statement)
 
 
 def downgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
-    for statement in guards.UNINSTALL:
+    for statement in guards.ROW_GUARDS_UNINSTALL:
         op.execute(statement)

@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -5,6 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.extensions import db
+from marketplace.ledger.chain import chain_head
+from marketplace.ledger.explain import shanghai_time
 from marketplace.outbox.services import publish
 from marketplace.reconciliation import services as reconciliation
 from marketplace.web.town import bp
@@ -17,7 +19,8 @@ from marketplace.web.town.routes import attempt, my_town_id, staff_only
 def reconciliation_page():
     my_town_id()
     return render_template("town/reconciliation.html", summary=reconciliation.summary(), resolve_form=ResolveForm(),
-                           lock_form=LockMonthForm(), import_form=ImportExportForm())
+                           lock_form=LockMonthForm(), import_form=ImportExportForm(), chain=chain_head(),
+                           local_time=shanghai_time)
 
 
 @bp.post("/reconciliation/pull")

@@ -1,0 +1,484 @@
+"""Every attribution entry derived again from its cause and compared with what was posted.
+
+`rederive_entries` streams the journal in id order, `CHUNK` entries at a time: it reads their
+postings and, in a few queries per chunk, their causes (order lines, orders, payments, lots, lot
+allocations, refunds, payout items, periods, grants, investments), then asks the rule's
+re-derivation in `REDERIVATIONS` what the entry should post. Memory stays what one chunk needs,
+plus the accounts and sharing rules (one per owner, not per order).
+
+The re-derivations restate DESIGN §3's rules on their own, not by calling the posting code:
+amounts come from the cause (the line's total, the lot's quantity and floor, the allocations
+recorded when the units were taken, the refund's lines), the settings from what the entry
+recorded in `rule_settings` (rates, poverty status, share weights), cross-checked against the
+sharing rule it names. Where a cause holds no amount (a love-fund gift, a company's payment of a
+fixed return) only the entry's shape is checked: the right accounts of the right owner, equal
+and opposite. A rule with no re-derivation here (one added later) is counted by name, never
+passed silently.
+"""
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+
+from marketplace.catalog.models import Seller, SupplyLot
+from marketplace.coops.models import CooperativePeriod, SharingRule
+from marketplace.extensions import db
+from marketplace.funds.models import FixedReturnInvestment, LoveFundGrant
+from marketplace.ledger.chain import AccountNames, read
+from marketplace.ledger.models import JournalEntry, LotAllocation, Posting
+from marketplace.ledger.rules import names
+from marketplace.ledger.services import among
+from marketplace.orders.models import Order, OrderLine
+from marketplace.payments.models import Payment, Refund, RefundLine
+from marketplace.payouts.models import PayoutItem
+from marketplace.places.models import ServicePoint, Village
+from marketplace.reconciliation.models import StripeBalanceRecord
+
+CHUNK = 5_000
+ENTRY_COLUMNS = (JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.rule, JournalEntry.rule_settings,
+                 JournalEntry.order_id, JournalEntry.order_line_id, JournalEntry.lot_id, JournalEntry.refund_id,
+                 JournalEntry.payout_item_id, JournalEntry.reverses_entry_id)
+NOT_REFUNDED_STATUSES = ("failed", "canceled", "cancelled")
+STRIPE_RECEIVABLE, SALES_PENDING = ("stripe_receivable", "", 0), ("sales_pending", "", 0)
+PLATFORM_FEES, PAYMENT_FEES = ("platform_fees", "", 0), ("payment_fees", "", 0)
+SHIPPING, TRANSIT, BANK = ("shipping", "", 0), ("payouts_in_transit", "", 0), ("bank", "", 0)
+
+
+def household(owner):
+    return ("household_payable", "household", owner)
+
+
+def round_half_up(value):
+    return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def split_by_weight(total, weights):
+    """Largest remainder, restated: floors of total × w / Σw, the fen left to the largest remainders,
+    ties to the earlier weight. `weights` is [(key, weight)]; returns {key: fen}."""
+    weights = [(key, Decimal(weight)) for key, weight in weights]
+    whole = sum((weight for _key, weight in weights), Decimal(0))
+    if whole == 0:
+        return {key: 0 for key, _weight in weights}
+    exact = [(key, Decimal(abs(total)) * weight / whole) for key, weight in weights]
+    parts = {key: int(share) for key, share in exact}
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i][1] - int(exact[i][1])), i))
+    for i in order[:abs(total) - sum(parts.values())]:
+        parts[exact[i][0]] += 1
+    sign = -1 if total < 0 else 1
+    return {key: sign * fen for key, fen in parts.items()}
+
+
+class Underivable(Exception):
+    """The entry's cause is missing or contradicts it: reported with the entry, like a difference."""
+
+
+def _rows(model, column, ids):
+    ids = sorted({i for i in ids if i is not None})
+    if not ids:
+        return []
+    return read(select(model.__table__).where(among(column, ids))).all()
+
+
+def _by_id(model, ids):
+    return {row.id: row for row in _rows(model, model.id, ids)}
+
+
+def _number(key, position):
+    """The id in `key` at `position` (`pay:12` -> 12 at 1); None when there is none."""
+    parts = key.split(":")
+    return int(parts[position]) if len(parts) > position and parts[position].isdigit() else None
+
+
+class Causes:
+    """What one chunk of entries was posted from, read in a few queries."""
+
+    def __init__(self, entries, postings, lookups):
+        self.lookups = lookups
+        keyed = {entry.rule: [] for entry in entries}
+        for entry in entries:
+            keyed[entry.rule].append(entry)
+        of = lambda *rules: [entry for rule in rules for entry in keyed.get(rule, ())]  # noqa: E731
+        self.lines = _by_id(OrderLine, [e.order_line_id for e in entries])
+        self.orders = _by_id(Order, [e.order_id for e in entries])
+        self.sellers = _by_id(Seller, [line.seller_id for line in self.lines.values()])
+        self.allocations = {}
+        for row in sorted(_rows(LotAllocation, LotAllocation.order_line_id, self.lines), key=lambda r: r.id):
+            self.allocations.setdefault(row.order_line_id, []).append(row)
+        self.payments = _by_id(Payment, [_number(e.idempotency_key, 1) for e in of(names.PAYMENT_RECEIVED)])
+        self.lots = _by_id(SupplyLot, [e.lot_id for e in of(names.FLOOR_PURCHASE)])
+        refund_entries = of(names.REFUND, names.REFUND_PAID)
+        self.refunds = _by_id(Refund, [e.refund_id for e in refund_entries])
+        self.refund_lines = {}
+        for row in _rows(RefundLine, RefundLine.refund_id, self.refunds):
+            key = (row.refund_id, row.order_line_id)
+            self.refund_lines[key] = self.refund_lines.get(key, 0) + row.amount_fen
+        self.items = _by_id(PayoutItem, [e.payout_item_id for e in entries])
+        self.periods = _by_id(CooperativePeriod, [_number(e.idempotency_key, 2) for e in of(names.DIVIDEND)])
+        self.grants = _by_id(LoveFundGrant, [_number(e.idempotency_key, 2) for e in of(names.LOVE_FUND_AID)])
+        self.investments = _by_id(FixedReturnInvestment, [(e.rule_settings or {}).get("investment_id")
+                                                          for e in of(names.FIXED_RETURN)])
+        self.stripe_payouts = {row.source_id: row for row in _rows(
+            StripeBalanceRecord, StripeBalanceRecord.source_id,
+            [(e.rule_settings or {}).get("stripe_payout_id") for e in of(names.STRIPE_PAYOUT)])}
+        # Refunds are stateful (each takes its part of what the line or order has left): every
+        # refund entry of the lines and orders refunded in this chunk, and what they reverse.
+        refunds = of(names.REFUND)
+        history = read(select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.refund_id,
+                                            JournalEntry.order_id, JournalEntry.order_line_id)
+                                     .where(JournalEntry.rule == names.REFUND,
+                                            among(JournalEntry.order_id, {e.order_id for e in refunds} or {0}))
+                                     .order_by(JournalEntry.id)).all() if refunds else []
+        self.refund_history = history
+        self.refund_lines_before = {}
+        for row in _rows(RefundLine, RefundLine.refund_id, {row.refund_id for row in history}):
+            key = (row.refund_id, row.order_line_id)
+            self.refund_lines_before[key] = self.refund_lines_before.get(key, 0) + row.amount_fen
+        self.refunds.update(_by_id(Refund, {row.refund_id for row in history} - set(self.refunds)))
+        originals = [f"attr:line:{e.order_line_id}" for e in refunds if e.order_line_id] + \
+            [f"attr:order:{e.order_id}:donation" for e in refunds if not e.order_line_id]
+        self.originals = {row.idempotency_key: row for row in read(
+            select(*ENTRY_COLUMNS).where(among(JournalEntry.idempotency_key, originals)))} if originals else {}
+        self.postings = postings
+
+
+@dataclass
+class Lookups:
+    """Read once per run: one row per owner, not per order."""
+
+    accounts: AccountNames = field(default_factory=AccountNames)
+    sharing_rules: dict = field(default_factory=dict)
+    town_of_point: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.sharing_rules = {row.id: row for row in db.session.execute(select(SharingRule.__table__))}
+        village_town = dict(db.session.execute(select(Village.id, Village.town_id)).all())
+        self.town_of_point = {point: village_town.get(village) for point, village in
+                              db.session.execute(select(ServicePoint.id, ServicePoint.village_id))}
+
+
+def _legs(*pairs):
+    legs = {}
+    for account, fen in pairs:
+        legs[account] = legs.get(account, 0) + int(fen)
+    return {account: fen for account, fen in legs.items() if fen}
+
+
+def _need(value, what):
+    if value is None:
+        raise Underivable(f"its {what} is missing")
+    return value
+
+
+# --- rule 1, 7, and the other ways an order is paid ------------------------------------------
+
+def payment_received(entry, causes):
+    payment = _need(causes.payments.get(_number(entry.idempotency_key, 1)), "payment")
+    if payment.order_id != entry.order_id:
+        raise Underivable(f"it names order {entry.order_id}, the payment is for order {payment.order_id}")
+    return _legs((STRIPE_RECEIVABLE, payment.amount_fen), (SALES_PENDING, -payment.amount_fen))
+
+
+def payment_fee(entry, causes):
+    settings = entry.rule_settings or {}
+    if settings.get("borne_by", "platform") != "platform":
+        raise Underivable("a payment fee is borne by the platform")
+    fee = int(settings.get("fee_fen", 0))
+    return _legs((PAYMENT_FEES, fee), (STRIPE_RECEIVABLE, -fee))
+
+
+def earnings_payment(entry, causes):
+    order = _need(causes.orders.get(entry.order_id), "order")
+    return _legs((household(order.household_id), order.total_fen), (SALES_PENDING, -order.total_fen))
+
+
+def cash_payment(entry, causes):
+    order = _need(causes.orders.get(entry.order_id), "order")
+    town = _need(causes.lookups.town_of_point.get(order.service_point_id), "service point")
+    return _legs((("cash_collected", "town", town), order.total_fen), (SALES_PENDING, -order.total_fen))
+
+
+# --- rules 2, 4, 6 and supplier lines -----------------------------------------------------------
+
+def _line_and_seller(entry, causes, kind):
+    line = _need(causes.lines.get(entry.order_line_id), "order line")
+    seller = _need(causes.sellers.get(line.seller_id), "seller")
+    if line.seller_kind != kind:
+        raise Underivable(f"line {line.id} is sold by a {line.seller_kind}, not a {kind}")
+    return line, seller
+
+
+def direct_sale(entry, causes):
+    """Rule 2: no commission from a verified poor household, else the platform's recorded rate."""
+    line, seller = _line_and_seller(entry, causes, "household")
+    settings = entry.rule_settings or {}
+    rate = Decimal(0) if settings.get("verified_poor") else Decimal(settings["platform_commission_rate"])
+    commission = round_half_up(line.line_total_fen * rate)
+    return _legs((SALES_PENDING, line.line_total_fen), (household(seller.household_id), -(line.line_total_fen - commission)),
+                 (PLATFORM_FEES, -commission))
+
+
+def supplier_sale(entry, causes):
+    """A daily-goods line: the supplier is owed the line less its recorded commission rate."""
+    line, seller = _line_and_seller(entry, causes, "supplier")
+    commission = round_half_up(line.line_total_fen * Decimal((entry.rule_settings or {})["commission_rate"]))
+    return _legs((SALES_PENDING, line.line_total_fen),
+                 (("supplier_payable", "supplier", seller.supplier_id), -(line.line_total_fen - commission)),
+                 (PLATFORM_FEES, -commission))
+
+
+def cooperative_sale(entry, causes):
+    """Rule 4: the line to the cooperative, less r × u × max(0, price − floor) to each supplying household,
+    over the lot allocations recorded for the line (FIFO order is their id order)."""
+    line, seller = _line_and_seller(entry, causes, "cooperative")
+    settings = entry.rule_settings or {}
+    rate = Decimal(settings.get("profit_return_rate") or 0)
+    rule = causes.lookups.sharing_rules.get(settings.get("sharing_rule_id"))
+    if settings.get("sharing_rule_id") and (rule is None or rule.profit_return_rate != rate):
+        raise Underivable(f"it records rate {rate}, sharing rule {settings.get('sharing_rule_id')} says "
+                          f"{rule.profit_return_rate if rule else 'nothing'}")
+    allocations = causes.allocations.get(line.id, [])
+    price = Decimal(line.unit_price_fen) / Decimal(line.lot_units)
+    exact = [rate * a.lot_units * max(Decimal(0), price - a.floor_price_fen) for a in allocations]
+    returned = round_half_up(sum(exact, Decimal(0)))
+    shares = split_by_weight(returned, list(enumerate(exact))) if returned else {}
+    legs = [(SALES_PENDING, line.line_total_fen),
+            (("cooperative_revenue", "cooperative", seller.cooperative_id), -(line.line_total_fen - returned))]
+    legs += [(household(a.household_id), -shares.get(i, 0)) for i, a in enumerate(allocations)]
+    return _legs(*legs)
+
+
+def shipping(entry, causes):
+    order = _need(causes.orders.get(entry.order_id), "order")
+    return _legs((SALES_PENDING, order.shipping_fen), (SHIPPING, -order.shipping_fen))
+
+
+def love_fund_donation(entry, causes):
+    order = _need(causes.orders.get(entry.order_id), "order")
+    town = order.donation_town_id or (entry.rule_settings or {}).get("town_id")
+    return _legs((SALES_PENDING, order.donation_fen), (("love_fund", "town", town), -order.donation_fen))
+
+
+# --- rule 3 -----------------------------------------------------------------------------------
+
+def floor_purchase(entry, causes):
+    """Rule 3: q × floor at intake, owed by the cooperative's inventory to the supplying household."""
+    lot = _need(causes.lots.get(entry.lot_id), "lot")
+    amount = lot.quantity * lot.floor_price_fen
+    return _legs((("cooperative_inventory", "cooperative", lot.cooperative_id), amount),
+                 (household(lot.household_id), -amount))
+
+
+# --- rule 8 -----------------------------------------------------------------------------------
+
+def _refund(entry, causes):
+    refund = _need(causes.refunds.get(entry.refund_id), "refund")
+    if refund.status in NOT_REFUNDED_STATUSES:
+        raise Underivable(f"refund {refund.id} {refund.status}: nothing was refunded")
+    return refund
+
+
+def refund_paid(entry, causes):
+    refund = _refund(entry, causes)
+    return _legs((SALES_PENDING, refund.amount_fen), (STRIPE_RECEIVABLE, -refund.amount_fen))
+
+
+def refund(entry, causes):
+    """Rule 8: after each refund, every recipient of a line has given back its largest-remainder share
+    of all that was refunded of the line; shipping, then the round-up, take what the lines leave."""
+    this_refund = _refund(entry, causes)
+    earlier = [row for row in causes.refund_history if row.order_id == entry.order_id and row.id < entry.id]
+    if entry.order_line_id:
+        # What the sale should have credited (derived again, not as posted): a refund reverses the rule, not a tampering.
+        original = _need(causes.originals.get(f"attr:line:{entry.order_line_id}"), "sale entry")
+        credited = REDERIVATIONS[original.rule](original, causes)
+        credits = sorted((account, -fen) for account, fen in credited.items() if account != SALES_PENDING)
+        before = sum(causes.refund_lines_before.get((row.refund_id, entry.order_line_id), 0)
+                     for row in earlier if row.order_line_id == entry.order_line_id)
+        amount = causes.refund_lines.get((this_refund.id, entry.order_line_id), 0)
+        after, done = split_by_weight(before + amount, credits), split_by_weight(before, credits)
+        return _legs(*[(account, after[account] - done[account]) for account, _fen in credits],
+                     (SALES_PENDING, -amount))
+    order = _need(causes.orders.get(entry.order_id), "order")
+    what = entry.idempotency_key.rsplit(":", 1)[1]
+    parts = {}  # refund id -> (shipping part, donation part), oldest refund first
+    shipping_left, donation_left = order.shipping_fen, order.donation_fen
+    for refund_id in dict.fromkeys([row.refund_id for row in earlier] + [this_refund.id]):
+        taken = _need(causes.refunds.get(refund_id), "refund")
+        rest = taken.amount_fen - sum(fen for (rid, _line), fen in causes.refund_lines_before.items() if rid == refund_id)
+        ship = min(shipping_left, max(rest, 0))
+        give = min(donation_left, max(rest - ship, 0))
+        shipping_left, donation_left, parts[refund_id] = shipping_left - ship, donation_left - give, (ship, give)
+    ship, give = parts[this_refund.id]
+    if what == "shipping":
+        return _legs((SHIPPING, ship), (SALES_PENDING, -ship))
+    donation = _need(causes.originals.get(f"attr:order:{order.id}:donation"), "round-up entry")
+    town = order.donation_town_id or (donation.rule_settings or {}).get("town_id")
+    return _legs((("love_fund", "town", town), give), (SALES_PENDING, -give))
+
+
+# --- rules 5, 9 (spending), 10, 11, 12, 13 -----------------------------------------------------
+
+def _payee(item):
+    if item.household_id is not None:
+        return household(item.household_id)
+    return ("supplier_payable", "supplier", item.supplier_id)
+
+
+def payout_approved(entry, causes):
+    item = _need(causes.items.get(entry.payout_item_id), "payout item")
+    return _legs((_payee(item), item.amount_fen), (TRANSIT, -item.amount_fen))
+
+
+def payout_paid(entry, causes):
+    item = _need(causes.items.get(entry.payout_item_id), "payout item")
+    return _legs((TRANSIT, item.amount_fen), (BANK, -item.amount_fen))
+
+
+def payout_failed(entry, causes):
+    item = _need(causes.items.get(entry.payout_item_id), "payout item")
+    return _legs((_payee(item), -item.amount_fen), (TRANSIT, item.amount_fen))
+
+
+def stripe_payout(entry, causes):
+    """Rule 11: what Stripe's payout record says, or (not pulled yet) the amount the entry recorded."""
+    settings = entry.rule_settings or {}
+    pulled = causes.stripe_payouts.get(settings.get("stripe_payout_id"))
+    amount = -pulled.amount if pulled is not None else int(settings["amount_fen"])
+    return _legs((BANK, amount), (STRIPE_RECEIVABLE, -amount))
+
+
+def dividend(entry, causes):
+    """Rule 5: d × the period's distributable profit, to the members in the shares the entry froze."""
+    period = _need(causes.periods.get(_number(entry.idempotency_key, 2)), "cooperative period")
+    shares = {int(owner): fen for owner, fen in ((entry.rule_settings or {}).get("shares_fen") or {}).items()}
+    pool = round_half_up(period.distributable_profit_fen * Decimal(period.dividend_rate)) if shares else 0
+    return _legs((("cooperative_revenue", "cooperative", period.cooperative_id), pool),
+                 *[(household(owner), -fen) for owner, fen in shares.items()])
+
+
+def _months(label):
+    match = re.fullmatch(r"(\d{4})(?:-Q([1-4])|-(\d{2}))?", str(label))
+    if match is None:
+        raise Underivable(f"unknown period {label!r}")
+    return 3 if match.group(2) else 1 if match.group(3) else 12
+
+
+def fixed_return(entry, causes):
+    """Rule 12: principal × annual rate × months / 12, split by the holdings the entry recorded."""
+    settings = entry.rule_settings or {}
+    investment = _need(causes.investments.get(settings.get("investment_id")), "investment")
+    amount = round_half_up(investment.principal_fen * Decimal(investment.annual_rate) * _months(settings.get("period"))
+                           / 12)
+    units = sorted((int(owner), Decimal(held)) for owner, held in (settings.get("units") or {}).items())
+    shares = split_by_weight(amount, units)
+    return _legs((("fixed_return_receivable", "investment", investment.id), amount),
+                 *[(household(owner), -fen) for owner, fen in shares.items()])
+
+
+def love_fund_aid(entry, causes):
+    grant = _need(causes.grants.get(_number(entry.idempotency_key, 2)), "grant")
+    if grant.approved_by_id is None:
+        raise Underivable(f"grant {grant.id} was never approved")
+    return _legs((("love_fund", "town", grant.town_id), grant.amount_fen), (household(grant.household_id), -grant.amount_fen))
+
+
+def _shape(debit, credit, causes, entry):
+    """An entry whose amount no cause holds: exactly `debit` and `credit`, equal and opposite."""
+    amount = next((fen for account, fen in causes.postings.get(entry.id, {}).items() if account == debit), 0)
+    return _legs((debit, amount), (credit, -amount))
+
+
+def fixed_return_received(entry, causes):
+    investment = (entry.rule_settings or {}).get("investment_id")
+    return _shape(BANK, ("fixed_return_receivable", "investment", investment), causes, entry)
+
+
+def love_fund_gift(entry, causes):
+    town = _number(entry.idempotency_key, 1)
+    return _shape(("cash_collected", "town", town), ("love_fund", "town", town), causes, entry)
+
+
+REDERIVATIONS = {
+    names.PAYMENT_RECEIVED: payment_received, names.PAYMENT_FEE: payment_fee,
+    names.EARNINGS_PAYMENT: earnings_payment, names.CASH_PAYMENT: cash_payment,
+    names.DIRECT_SALE: direct_sale, names.SUPPLIER_SALE: supplier_sale, names.COOPERATIVE_SALE: cooperative_sale,
+    names.SHIPPING: shipping, names.LOVE_FUND_DONATION: love_fund_donation, names.FLOOR_PURCHASE: floor_purchase,
+    names.REFUND: refund, names.REFUND_PAID: refund_paid, names.PAYOUT_APPROVED: payout_approved,
+    names.PAYOUT_PAID: payout_paid, names.PAYOUT_FAILED: payout_failed, names.STRIPE_PAYOUT: stripe_payout,
+    names.DIVIDEND: dividend, names.FIXED_RETURN: fixed_return, names.FIXED_RETURN_RECEIVED: fixed_return_received,
+    names.LOVE_FUND_AID: love_fund_aid, names.LOVE_FUND_GIFT: love_fund_gift,
+}
+# Checked for their shape only: no cause records their amount.
+SHAPE_ONLY = (names.FIXED_RETURN_RECEIVED, names.LOVE_FUND_GIFT)
+
+
+@dataclass
+class Difference:
+    entry_id: int
+    rule: str
+    message: str
+    ids: dict
+
+
+@dataclass
+class Rederivation:
+    checked: dict = field(default_factory=dict)       # rule -> entries re-derived
+    not_rederived: dict = field(default_factory=dict)  # rule -> entries no re-derivation knows
+    differences: list = field(default_factory=list)
+
+
+def _describe(account):
+    kind, owner_type, owner = account
+    return f"{kind}[{owner_type} {owner}]" if owner_type else kind
+
+
+def _difference(posted, derived):
+    accounts = sorted(set(posted) | set(derived))
+    return "; ".join(f"{_describe(account)} posted {posted.get(account, 0)}, derived {derived.get(account, 0)}"
+                     for account in accounts if posted.get(account, 0) != derived.get(account, 0))
+
+
+def rederive_entries(chunk=CHUNK, progress=None):
+    """Re-derive every entry, `chunk` at a time in id order; returns a Rederivation. Reads only."""
+    result, lookups, last = Rederivation(), Lookups(), 0
+    while True:
+        entries = read(select(*ENTRY_COLUMNS).where(JournalEntry.id > last)
+                                     .order_by(JournalEntry.id).limit(chunk)).all()
+        if not entries:
+            return result
+        postings = {}
+        for entry_id, account, amount in read(
+                select(Posting.entry_id, Posting.account_id, Posting.amount_fen)
+                .where(Posting.entry_id >= entries[0].id, Posting.entry_id <= entries[-1].id)):
+            legs = postings.setdefault(entry_id, {})
+            name = lookups.accounts[account]
+            legs[name] = legs.get(name, 0) + int(amount)
+        causes = Causes(entries, postings, lookups)
+        for entry in entries:
+            derive = REDERIVATIONS.get(entry.rule)
+            if derive is None:
+                result.not_rederived[entry.rule] = result.not_rederived.get(entry.rule, 0) + 1
+                continue
+            result.checked[entry.rule] = result.checked.get(entry.rule, 0) + 1
+            posted = {account: fen for account, fen in postings.get(entry.id, {}).items() if fen}
+            try:
+                derived = derive(entry, causes)
+            except (Underivable, KeyError, ValueError, ArithmeticError) as error:
+                message = error.args[0] if isinstance(error, Underivable) else f"{type(error).__name__}: {error}"
+                result.differences.append(Difference(entry.id, entry.rule, f"cannot be derived: {message}",
+                                                     _ids(entry)))
+                continue
+            if derived != posted:
+                result.differences.append(Difference(entry.id, entry.rule, _difference(posted, derived), _ids(entry)))
+        last = entries[-1].id
+        if progress:
+            progress(len(entries))
+
+
+def _ids(entry):
+    ids = {"entry_id": entry.id}
+    for name in ("order_id", "order_line_id", "lot_id", "refund_id", "payout_item_id"):
+        if getattr(entry, name):
+            ids[name] = getattr(entry, name)
+    return ids
