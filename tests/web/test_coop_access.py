@@ -8,7 +8,7 @@ from marketplace.audit.models import AuditLog
 from marketplace.catalog.models import Product, ProductPhoto, SupplyLot, Variant
 from marketplace.coops.models import CooperativePeriod, FloorPriceChange, Membership, ShareChange, SharingRule
 from marketplace.extensions import db
-from marketplace.orders.models import Order, OrderEvent
+from marketplace.orders.models import Order, OrderEvent, Shipment
 from tests.coops.conftest import lili, paid_order  # noqa: F401
 
 WATCHED = (Product, Variant, ProductPhoto, SupplyLot, Membership, ShareChange, SharingRule, FloorPriceChange,
@@ -20,6 +20,7 @@ def snapshot():
     counts["stock"] = db.session.scalar(select(func.sum(Variant.stock_available)))
     counts["statuses"] = tuple(db.session.scalars(select(Product.status).order_by(Product.id)))
     counts["orders"] = tuple(db.session.scalars(select(Order.status).order_by(Order.id)))
+    counts["shipments"] = tuple(db.session.scalars(select(Shipment.status).order_by(Shipment.id)))
     return counts
 
 
@@ -39,9 +40,10 @@ def cooperative_a_ids(app, lili, paid_order):
         membership_id = db.session.scalar(select(Membership.id).filter_by(cooperative_id=lili.cooperative_id))
         xihe_household = db.session.scalar(select(Membership.household_id).join(Membership.household)
                                            .where(Membership.cooperative_id != lili.cooperative_id))
+        shipment_id = db.session.scalar(select(Shipment.id).where(Shipment.order_id == paid_order))
     return {"product_id": lili.product_id, "variant_id": lili.variant_id, "order_id": paid_order,
             "membership_id": membership_id, "household_id": lili.household_id, "day": "2026-11-28",
-            "other_household": xihe_household}
+            "other_household": xihe_household, "shipment_id": shipment_id}
 
 
 BODY = {"title_zh": "偷改", "title_en": "Hijacked", "category_id": 1, "status": "archived", "name_zh": "x",

@@ -4,6 +4,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from marketplace.catalog.models import SupplyLot
+from marketplace.coops.models import Cooperative
+from marketplace.payouts import funding
+from marketplace.payouts.models import CooperativeDeposit
 from marketplace.audit.models import AuditLog
 from marketplace.extensions import db
 from marketplace.funds.models import LoveFundGrant
@@ -41,12 +45,16 @@ def lingzi_objects(app, lingzi):
                               occurred_at=date(2026, 11, 1))
     db.session.add(discrepancy)
     db.session.commit()
+    lili = db.session.scalar(select(Cooperative.id).where(Cooperative.town_id == lingzi.town_id))
+    deposit = funding.record_deposit(lingzi.maker_id, lili, 10_000, "ACCESS-TEST-1")
+    lot = db.session.scalar(select(SupplyLot.id).where(SupplyLot.cooperative_id == lili).order_by(SupplyLot.id))
     elsewhere = set(db.session.scalars(
         select(Household.head_name).join(Village).where(Village.town_id != lingzi.town_id)))
     names = [h.head_name for h in lingzi.households() if h.head_name not in elsewhere] + ["李里村"]
     objects = {
         "values": {"batch_id": draft.id, "household_id": household_id, "item_id": approved.items[0].id,
-                   "job_id": job.id, "grant_id": grant.id, "discrepancy_id": discrepancy.id},
+                   "job_id": job.id, "grant_id": grant.id, "discrepancy_id": discrepancy.id,
+                   "deposit_id": deposit.id, "lot_id": lot},
         "form": {"method": "cash", "min_amount": "0", "reference": "R-1", "reason": "x", "village_id": village_id,
                  "start": "2026-01-01", "end": "2026-12-31", "grant-household_id": household_id,
                  "grant-purpose": "illness", "grant-amount": "1", "grant-note": "x", "note": "x"},
@@ -69,6 +77,8 @@ def lingzi_state(lingzi, households):
         db.session.scalar(select(db.func.count()).select_from(StatementJob)),
         db.session.scalar(select(db.func.count()).select_from(AuditLog).where(AuditLog.town_id == lingzi.town_id)),
         [household_balance(h) for h in households],
+        db.session.execute(select(CooperativeDeposit.id, CooperativeDeposit.status).order_by(CooperativeDeposit.id)).all(),
+        db.session.execute(select(SupplyLot.id, SupplyLot.confirmed_at).order_by(SupplyLot.id)).all(),
     )
     release()
     return state

@@ -71,6 +71,7 @@ def test_a_confirmed_payout_is_posted_by_the_worker(app, celery_worker):
         household = district.household()
         coop = district.cooperative(members=[(household, 1)])
         district.lot(district.variant(coop, price_fen=800, floor_price_fen=500), household, 10)
+        district.fund(coop, 5_000)  # the cooperative's deposit funds the floor money
         item = district.payout_item(household, amount_fen=5_000)
         post_payout_approved(item.id)
         message = publish("ledger.post_payout_paid", payout_item_id=item.id)
@@ -79,7 +80,7 @@ def test_a_confirmed_payout_is_posted_by_the_worker(app, celery_worker):
 
     celery_worker.wait_for(lambda: db.session.get(OutboxMessage, message_id).processed_at is not None)
     with app.app_context():
-        assert balance_fen(account_id("bank")) == -5_000
+        assert balance_fen(account_id("bank")) == 5_000 - 5_000  # the deposit in, the payout out
         assert balance_fen(account_id("payouts_in_transit")) == 0
 
 
