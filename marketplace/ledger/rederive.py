@@ -31,7 +31,7 @@ from marketplace.ledger.rules import names
 from marketplace.ledger.services import among
 from marketplace.orders.models import Order, OrderLine
 from marketplace.payments.models import Payment, Refund, RefundLine
-from marketplace.payouts.models import PayoutItem
+from marketplace.payouts.models import CooperativeDeposit, PayoutItem
 from marketplace.places.models import ServicePoint, Village
 from marketplace.reconciliation.models import StripeBalanceRecord
 
@@ -116,6 +116,8 @@ class Causes:
         self.items = _by_id(PayoutItem, [e.payout_item_id for e in entries])
         self.periods = _by_id(CooperativePeriod, [_number(e.idempotency_key, 2) for e in of(names.DIVIDEND)])
         self.grants = _by_id(LoveFundGrant, [_number(e.idempotency_key, 2) for e in of(names.LOVE_FUND_AID)])
+        self.deposits = _by_id(CooperativeDeposit, [_number(e.idempotency_key, 1) for e in of(names.COOPERATIVE_DEPOSIT)])
+        self.lots_paid = _by_id(SupplyLot, [_number(e.idempotency_key, 1) for e in of(names.FLOOR_PAID_BY_COOPERATIVE)])
         self.investments = _by_id(FixedReturnInvestment, [(e.rule_settings or {}).get("investment_id")
                                                           for e in of(names.FIXED_RETURN)])
         self.stripe_payouts = {row.source_id: row for row in _rows(
@@ -400,6 +402,23 @@ def love_fund_aid(entry, causes):
     return _legs((("love_fund", "town", grant.town_id), grant.amount_fen), (household(grant.household_id), -grant.amount_fen))
 
 
+def cooperative_deposit(entry, causes):
+    """A cooperative's transfer in, once a second staff member approved it: Dr bank, Cr cooperative_deposit[C]."""
+    deposit = _need(causes.deposits.get(_number(entry.idempotency_key, 1)), "deposit")
+    if deposit.status != "approved":
+        raise Underivable(f"deposit {deposit.id} was never approved")
+    return _legs((BANK, deposit.amount_fen), (("cooperative_deposit", "cooperative", deposit.cooperative_id),
+                                               -deposit.amount_fen))
+
+
+def floor_paid_by_cooperative(entry, causes):
+    """Floor money the cooperative paid the lot's household itself: the amount staff recorded."""
+    lot = _need(causes.lots_paid.get(_number(entry.idempotency_key, 1)), "lot")
+    amount = int(_need((entry.rule_settings or {}).get("amount_fen"), "recorded amount"))
+    return _legs((household(lot.household_id), amount), (("cooperative_deposit", "cooperative", lot.cooperative_id),
+                                                         -amount))
+
+
 def _shape(debit, credit, causes, entry):
     """An entry whose amount no cause holds: exactly `debit` and `credit`, equal and opposite."""
     amount = next((fen for account, fen in causes.postings.get(entry.id, {}).items() if account == debit), 0)
@@ -425,6 +444,7 @@ REDERIVATIONS = {
     names.PAYOUT_PAID: payout_paid, names.PAYOUT_FAILED: payout_failed, names.STRIPE_PAYOUT: stripe_payout,
     names.DIVIDEND: dividend, names.FIXED_RETURN: fixed_return, names.FIXED_RETURN_RECEIVED: fixed_return_received,
     names.LOVE_FUND_AID: love_fund_aid, names.LOVE_FUND_GIFT: love_fund_gift,
+    names.COOPERATIVE_DEPOSIT: cooperative_deposit, names.FLOOR_PAID_BY_COOPERATIVE: floor_paid_by_cooperative,
 }
 # Checked for their shape only: no cause records their amount.
 SHAPE_ONLY = (names.FIXED_RETURN_RECEIVED, names.LOVE_FUND_GIFT)
