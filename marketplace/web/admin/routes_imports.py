@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from marketplace.documents import xlsx_bytes
+from marketplace.spreadsheets import xlsx_bytes
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.imports import households, memberships, services

@@ -3,7 +3,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace.documents import render_pdf, xlsx_bytes
+from marketplace.documents import render_pdf
+from marketplace.spreadsheets import xlsx_bytes
 from marketplace.downlink import catalog, reports, runs
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.money import MoneyError, yuan_to_fen
