@@ -83,7 +83,10 @@ def load_settings():
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env("MARKETPLACE_ENV", "development") == "production",
+        # Every absolute link (QR codes, e-mails, API fields) starts with this, never with the
+        # request's Host header. TRUSTED_HOSTS (comma-separated), when set, refuses other Hosts (400).
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "TRUSTED_HOSTS": [host.strip() for host in _env("TRUSTED_HOSTS", "").split(",") if host.strip()] or None,
     }
 
 

@@ -13,6 +13,7 @@ from marketplace.web.access import role_required
 from marketplace.web.actions import confirmed_action
 from marketplace.web.downlink import bp
 from marketplace.web.downlink.forms import WALK_IN, ConfirmForm, OrderForm, PickupForm
+from marketplace.web.links import public_url
 from marketplace.web.payment_page import payment_page
 
 
@@ -90,7 +91,7 @@ def order_detail(public_no):
         ordering.settle_card_payment(current_user.id, public_no)
         order = ordering.point_order(current_user.id, public_no)
     ticket = pickup.ticket_for(order)
-    pickup_url = url_for("downlink.hand_over", public_no=order.public_no, code=order.pickup_code, _external=True)
+    pickup_url = public_url("downlink.hand_over", public_no=order.public_no, code=order.pickup_code)
     return render_template("downlink/order_detail.html", order=order, ticket=ticket, qr=qr_svg(pickup_url),
                            form=ConfirmForm())
 
@@ -101,7 +102,7 @@ def pay(public_no):
     if order.status != "pending_payment" or order.payment_method != "stripe":
         return redirect(url_for("downlink.order_detail", public_no=public_no))
     return payment_page("downlink/pay.html", order,
-                        url_for("downlink.order_detail", public_no=public_no, _external=True),
+                        public_url("downlink.order_detail", public_no=public_no),
                         form=ConfirmForm(formdata=None))
 
 
