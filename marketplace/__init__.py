@@ -9,7 +9,8 @@ from marketplace.config import PROJECT_ROOT
 from marketplace.i18n import template_gettext, translation_directories
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
 from marketplace.money import format_fen
-from marketplace.web import page_cache
+from marketplace.web import dropped_connections, page_cache
+from marketplace.web.security.fields import WholeNumberConverter
 
 
 def create_app(config_overrides=None):
@@ -23,10 +24,12 @@ def create_app(config_overrides=None):
     if config_overrides:
         app.config.update(config_overrides)
     config.check_production_settings(app.config)
+    app.url_map.converters["int"] = WholeNumberConverter  # before any route is added
 
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    dropped_connections.init_app(app)
     register_template_helpers(app)
     register_input_guards(app)
     register_security_headers(app)

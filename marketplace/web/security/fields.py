@@ -8,7 +8,9 @@ A field's business range (a stock of at most 1,000,000) is checked as well, by i
 
 - forms: `WholeNumberField`, `MoneyField` and `whole_number` (the `coerce` of a SelectField of ids);
 - values read straight from `request.form` (`qty-<variant id>`): `whole_number_or_none`;
-- API schemas (pydantic): `api_whole_number`.
+- API schemas (pydantic): `api_whole_number`;
+- ids in URLs (`<int:order_id>`): `WholeNumberConverter`, the app's `int` converter, so an id no
+  INTEGER column holds is a 404 like any unknown id.
 `tests/security/test_input_layer.py` fails when a form or schema takes a number any other way.
 """
 import re
@@ -17,6 +19,7 @@ from typing import Annotated
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 from sqlalchemy import BigInteger, Integer, SmallInteger
+from werkzeug.routing import IntegerConverter
 from wtforms import IntegerField, StringField
 from wtforms.validators import ValidationError
 
@@ -126,3 +129,10 @@ def api_whole_number(column=None, ge=None, le=None, **field_options):
     lowest, highest = column_bounds(column)
     return Annotated[int, Field(ge=lowest if ge is None else max(ge, lowest),
                                 le=highest if le is None else min(le, highest), **field_options)]
+
+
+class WholeNumberConverter(IntegerConverter):
+    """`<int:…>` in every route: at most INTEGER's largest value unless the rule says otherwise."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=LARGEST_WHOLE_NUMBER, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
