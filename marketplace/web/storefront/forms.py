@@ -58,7 +58,9 @@ class BrowseForm(Form):
                            range_message=PRICE_RANGE_MESSAGE)
     max_price = MoneyField(validators=[Optional(), Length(max=12)], maximum_fen=MAX_PRICE_FEN, message=PRICE_MESSAGE,
                            range_message=PRICE_RANGE_MESSAGE)
-    sort = SelectField(choices=[(key, key) for key in SORTS], default="featured", validators=[Optional()])
+    # Blank means the default; any other text (" " included) must be one of the sorts.
+    sort = SelectField(choices=[(key, key) for key in SORTS], default="featured",
+                       validators=[Optional(strip_whitespace=False)])
     page = WholeNumberField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
 
     @property
