@@ -45,7 +45,7 @@ def test_the_test_card_on_an_order_whose_payment_intent_the_api_already_made_ans
     with app.app_context():
         start_payment(order.id)  # what POST /api/v1/orders/<no>/payment does: no payment method yet
         db.session.remove()
-    response = client.post(f"/orders/{order.public_no}/pay/test-card")
+    response = client.post(f"/orders/{order.public_no}/pay/test-card?lang=en")
     assert response.status_code == 303
     # localstripe cannot attach a card at confirmation (Stripe can): then the buyer reads why.
     if order_status(app, order.id) != "paid":
