@@ -110,18 +110,22 @@ class MoneyField(StringField):
 
     def pre_validate(self, form):
         self.fen = None
-        text = (self.data or "").strip()
-        if not text:
-            return
-        try:
-            fen = yuan_to_fen(text)
-        except MoneyError as error:
-            raise ValidationError(self.message) from error
-        if not text.isascii():
-            raise ValidationError(self.message)
-        if not self.minimum_fen <= fen <= self.maximum_fen:
-            raise ValidationError(self.range_message)
-        self.fen = fen
+        if (self.data or "").strip():
+            self.fen = parse_yuan(self.data, self.minimum_fen, self.maximum_fen, self.message, self.range_message)
+
+
+def parse_yuan(text, minimum_fen=0, maximum_fen=LARGEST_WHOLE_NUMBER, message=MONEY_MESSAGE, range_message=None):
+    """The fen of an amount typed in yuan, from `minimum_fen` to `maximum_fen`; ValidationError otherwise."""
+    text = str(text).strip()
+    try:
+        fen = yuan_to_fen(text)
+    except MoneyError as error:
+        raise ValidationError(message) from error
+    if not text.isascii():
+        raise ValidationError(message)
+    if not minimum_fen <= fen <= maximum_fen:
+        raise ValidationError(range_message or message)
+    return fen
 
 
 def api_whole_number(column=None, ge=None, le=None, **field_options):

@@ -4,7 +4,13 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.web.forms import Form
-from marketplace.web.security.fields import MoneyField, whole_number
+from marketplace.web.security.fields import MoneyField, parse_yuan, whole_number
+
+
+def yuan_amount(_form, field):
+    """A validator for a StringField of yuan: sets `field.fen` (the shared layer's parsing)."""
+    field.fen = parse_yuan(field.data, message=_l("Enter an amount in yuan, such as 120 or 120.50."),
+                           range_message=_l("The amount cannot be negative."))
 
 
 def yuan_field(label, **kwargs):
