@@ -9,7 +9,8 @@ from marketplace.config import PROJECT_ROOT
 from marketplace.i18n import template_gettext, translation_directories
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
 from marketplace.money import format_fen, format_percent
-from marketplace.web import page_cache
+from marketplace.web import dropped_connections, page_cache
+from marketplace.web.security.fields import WholeNumberConverter
 
 
 def create_app(config_overrides=None):
@@ -23,10 +24,12 @@ def create_app(config_overrides=None):
     if config_overrides:
         app.config.update(config_overrides)
     config.check_production_settings(app.config)
+    app.url_map.converters["int"] = WholeNumberConverter  # before any route is added
 
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    dropped_connections.init_app(app)
     register_template_helpers(app)
     register_input_guards(app)
     register_security_headers(app)
@@ -136,13 +139,25 @@ def register_template_helpers(app):
 def register_input_guards(app):
     @app.before_request
     def refuse_nul_bytes():
-        # No text column takes a NUL character (PostgreSQL refuses it with an error): a 400 instead.
+        # No text column takes a NUL character (PostgreSQL refuses it with an error): a 400 instead,
+        # whether it comes in the path (/products/%00), the query, a form or a JSON body.
         from flask import abort
 
-        values = list(request.args.values()) + (list(request.form.values()) if request.mimetype in (
+        values = [request.path, *request.args.values()] + (list(request.form.values()) if request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data") else [])
-        if any("\x00" in value for value in values):
+        if any("\x00" in value for value in values) or (request.is_json and _holds_nul(request.get_json(silent=True))):
             abort(400)
+
+
+def _holds_nul(value):
+    """Whether a JSON document has a NUL character in any string, key or value, at any depth."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def register_security_headers(app):

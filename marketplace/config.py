@@ -68,6 +68,13 @@ def load_settings():
         "CACHE_REDIS_URL": _env("CACHE_REDIS_URL"),
         "PAGE_CACHE_SECONDS": float(_env("PAGE_CACHE_SECONDS", "30")),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        # A Redis outage must not refuse service: each process counts in memory meanwhile (the
+        # limiter logs "falling back to in-memory storage" and checks Redis again, backing off),
+        # any other storage error is logged and the request let through; a hung Redis costs a
+        # request half a second at most.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "API_RATE_LIMIT_PER_TOKEN": _env("API_RATE_LIMIT_PER_TOKEN", "600 per minute"),
         "API_RATE_LIMIT_PER_IP": _env("API_RATE_LIMIT_PER_IP", "1200 per minute"),
         "MAIL_SERVER": _env("MAIL_SERVER", "127.0.0.1"),
@@ -87,7 +94,10 @@ def load_settings():
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env("MARKETPLACE_ENV", "development") == "production",
+        # Every absolute link (QR codes, e-mails, API fields) starts with this, never with the
+        # request's Host header. TRUSTED_HOSTS (comma-separated), when set, refuses other Hosts (400).
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "TRUSTED_HOSTS": [host.strip() for host in _env("TRUSTED_HOSTS", "").split(",") if host.strip()] or None,
     }
 
 

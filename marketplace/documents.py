@@ -1,4 +1,4 @@
-"""Printable and downloadable documents: PDF (WeasyPrint), XLSX (openpyxl), QR codes (qrcode).
+"""Printable documents: PDF (WeasyPrint) and QR codes (qrcode); spreadsheets are marketplace.spreadsheets.
 
 PDFs are rendered from Jinja templates; the CSS names Noto Sans CJK (Debian's fonts-noto-cjk) so
 Chinese renders. Every area uses these helpers rather than its own.
@@ -8,8 +8,6 @@ from io import BytesIO
 import qrcode
 import qrcode.image.svg
 from flask import render_template
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 
 def render_pdf(template, **context):
@@ -21,21 +19,6 @@ def html_to_pdf(html):
     from weasyprint import HTML
 
     return HTML(string=html).write_pdf()
-
-
-def xlsx_bytes(sheet_title, headers, rows):
-    """One sheet with a bold header row; money columns should be passed as yuan numbers or text."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title[:31]
-    sheet.append(list(headers))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(list(row))
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def qr_svg(url):

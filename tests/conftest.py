@@ -108,6 +108,7 @@ def app(request, database_url, broker_url, tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "PUBLIC_BASE_URL": "http://localhost",
         "OUTBOX_DISPATCH": False,
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         "MAIL_LOG_PATH": str(tmp_path_factory.mktemp("mail") / "mail.log"),

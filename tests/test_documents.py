@@ -4,7 +4,8 @@ from flask import render_template_string
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from marketplace.documents import html_to_pdf, qr_svg, xlsx_bytes
+from marketplace.documents import html_to_pdf, qr_svg
+from marketplace.spreadsheets import xlsx_bytes
 
 
 def test_a_pdf_renders_chinese_text_that_can_be_read_back(app):

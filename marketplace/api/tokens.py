@@ -8,13 +8,14 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from marketplace.api.models import ApiToken
 from marketplace.audit.services import record
 from marketplace.database import utcnow
 from marketplace.errors import DomainError, NotFound
 from marketplace.extensions import db
+from marketplace.mail import send_mail
 from marketplace.people.models import User
 
 TOKEN_PREFIX = "mp_"
@@ -65,6 +66,41 @@ def revoke_token(user_id, token_id):
     token.revoked_at = utcnow()
     record("api_token.revoked", actor_id=user_id, obj=token)
     db.session.commit()
+
+
+# Why every token of an account ends, in the owner's e-mail (both languages, as every mail).
+ENDED_BECAUSE = {
+    "password_changed": "您的密码已修改 / your password was changed",
+    "password_reset": "您的密码已通过邮件重设 / your password was reset by e-mail",
+    "deactivated": "您的账户已被停用 / your account was deactivated",
+}
+
+
+def revoke_all_tokens(user_id, reason):
+    """Revoke every working token of the user, in the caller's transaction; the number revoked.
+
+    Called where a browser session ends for good (password changed or reset, account
+    deactivated): a token must not outlive what ended the session, nor come back when the
+    account is reactivated. The caller commits, then calls `tell_owner_tokens_ended`."""
+    revoked = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if revoked:
+        record("api_token.all_revoked", actor_id=None, obj=db.session.get(User, user_id), reason=reason,
+               count=revoked)
+    return revoked
+
+
+def tell_owner_tokens_ended(user_id, revoked, reason):
+    """E-mail the owner that their `revoked` API tokens stopped working, and why (none: no mail)."""
+    if not revoked:
+        return
+    user = db.session.get(User, user_id)
+    send_mail(user.email, "API 令牌已失效 / Your API tokens were revoked",
+              f"因为{ENDED_BECAUSE[reason]}，您的 {revoked} 个 API 令牌已全部失效。"
+              f"如仍需要，请登录后在“API 令牌”页面重新创建。\n\n"
+              f"Because {ENDED_BECAUSE[reason].split(' / ')[1]}, your {revoked} API token(s) no longer work. "
+              "Sign in and make new ones on the API tokens page if you still need them.\n")
 
 
 def user_for_token(plaintext):

@@ -43,6 +43,19 @@ def post_cash_collected(order, town_id, actor_id, paid_at):
     attribute_order(order, paid_at=paid_at)
 
 
+def _claim_ticket(ticket, actor_id, now):
+    """Mark the ticket handed over only if no one has: a conditional UPDATE, so of two agent
+    sessions handing the same goods over at once, the second waits on the row and then finds it
+    taken (a Conflict, with nothing of its own written)."""
+    claimed = db.session.execute(
+        update(PickupTicket).where(PickupTicket.id == ticket.id, PickupTicket.picked_up_at.is_(None))
+        .values(picked_up_at=now, handed_over_by_id=actor_id).execution_options(synchronize_session="evaluate")
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        raise Conflict(_("These goods were already handed over."))
+
+
 def hand_over(actor_id, public_no, code, cash_received_fen=None):
     """Hand the goods of order `public_no` to the villager who gives its pickup code.
 
@@ -60,6 +73,7 @@ def hand_over(actor_id, public_no, code, cash_received_fen=None):
                           field="code")
     point = agent_point(actor_id)
     now = utcnow()
+    _claim_ticket(ticket, actor_id, now)
     if order.payment_method == "cash" and order.status == "pending_payment":
         if cash_received_fen != order.total_fen:
             raise DomainError(_("Record the cash received: it must be exactly the order's total."), field="cash")
@@ -67,7 +81,6 @@ def hand_over(actor_id, public_no, code, cash_received_fen=None):
         ticket.cash_collected_fen, order.paid_at = cash_received_fen, now
     elif order.status != "delivered":
         raise Conflict(_("This order is not waiting for pickup."))
-    ticket.picked_up_at, ticket.handed_over_by_id = now, actor_id
     # The villager has the goods: the supplier's credit is available from now (DESIGN §3).
     deliver_at_pickup(order.id, settle=True)
     order.status = "completed"

@@ -1,13 +1,17 @@
 """Reading the spreadsheets districts keep: XLSX (openpyxl read-only) or CSV (UTF-8 or GB18030).
 
 Columns are found by their Chinese header (or an accepted alias); their order does not matter
-and unknown columns are ignored. A row that cannot be decoded is kept, marked `bad_encoding`,
+and unknown columns are ignored. A workbook is read within bounds — at most MAX_SHEET_ROWS rows
+and MAX_COLUMNS columns, whatever its sheet claims (a 2 KB file claiming A1:XFD1048576 would
+otherwise have every empty row and column of it made) — and a malformed one (truncated XML, a
+bad number or date cell, a shared string that does not exist) is refused as unreadable. A row that cannot be decoded is kept, marked `bad_encoding`,
 so the dry run can report it by its number instead of failing the whole file.
 """
 import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from io import BytesIO
+import zlib
 from zipfile import BadZipFile
 
 from openpyxl import load_workbook
@@ -16,6 +20,11 @@ from openpyxl.utils.exceptions import InvalidFileException
 from marketplace.errors import DomainError
 
 MAX_ROWS = 50_000
+MAX_SHEET_ROWS = MAX_ROWS + 10_000  # blank rows between records are skipped, not counted
+MAX_COLUMNS = 100
+# What openpyxl raises, while reading cell by cell, for a workbook that is not well formed.
+MALFORMED_WORKBOOK = (BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, TypeError, OSError,
+                      EOFError, SyntaxError, zlib.error, OverflowError)
 REPLACEMENT_CHARACTER = "\ufffd"
 
 
@@ -103,12 +112,17 @@ def _text(value):
 def _xlsx_table(data):
     try:
         workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except (BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as error:
+    except MALFORMED_WORKBOOK as error:
         raise FileRefused("This is not a readable XLSX file.") from error
     try:
         sheet = workbook.worksheets[0]
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if (sheet.max_row or 0) > MAX_SHEET_ROWS:
+            raise FileRefused("The file has too many rows; split it. Rows at most:", str(MAX_ROWS))
+        rows = sheet.iter_rows(max_row=MAX_SHEET_ROWS, max_col=MAX_COLUMNS, values_only=True)
+        for number, cells in enumerate(rows, start=1):
             yield number, list(cells)
+    except MALFORMED_WORKBOOK as error:  # found only while the sheet's XML is read, row by row
+        raise FileRefused("This is not a readable XLSX file.") from error
     finally:
         workbook.close()
 

@@ -222,14 +222,16 @@ def pay_with_test_card(order_id):
     if order is None:
         raise NotFound(_("No such order."))
     _payable(order)
-    existing = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
-    if existing is None:
-        method = stripe_gateway.create_test_card_payment_method()
-        payment, _intent = start_payment(order_id, payment_method=method.id)
-    else:
-        payment = existing
+    method = stripe_gateway.create_test_card_payment_method()
+    payment, intent = start_payment(order_id, payment_method=method.id)  # the API may have made it already
     intent_id = payment.stripe_payment_intent_id
     db.session.rollback()
-    stripe_gateway.confirm_payment_intent(intent_id)
+    try:
+        stripe_gateway.confirm_payment_intent(intent_id, payment_method=None if intent.payment_method else method.id)
+    except stripe_gateway.StripeError as error:
+        # Another pay of this order confirmed it first (two clicks, two tabs), or the API made the
+        # PaymentIntent without a card: Stripe's state decides.
+        if stripe_gateway.retrieve_payment_intent(intent_id).status != "succeeded":
+            raise Conflict(_("The test payment did not go through. Try again.")) from error
     settle_payment_intent(intent_id)
     return db.session.get(Order, order_id)

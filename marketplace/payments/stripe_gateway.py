@@ -3,6 +3,7 @@
 The client comes from the app's settings, so tests and `make run` point it at localstripe
 (STRIPE_API_BASE) and production at Stripe.
 """
+import json
 import os
 
 import stripe
@@ -68,8 +69,9 @@ def create_test_card_payment_method(number=TEST_CARD["number"]):
     return _client().v1.payment_methods.create(params={"type": "card", "card": {**TEST_CARD, "number": number}})
 
 
-def confirm_payment_intent(payment_intent_id):
-    return _client().v1.payment_intents.confirm(payment_intent_id)
+def confirm_payment_intent(payment_intent_id, payment_method=None):
+    params = {"payment_method": payment_method} if payment_method else None
+    return _client().v1.payment_intents.confirm(payment_intent_id, params=params)
 
 
 def cancel_payment_intent(payment_intent_id):
@@ -123,10 +125,25 @@ def list_payouts(limit=100):
     return _client().v1.payouts.list(params={"limit": limit}).auto_paging_iter()
 
 
+class NotAnEvent(ValueError):
+    """A correctly signed body that is not a Stripe event (a JSON list, no id or no type)."""
+
+
 def construct_event(payload, signature_header):
-    """Verify the Stripe-Signature over the raw body (300 s tolerance) and parse the event."""
-    return stripe.Webhook.construct_event(payload, signature_header, current_app.config["STRIPE_WEBHOOK_SECRET"],
+    """Verify the Stripe-Signature over the raw body (300 s tolerance) and parse the event.
+
+    SignatureError for a missing, wrong or stale signature; NotAnEvent for a signed body that is
+    not an object with a string `id` and `type` (checked before the library reads it)."""
+    text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+    stripe.WebhookSignature.verify_header(text, signature_header, current_app.config["STRIPE_WEBHOOK_SECRET"],
                                           tolerance=300)
+    try:
+        body = json.loads(text)
+    except ValueError as error:
+        raise NotAnEvent("not JSON") from error
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not isinstance(body.get("type"), str):
+        raise NotAnEvent("not an event object with an id and a type")
+    return stripe.Event.construct_from(body, current_app.config["STRIPE_SECRET_KEY"])
 
 
 def sign_payload_for_tests(payload, secret, timestamp):

@@ -1,10 +1,22 @@
-"""Stripe webhooks: verify the signature on the raw body, then settle from Stripe's current state."""
+"""Stripe webhooks: verify the signature on the raw body, then settle from Stripe's current state.
+
+Stripe retries anything but a 2xx for three days, so a signed event that can never be applied is
+answered at once and logged: a body that is not an event is a 400; an event naming a
+PaymentIntent this marketplace never made is acknowledged ("unknown") without asking Stripe.
+"""
+import logging
+
 from flask_babel import lazy_gettext as _
+from sqlalchemy import select
 
 from marketplace.errors import DomainError
+from marketplace.extensions import db
 from marketplace.payments import stripe_gateway
+from marketplace.payments.models import Payment
 from marketplace.payments.refunds import settle_refund
 from marketplace.payments.settlement import settle_payment_intent
+
+log = logging.getLogger(__name__)
 
 # event type -> why the order is released, if the PaymentIntent turns out not paid
 HANDLED_EVENTS = {
@@ -30,6 +42,9 @@ def handle_webhook(payload, signature_header):
     """
     try:
         event = stripe_gateway.construct_event(payload, signature_header or "")
+    except stripe_gateway.NotAnEvent as error:
+        log.warning("signed webhook refused: %s", error)
+        raise BadWebhook(_("The webhook is not a Stripe event.")) from error
     except (stripe_gateway.SignatureError, ValueError) as error:
         raise BadWebhook(_("The webhook signature is missing or wrong.")) from error
     obj = getattr(event, "data", None) and event.data.object
@@ -45,8 +60,26 @@ def handle_webhook(payload, signature_header):
         return settle_payment_intent(intent_id, event_id=event.id, event_type=event.type)
     if event.type not in HANDLED_EVENTS:
         return "ignored"
-    intent_id = getattr(obj, "id", None)
+    intent_id = _intent_id(event.to_dict())
     if not isinstance(intent_id, str) or not intent_id.startswith("pi_"):
+        log.warning("signed webhook %s refused: it names no PaymentIntent", event.id)
         raise BadWebhook(_("The webhook does not name a payment."))
+    if not _is_ours(intent_id):
+        log.warning("webhook %s names PaymentIntent %s, which is not ours: acknowledged, ignored", event.id, intent_id)
+        return "unknown"
     return settle_payment_intent(intent_id, event_id=event.id, event_type=event.type,
                                  note=HANDLED_EVENTS[event.type])
+
+
+def _is_ours(intent_id):
+    """Whether a payment of ours is for this PaymentIntent (read without holding a transaction)."""
+    found = db.session.scalar(select(Payment.id).where(Payment.stripe_payment_intent_id == intent_id))
+    db.session.rollback()
+    return found is not None
+
+
+def _intent_id(body):
+    """The id of the object an event is about, or None when the event has no such object."""
+    data = body.get("data")
+    subject = data.get("object") if isinstance(data, dict) else None
+    return subject.get("id") if isinstance(subject, dict) else None

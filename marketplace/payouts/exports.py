@@ -3,12 +3,10 @@
 Only an approved batch is exported, so the amounts in the file are the frozen ones. The bank
 file carries the full account numbers the bank needs; each export is audited.
 """
-import csv
 from decimal import Decimal
-from io import StringIO
 
 from marketplace.audit.services import record
-from marketplace.documents import xlsx_bytes
+from marketplace.spreadsheets import csv_bytes, xlsx_bytes
 from marketplace.errors import Conflict
 from marketplace.extensions import db
 from marketplace.payouts.services import batch_in_town, batch_payees
@@ -43,6 +41,9 @@ def _payee_columns(item, payee):
     return payee.name_zh, "日用品供应商 Supplier", payee.bank_name, payee.bank_account or ""
 
 
+CENTS = Decimal("0.01")
+
+
 def yuan(amount_fen):
     return Decimal(amount_fen) / 100
 
@@ -53,15 +54,10 @@ def bank_rows(batch):
 
 
 def bank_csv(actor_id, batch_id):
-    """UTF-8 with a byte-order mark, so Excel opens the Chinese names correctly."""
+    """The bank file as CSV: amounts with two decimals, every text cell neutralised."""
     batch = _exportable_batch(actor_id, batch_id, "bank", "csv")
-    buffer = StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(BANK_HEADERS)
-    for row in bank_rows(batch):
-        row[5] = f"{row[5]:.2f}"
-        writer.writerow(row)
-    return batch, ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    rows = [[*row[:5], row[5].quantize(CENTS), *row[6:]] for row in bank_rows(batch)]
+    return batch, csv_bytes(BANK_HEADERS, rows)
 
 
 def bank_xlsx(actor_id, batch_id):

@@ -2,6 +2,7 @@
 user's session version, and bumping it refuses every cookie issued before."""
 from sqlalchemy import func, select, update
 
+from marketplace.api.tokens import revoke_all_tokens, tell_owner_tokens_ended
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.people.models import User
@@ -28,8 +29,8 @@ def end_all_sessions(user_id):
 
 
 def change_password(user_id, current_password, new_password):
-    """Set a signed-in user's new password, given the current one, and end every session of the
-    user (the caller signs its own session in again). BadCredentials, changing nothing, if the
+    """Set a signed-in user's new password, given the current one, and end every session and API
+    token of the user (the caller signs its own session in again). BadCredentials, changing nothing, if the
     current password is wrong."""
     user = db.session.get(User, user_id)
     if user is None or not user.is_active_account or not user.check_password(current_password or ""):
@@ -37,5 +38,7 @@ def change_password(user_id, current_password, new_password):
     check_new_password(new_password)
     user.set_password(new_password)
     user.session_version = User.session_version + 1  # in SQL: a logout elsewhere at once is not lost
+    revoked = revoke_all_tokens(user_id, "password_changed")
     db.session.commit()
+    tell_owner_tokens_ended(user_id, revoked, "password_changed")
     return user

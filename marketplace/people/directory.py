@@ -1,6 +1,7 @@
 """The admin's directory of accounts: finding people, deactivating and reactivating them."""
 from sqlalchemy import func, or_, select
 
+from marketplace.api.tokens import revoke_all_tokens, tell_owner_tokens_ended
 from marketplace.audit.services import record
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.extensions import db
@@ -20,7 +21,7 @@ def search_users(text="", role=""):
 
 
 def set_user_active(user_id, active, actor_id):
-    """Deactivate (every session ends at once, sign-in refused) or reactivate an account."""
+    """Deactivate (every session and API token ends at once, sign-in refused) or reactivate an account."""
     actor = db.session.get(User, actor_id)
     if actor is None or actor.role != "admin":
         raise Forbidden("Only the platform admin deactivates accounts.")
@@ -32,7 +33,10 @@ def set_user_active(user_id, active, actor_id):
     user.is_active_account = bool(active)
     record("user.activated" if active else "user.deactivated", actor_id, user, town_id=user.town_id,
            email=user.email)
+    # Tokens end with the deactivation, so a reactivation does not bring them back.
+    revoked = 0 if active else revoke_all_tokens(user.id, "deactivated")
     db.session.commit()
     if not active:
         end_all_sessions(user.id)
+        tell_owner_tokens_ended(user.id, revoked, "deactivated")
     return user

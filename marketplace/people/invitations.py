@@ -54,7 +54,9 @@ def invite(email, name, role, actor_id, scope_id=None):
                             invited_by_id=actor_id, **scope)
     db.session.add(invitation)
     db.session.flush()
-    record("invitation.sent", actor_id, invitation, town_id=scope.get("town_id"), email=email, role=role, **scope)
+    # The town is the audit row's own column; the other scopes (cooperative, point, supplier) are details.
+    details = {column: value for column, value in scope.items() if column != "town_id"}
+    record("invitation.sent", actor_id, invitation, town_id=invitation.town_id, email=email, role=role, **details)
     db.session.commit()
     link = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/invitations/{token}"
     send_mail(email, "双向流通平台邀请 / Invitation to the Two-way Flow marketplace",

@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.api.tokens import revoke_all_tokens, tell_owner_tokens_ended
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
 from marketplace.mail import send_mail
@@ -87,10 +88,12 @@ def user_for_reset_token(token):
 
 
 def reset_password(token, new_password):
-    """Set a new password with a reset token; ends every session of the user."""
+    """Set a new password with a reset token; ends every session and API token of the user."""
     user = user_for_reset_token(token)
     check_new_password(new_password)
     user.set_password(new_password)
     user.session_version = User.session_version + 1  # in SQL: a logout elsewhere at once is not lost
+    revoked = revoke_all_tokens(user.id, "password_reset")
     db.session.commit()
+    tell_owner_tokens_ended(user.id, revoked, "password_reset")
     return user

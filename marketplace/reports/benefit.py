@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from marketplace.documents import xlsx_bytes
+from marketplace.spreadsheets import xlsx_bytes
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, JournalEntry, Posting
 from marketplace.ledger.rules.names import household_mechanism

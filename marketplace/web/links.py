@@ -1,7 +1,18 @@
-"""Links in templates: Flask's `url_for`, remembered per process."""
+"""Links: Flask's `url_for` for templates, remembered per process, and absolute links for
+anything that leaves the page (QR codes, e-mails, API fields).
+
+An absolute link is never built from the request's Host header: a request with `Host:
+evil.example` would otherwise put that host into a page the shared cache serves to everyone, or
+into a password-reset e-mail. It starts with PUBLIC_BASE_URL, the site's address as configured.
+"""
 import functools
 
-from flask import has_request_context, request, url_for
+from flask import current_app, has_request_context, request, url_for
+
+
+def public_url(endpoint, **values):
+    """The absolute address of `endpoint` on the public site (PUBLIC_BASE_URL), whatever the Host."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
 def template_url_for(endpoint, **values):

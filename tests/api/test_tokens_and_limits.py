@@ -88,3 +88,49 @@ def test_too_many_requests_per_token_get_429_with_retry_after(api, limited):
 def test_too_many_requests_from_one_address_get_429(limited):
     statuses = [limited.get("/towns").status_code for _ in range(6)]
     assert statuses[:5] == [200] * 5 and statuses[5] == 429
+
+
+def last_mail(app):
+    import email
+    import email.policy
+    from pathlib import Path
+
+    log = Path(app.config["MAIL_LOG_PATH"]).read_text(encoding="utf-8")
+    last = re.split(r"(?m)^(?=From: )", log)[-1]
+    message = email.message_from_string(last, policy=email.policy.default)
+    return message["To"], message.get_content()
+
+
+def test_a_password_change_ends_every_api_token_and_the_owner_is_told(app, api):
+    assert api.get("/orders", as_="buyer@demo.cn").status_code == 200
+    browser = app.test_client()
+    browser.post("/login", data={"email": "buyer@demo.cn", "password": "demo1234"})
+    assert browser.post("/account/password", data={"current": "demo1234", "password": "new-password-1",
+                                                   "confirm": "new-password-1"}).status_code in (302, 303)
+    assert api.get("/orders", as_="buyer@demo.cn").status_code == 401
+    to, body = last_mail(app)
+    assert to == "buyer@demo.cn" and "API" in body and "password was changed" in body
+
+
+def test_a_password_reset_ends_every_api_token(app, api):
+    from tests.storefront.test_accounts import reset_link
+
+    assert api.get("/orders", as_="buyer@demo.cn").status_code == 200
+    app.test_client().post("/password/forgot", data={"email": "buyer@demo.cn"})
+    stranger = app.test_client()
+    assert stranger.post(reset_link(app), data={"password": "new-password-1", "confirm": "new-password-1"}).status_code == 303
+    assert api.get("/orders", as_="buyer@demo.cn").status_code == 401
+    assert "password was reset" in last_mail(app)[1]
+
+
+def test_a_token_does_not_come_back_when_its_deactivated_owner_is_reactivated(app, api):
+    from marketplace.people.directory import set_user_active
+    from tests.api.conftest import user_id
+
+    assert api.get("/orders", as_="buyer@demo.cn").status_code == 200
+    buyer, admin = user_id("buyer@demo.cn"), user_id("admin@demo.cn")
+    set_user_active(buyer, False, admin)
+    assert api.get("/orders", as_="buyer@demo.cn").status_code == 401
+    set_user_active(buyer, True, admin)
+    assert api.get("/orders", as_="buyer@demo.cn").status_code == 401
+    assert "deactivated" in last_mail(app)[1]

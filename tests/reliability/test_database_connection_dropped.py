@@ -1,7 +1,9 @@
 """The database connection dropped (pg_terminate_backend, as a PostgreSQL restart or a network
 cut does) while a checkout or a Stripe webhook is half way through its transaction, and between
-requests: the request fails cleanly with a 500 and leaves nothing half-written; the next request
-succeeds on a fresh connection; Stripe's redelivery of the event pays the order once."""
+requests: the request fails cleanly with a 503 "nothing was saved, try again" and leaves nothing
+half-written; the next request succeeds on a fresh connection; Stripe's redelivery of the event
+pays the order once. A page (a GET) whose connection drops before it committed anything is run
+again on a fresh connection and answers as if nothing happened."""
 import threading
 
 import pytest
@@ -101,7 +103,7 @@ def test_a_checkout_whose_connection_drops_half_way_changes_nothing_and_the_next
     response = drop_the_connection_of_the_request_waiting_on(
         shop, "SELECT id FROM variants WHERE id = :id FOR UPDATE", {"id": variant_id},
         lambda: client.post("/checkout", data=CHECKOUT))
-    assert response.status_code == 500
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     with shop.app_context():
         assert (count(Order), count(StockReservation)) == (0, 0), "no order, no reservation half-written"
         assert db.session.get(Variant, variant_id).stock_available == 5
@@ -129,7 +131,7 @@ def test_a_webhook_whose_connection_drops_half_way_records_nothing_and_the_redel
     response = drop_the_connection_of_the_request_waiting_on(
         shop, "SELECT id FROM orders WHERE id = :id FOR UPDATE", {"id": order_id},
         lambda: deliver(shop, client, intent_id, "evt_dropped"))
-    assert response.status_code == 500, "Stripe sees a failure and sends the event again"
+    assert response.status_code == 503, "Stripe sees a failure and sends the event again"
     with shop.app_context():
         assert db.session.get(Order, order_id).status == "pending_payment"
         assert db.session.scalar(select(Payment.status).where(Payment.order_id == order_id)) != "succeeded"
@@ -166,3 +168,42 @@ def test_connections_dropped_between_requests_are_replaced_before_use(shop, data
     for path in ("/", "/products", "/login"):
         assert client.get(path).status_code == 200
     assert client.post("/login", data={"email": "buyer@demo.cn", "password": "demo1234"}).status_code == 302
+
+
+def test_a_page_whose_connection_drops_before_it_did_anything_is_served_from_a_fresh_one(shop, caplog):
+    client = shop.test_client()
+    assert client.post("/login", data={"email": "buyer@demo.cn", "password": "demo1234"}).status_code == 302
+    with shop.app_context():
+        holder = db.engine.connect()
+        hold = holder.begin()
+        holder.execute(text("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"))
+        response = in_flight(lambda: client.get("/orders?lang=en"))
+        waiting = []
+        for _ in range(400):
+            waiting = waiting_backends()
+            if waiting:
+                break
+            threading.Event().wait(0.05)
+        assert len(waiting) == 1, "the page waits for the orders table"
+        with db.engine.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": waiting[0]})
+        hold.rollback()  # let the retried request through
+        holder.close()
+        page = response()
+        db.session.remove()
+    assert page.status_code == 200
+    assert "running it again on a fresh one" in caplog.text
+
+
+def test_a_form_whose_connection_drops_gets_a_try_again_page(shop):
+    with shop.app_context():
+        variant_id = a_variant_in_stock(5)
+        db.session.remove()
+    client = shop.test_client()
+    client.post("/login", data={"email": "buyer@demo.cn", "password": "demo1234"})
+    client.post("/cart/add", data={"variant_id": variant_id, "quantity": 1})
+    response = drop_the_connection_of_the_request_waiting_on(
+        shop, "SELECT id FROM variants WHERE id = :id FOR UPDATE", {"id": variant_id},
+        lambda: client.post("/checkout?lang=en", data=CHECKOUT))
+    assert response.status_code == 503
+    assert "nothing was saved" in response.get_data(as_text=True)

@@ -164,3 +164,50 @@ def test_fuzzed_form_input_never_breaks_the_site_and_refusals_change_nothing(app
             assert snapshot(app) == before, f"{url} {data!r} refused but changed data"
 
     check()
+
+
+NUL_PATHS = {None: ["/products/%00", "/products/%00/qr.svg", "/towns/%00/impact", "/api/v1/products/%00",
+                    "/api/v1/towns/%00/impact", "/products/a%00b", "/invitations/%00"],
+             "buyer@demo.cn": ["/orders/%00", "/orders/%00/pay", "/api/v1/orders/%00", "/api/v1/orders/%00/impact"],
+             "agent@demo.cn": ["/agent/orders/%00", "/agent/pickup/%00"]}
+
+
+def test_a_nul_in_the_url_path_is_a_400_for_everyone(app, world):
+    from marketplace.api.tokens import create_token
+
+    with app.app_context():
+        _token, bearer = create_token(db.session.scalar(select(User.id).where(User.email == "buyer@demo.cn")), "t")
+        db.session.remove()
+    for email, paths in NUL_PATHS.items():
+        client = client_as(app, email)
+        for path in paths:
+            headers = {"Authorization": f"Bearer {bearer}"} if path.startswith("/api/") and email else {}
+            assert client.get(path, headers=headers).status_code == 400, path
+
+
+def test_a_nul_anywhere_in_api_json_is_refused_and_orders_nothing(app, world):
+    from marketplace.api.tokens import create_token
+
+    with app.app_context():
+        _token, bearer = create_token(db.session.scalar(select(User.id).where(User.email == "buyer@demo.cn")), "t")
+        db.session.remove()
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {bearer}"}
+    order = {"delivery_kind": "address", "recipient_name": "小林", "recipient_phone": "13800000000",
+             "address": "上海市徐汇区漕溪北路 1 号"}
+    for field in ("recipient_name", "address"):
+        before = snapshot(app)
+        response = api.post("/api/v1/orders", json={**order, field: "小\x00林"}, headers=headers)
+        assert response.status_code == 400 and response.is_json, field
+        assert snapshot(app) == before
+
+
+def test_unicode_digits_and_overflowing_quantities_from_an_agent_are_refused(app, world):
+    agent = client_as(app, "agent@demo.cn")
+    for quantity in ["²", "①", "٣", "2147483648", "9" * 400]:
+        refused_without_change(app, agent, "POST", f"/agent/order/{world.supplier_id}", {
+            "customer": "walk-in", "walk_in_name": "路人", "payment_method": "cash", f"qty-{world.variant_id}": quantity},
+            allowed=(400, 404, 409, 422))
+    refused_without_change(app, agent, "POST", f"/agent/order/{world.supplier_id}", {
+        "customer": "walk-in", "walk_in_name": "路人", "payment_method": "cash", "qty-²": "1"},
+        allowed=(400, 404, 409, 422))

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, R
 from marketplace.money import format_percent
 from marketplace.people.models import INVITABLE_ROLES
 from marketplace.web.forms import Form
+from marketplace.web.security.fields import whole_number
 
 
 def _names():
@@ -22,21 +23,21 @@ class TownForm(Form):
 
 
 class VillageForm(Form):
-    town_id = SelectField(_l("Town"), coerce=int)
+    town_id = SelectField(_l("Town"), coerce=whole_number)
     name_zh, name_en = _names()
     is_poor_village = BooleanField(_l("Provincial poor village"))
 
 
 class ServicePointForm(Form):
-    village_id = SelectField(_l("Village"), coerce=int)
+    village_id = SelectField(_l("Village"), coerce=whole_number)
     name_zh, name_en = _names()
     address_zh = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
     is_free_stall = BooleanField(_l("Free stall for poor households"))
 
 
 class CooperativeForm(Form):
-    town_id = SelectField(_l("Town"), coerce=int)
-    village_id = SelectField(_l("Village"), coerce=int)
+    town_id = SelectField(_l("Town"), coerce=whole_number)
+    village_id = SelectField(_l("Village"), coerce=whole_number)
     registration_no = StringField(_l("Registration number"), validators=[DataRequired(), Length(max=40)])
     name_zh, name_en = _names()
     story_zh = TextAreaField(_l("Story (Chinese)"), validators=[Optional(), Length(max=4000)])
@@ -68,7 +69,7 @@ class RateAsPercentField(StringField):
 
 class SupplierForm(Form):
     name_zh, name_en = _names()
-    town_id = SelectField(_l("Town"), coerce=int)
+    town_id = SelectField(_l("Town"), coerce=whole_number)
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=30)])
     commission_rate = RateAsPercentField(_l("Agreed commission on its daily goods (%)"), default=Decimal(0))
 
@@ -81,10 +82,10 @@ class InviteForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     role = SelectField(_l("Role"), choices=[(role, ROLE_LABELS[role]) for role in INVITABLE_ROLES])
-    town_id = SelectField(_l("Town (for town staff)"), coerce=int)
-    cooperative_id = SelectField(_l("Cooperative (for a manager)"), coerce=int)
-    service_point_id = SelectField(_l("Service point (for an agent)"), coerce=int)
-    supplier_id = SelectField(_l("Supplier (for a supplier)"), coerce=int)
+    town_id = SelectField(_l("Town (for town staff)"), coerce=whole_number)
+    cooperative_id = SelectField(_l("Cooperative (for a manager)"), coerce=whole_number)
+    service_point_id = SelectField(_l("Service point (for an agent)"), coerce=whole_number)
+    supplier_id = SelectField(_l("Supplier (for a supplier)"), coerce=whole_number)
 
 
 class StatusForm(Form):

@@ -21,6 +21,7 @@ from marketplace.places.models import ServicePoint, Town, Village
 from marketplace.web.access import role_required
 from marketplace.web.admin import bp
 from marketplace.web.admin.forms import CooperativeForm, ServicePointForm, SupplierForm, TownForm, VillageForm
+from marketplace.web.security.fields import whole_number
 
 PER_PAGE = 20
 
@@ -52,7 +53,7 @@ RECORD_PAGES = {
 
 
 def paginate(query):
-    return db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    return db.paginate(query, page=request.args.get("page", 1, type=whole_number), per_page=PER_PAGE, error_out=False)
 
 
 def place_choices(model, optional=False):
@@ -151,7 +152,7 @@ def _fill_choices(form):
 def audit():
     args = request.args
     query = search_audit(action=args.get("action", ""), actor_email=args.get("actor", ""),
-                         object_type=args.get("object", ""), town_id=args.get("town", 0, type=int),
+                         object_type=args.get("object", ""), town_id=args.get("town", 0, type=whole_number),
                          since=_date(args.get("since")), until=_date(args.get("until")))
     pagination = paginate(query)
     actor_ids = {row.actor_id for row in pagination.items if row.actor_id}

@@ -4,16 +4,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from marketplace.documents import xlsx_bytes
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.imports import households, memberships, services
 from marketplace.imports.models import ImportJob
 from marketplace.imports.plans import OUTCOMES
+from marketplace.spreadsheets import xlsx_bytes
 from marketplace.web.access import role_required
 from marketplace.web.admin import bp
 from marketplace.web.admin.forms import ImportForm
 from marketplace.web.admin.reasons import REASONS
+from marketplace.web.security.fields import whole_number
 
 REPORT_PER_PAGE = 50
 
@@ -56,7 +57,7 @@ def import_job(job_id):
     job = services.get_job(job_id, current_user.id)
     shown = request.args.get("show", "")
     rows = [row for row in job.report if row["outcome"] == shown] if shown in OUTCOMES else job.report
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=whole_number))
     pages = max(1, -(-len(rows) // REPORT_PER_PAGE))
     page = min(page, pages)
     return render_template("admin/import_job.html", job=job, rows=rows[(page - 1) * REPORT_PER_PAGE:page * REPORT_PER_PAGE],

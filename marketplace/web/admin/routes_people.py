@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from marketplace.coops.models import Cooperative
-from marketplace.documents import xlsx_bytes
+from marketplace.spreadsheets import xlsx_bytes
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.people import directory, households, invitations

@@ -1,5 +1,4 @@
 """Public catalogue operations: products (search, filters), product detail with provenance, towns and their impact."""
-from flask import url_for
 from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 
@@ -13,6 +12,7 @@ from marketplace.places.models import Town
 from marketplace.web.api.framework import operation
 from marketplace.web.api.pagination import BadCursor, decode_cursor, encode_cursor
 from marketplace.web.api.schemas import catalog as schemas
+from marketplace.web.links import public_url
 
 LABELS = {"selenium": "label_selenium_rich", "organic": "label_organic", "poor_direct": "label_poor_household_direct"}
 
@@ -22,7 +22,7 @@ def _place(place):
 
 
 def _photo_url(filename):
-    return url_for("storefront.media", filename=filename, _external=True)
+    return public_url("storefront.media", filename=filename)
 
 
 def _summary_fields(product):

@@ -14,6 +14,7 @@ from marketplace.web.coop.forms import DirectListingForm
 from marketplace.web.coop.listings import category_choices
 from marketplace.web.coop.lots import lot_form_for, submit_lot
 from marketplace.web.coop.routes import show_refusal
+from marketplace.web.security.fields import whole_number_or_none
 
 
 @bp.get("/on-behalf")
@@ -57,8 +58,8 @@ def agent_listing():
     form = DirectListingForm()
     form.category_id.choices = category_choices()
     form.household_id.choices = [(h.id, h.head_name) for h in scope.village_households(current_user.id)]
-    if not form.is_submitted() and request.args.get("household", "").isdigit():
-        form.household_id.data = int(request.args["household"])
+    if not form.is_submitted() and whole_number_or_none(request.args.get("household", "")) is not None:
+        form.household_id.data = whole_number_or_none(request.args["household"])
     status = 200
     if form.validate_on_submit():
         try:

@@ -2,15 +2,16 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from marketplace.catalog.listings import MAX_PRICE_FEN, MAX_STOCK
+from marketplace.catalog.models import SupplyLot, Variant
 from marketplace.coops.models import SHARE_KINDS
 from marketplace.coops.services import MAX_LOT_QUANTITY
-from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.orders.fulfilment import CARRIERS
 from marketplace.web.forms import Form
+from marketplace.web.security.fields import MoneyField, WholeNumberField, whole_number
 
 UNIT_LABELS = {"jin": _("jin (斤)"), "kg": _("kg"), "box": _("box"), "bag": _("bag"), "bottle": _("bottle"),
                "piece": _("piece"), "pack": _("pack")}
@@ -25,21 +26,10 @@ MECHANISM_LABELS = {"floor_purchase": _("Floor purchase"), "profit_return": _("P
                     "dividend": _("Share dividend")}
 
 
-class YuanField(StringField):
+def YuanField(label, validators=None, **kwargs):  # noqa: N802 — used as a field class
     """A price typed in yuan ("12.5", "¥38"); `fen` holds the parsed int of fen."""
-
-    fen = None
-
-    def pre_validate(self, form):
-        self.fen = None
-        if not (self.data or "").strip():
-            return
-        try:
-            self.fen = yuan_to_fen(self.data)
-        except MoneyError as error:
-            raise ValidationError(_("Enter an amount in yuan, like 12.50.")) from error
-        if not 0 <= self.fen <= MAX_PRICE_FEN:
-            raise ValidationError(_("Enter an amount from ¥0 to ¥100,000."))
+    return MoneyField(label, validators, maximum_fen=MAX_PRICE_FEN,
+                      range_message=_("Enter an amount from ¥0 to ¥100,000."), **kwargs)
 
 
 class PercentField(StringField):
@@ -60,7 +50,7 @@ class PercentField(StringField):
 class ProductForm(Form):
     title_zh = StringField(_("Title in Chinese"), validators=[DataRequired(), Length(max=120)])
     title_en = StringField(_("Title in English"), validators=[DataRequired(), Length(max=160)])
-    category_id = SelectField(_("Category"), coerce=int, validators=[InputRequired()])
+    category_id = SelectField(_("Category"), coerce=whole_number, validators=[InputRequired()])
     story_zh = TextAreaField(_("Story in Chinese"), validators=[Length(max=4000)])
     story_en = TextAreaField(_("Story in English"), validators=[Length(max=6000)])
     label_selenium_rich = BooleanField(_("Selenium-rich"))
@@ -82,9 +72,12 @@ class VariantForm(Form):
     name_en = StringField(_("Name in English"), validators=[DataRequired(), Length(max=120)])
     unit = SelectField(_("Unit"), choices=list(UNIT_LABELS.items()), validators=[InputRequired()])
     price = YuanField(_("Price (yuan)"), validators=[DataRequired()])
-    stock_available = IntegerField(_("Stock"), default=0, validators=[InputRequired(), NumberRange(0, MAX_STOCK)])
-    weight_grams = IntegerField(_("Weight (grams)"), default=500, validators=[InputRequired(), NumberRange(0, 100_000)])
-    lot_units = IntegerField(_("Lot units per item"), default=1, validators=[InputRequired(), NumberRange(1, 10_000)])
+    stock_available = WholeNumberField(_("Stock"), default=0, validators=[InputRequired(), NumberRange(0, MAX_STOCK)],
+                                       column=Variant.stock_available)
+    weight_grams = WholeNumberField(_("Weight (grams)"), default=500, validators=[InputRequired(), NumberRange(0, 100_000)],
+                                    column=Variant.weight_grams)
+    lot_units = WholeNumberField(_("Lot units per item"), default=1, validators=[InputRequired(), NumberRange(1, 10_000)],
+                                 column=Variant.lot_units)
     stock_seen = HiddenField()
 
     def values(self):
@@ -103,16 +96,17 @@ class StatusForm(Form):
 
 class LotForm(Form):
     token = HiddenField(validators=[DataRequired(), Length(max=64)])
-    household_id = SelectField(_("Household"), coerce=int, validators=[InputRequired()])
-    product_id = SelectField(_("Product"), coerce=int, validators=[InputRequired()])
-    quantity = IntegerField(_("Quantity (lot units)"), validators=[InputRequired(), NumberRange(1, MAX_LOT_QUANTITY)])
+    household_id = SelectField(_("Household"), coerce=whole_number, validators=[InputRequired()])
+    product_id = SelectField(_("Product"), coerce=whole_number, validators=[InputRequired()])
+    quantity = WholeNumberField(_("Quantity (lot units)"), validators=[InputRequired(), NumberRange(1, MAX_LOT_QUANTITY)],
+                                column=SupplyLot.quantity)
     grade = SelectField(_("Quality grade"), choices=list(GRADE_LABELS.items()), validators=[InputRequired()])
     received_on = DateField(_("Delivered on"), validators=[Optional()])
-    variant_id = SelectField(_("Put on sale as"), coerce=int, validators=[Optional()])
+    variant_id = SelectField(_("Put on sale as"), coerce=whole_number, validators=[Optional()])
 
 
 class AdmitForm(Form):
-    household_id = SelectField(_("Household"), coerce=int, validators=[InputRequired()])
+    household_id = SelectField(_("Household"), coerce=whole_number, validators=[InputRequired()])
 
 
 class SharesForm(Form):
@@ -141,7 +135,7 @@ class FloorPriceForm(Form):
 
 
 class ClosePeriodForm(Form):
-    preview_id = IntegerField(validators=[InputRequired()])
+    preview_id = WholeNumberField(validators=[InputRequired()])
     period_start = DateField(validators=[Optional()])  # where to preview again if the confirm is refused
 
 
@@ -155,12 +149,13 @@ class ConfirmForm(Form):
 
 
 class DirectListingForm(ProductForm):
-    household_id = SelectField(_("Household"), coerce=int, validators=[InputRequired()])
+    household_id = SelectField(_("Household"), coerce=whole_number, validators=[InputRequired()])
     variant_name_zh = StringField(_("Pack in Chinese, e.g. 500克瓶装"), validators=[DataRequired(), Length(max=80)])
     variant_name_en = StringField(_("Pack in English, e.g. 500 g jar"), validators=[DataRequired(), Length(max=120)])
     unit = SelectField(_("Unit"), choices=list(UNIT_LABELS.items()), validators=[InputRequired()])
     price = YuanField(_("Price (yuan)"), validators=[DataRequired()])
-    stock_available = IntegerField(_("Stock"), default=0, validators=[InputRequired(), NumberRange(0, MAX_STOCK)])
+    stock_available = WholeNumberField(_("Stock"), default=0, validators=[InputRequired(), NumberRange(0, MAX_STOCK)],
+                                       column=Variant.stock_available)
 
     def variant_values(self):
         return {"name_zh": self.variant_name_zh.data, "name_en": self.variant_name_en.data, "unit": self.unit.data,

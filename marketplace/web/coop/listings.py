@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from marketplace.catalog import listings
-from marketplace.catalog.models import Category
+from marketplace.catalog.models import Category, Variant
 from marketplace.catalog.photos import MAX_PHOTO_BYTES
 from marketplace.coops import scope
 from marketplace.errors import DomainError
@@ -13,6 +13,7 @@ from marketplace.web.access import role_required
 from marketplace.web.coop import bp
 from marketplace.web.coop.forms import NewProductForm, PhotoForm, ProductForm, StatusForm, VariantForm
 from marketplace.web.coop.routes import flash_refusal, show_refusal
+from marketplace.web.security.fields import whole_number_or_none
 
 KEEPERS = ("coop_manager", "agent")  # agents keep the direct listings of their village's households
 
@@ -134,7 +135,8 @@ def edit_variant(variant_id):
         form.stock_seen.data = str(variant.stock_available)
     if form.validate_on_submit():
         # The stock the form showed; anything unreadable never matches, so the stock is not overwritten.
-        seen = int(form.stock_seen.data) if (form.stock_seen.data or "").isdigit() else -1
+        seen = whole_number_or_none(form.stock_seen.data or "", Variant.stock_available)
+        seen = -1 if seen is None else seen
         try:
             listings.update_variant(current_user.id, variant_id, form.values(), stock_seen=seen)
         except DomainError as error:

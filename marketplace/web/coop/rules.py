@@ -10,6 +10,7 @@ from marketplace.errors import DomainError
 from marketplace.web.access import role_required
 from marketplace.web.coop import bp
 from marketplace.web.coop.forms import FloorPriceForm, RuleForm
+from marketplace.web.coop.routes import show_refusal
 
 
 def plain(number):

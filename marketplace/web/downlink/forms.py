@@ -3,6 +3,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.web.forms import Form
+from marketplace.web.security.fields import MoneyField
 
 WALK_IN = "walk-in"
 
@@ -22,7 +23,8 @@ class OrderForm(Form):
 
 class PickupForm(Form):
     code = StringField(_l("Pickup code"), validators=[DataRequired(), Length(max=12)])
-    cash = StringField(_l("Cash received (yuan)"), validators=[Optional(), Length(max=20)])
+    cash = MoneyField(_l("Cash received (yuan)"), validators=[Optional(), Length(max=20)],
+                      message=_l("Enter the cash received in yuan, e.g. 165.00."))
 
 
 class ConfirmForm(Form):

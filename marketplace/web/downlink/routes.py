@@ -7,13 +7,15 @@ from marketplace.documents import qr_svg
 from marketplace.downlink import catalog, ordering, pickup, reports, runs
 from marketplace.downlink.scope import agent_point
 from marketplace.errors import DomainError, Forbidden, NotFound
-from marketplace.money import MoneyError, format_fen, yuan_to_fen
+from marketplace.money import format_fen
 from marketplace.orders.checkout import pay_with_test_card
 from marketplace.web.access import role_required
 from marketplace.web.actions import confirmed_action
 from marketplace.web.downlink import bp
 from marketplace.web.downlink.forms import WALK_IN, ConfirmForm, OrderForm, PickupForm
+from marketplace.web.links import public_url
 from marketplace.web.payment_page import payment_page
+from marketplace.web.security.fields import whole_number_or_none
 
 
 @bp.before_request
@@ -39,10 +41,10 @@ def _parse_quantities(form_data):
     for key, value in form_data.items():
         if not key.startswith("qty-"):
             continue
-        variant_id, value = key[4:], value.strip()
-        if not variant_id.isdigit() or len(value) > 4 or (value and not value.isdigit()):
+        variant_id, units = whole_number_or_none(key[4:]), whole_number_or_none(value.strip() or "0")
+        if variant_id is None or units is None or not 0 <= units <= ordering.MAX_QUANTITY:
             raise DomainError(_("Quantities must be whole numbers from 0 to %(most)s.", most=ordering.MAX_QUANTITY))
-        quantities[int(variant_id)] = int(value or 0)
+        quantities[variant_id] = units
     return quantities
 
 
@@ -65,7 +67,7 @@ def new_order(supplier_id):
         try:
             order = ordering.place_order(
                 current_user.id, supplier_id, _parse_quantities(request.form), form.payment_method.data,
-                household_id=None if walk_in else int(form.customer.data),
+                household_id=None if walk_in else whole_number_or_none(form.customer.data),
                 walk_in_name=form.walk_in_name.data if walk_in else "",
                 walk_in_phone=form.walk_in_phone.data if walk_in else "",
             )
@@ -90,7 +92,7 @@ def order_detail(public_no):
         ordering.settle_card_payment(current_user.id, public_no)
         order = ordering.point_order(current_user.id, public_no)
     ticket = pickup.ticket_for(order)
-    pickup_url = url_for("downlink.hand_over", public_no=order.public_no, code=order.pickup_code, _external=True)
+    pickup_url = public_url("downlink.hand_over", public_no=order.public_no, code=order.pickup_code)
     return render_template("downlink/order_detail.html", order=order, ticket=ticket, qr=qr_svg(pickup_url),
                            form=ConfirmForm())
 
@@ -101,7 +103,7 @@ def pay(public_no):
     if order.status != "pending_payment" or order.payment_method != "stripe":
         return redirect(url_for("downlink.order_detail", public_no=public_no))
     return payment_page("downlink/pay.html", order,
-                        url_for("downlink.order_detail", public_no=public_no, _external=True),
+                        public_url("downlink.order_detail", public_no=public_no),
                         form=ConfirmForm(formdata=None))
 
 
@@ -138,11 +140,7 @@ def hand_over(public_no):
     status = 200
     if form.validate_on_submit():
         try:
-            cash_fen = yuan_to_fen(form.cash.data) if form.cash.data else None
-            pickup.hand_over(current_user.id, public_no, form.code.data, cash_received_fen=cash_fen)
-        except MoneyError:
-            flash(_("Enter the cash received in yuan, e.g. 165.00."), "error")
-            status = 422
+            pickup.hand_over(current_user.id, public_no, form.code.data, cash_received_fen=form.cash.fen)
         except DomainError as error:
             flash(error.message, "error")
             status = error.status

@@ -6,6 +6,7 @@ from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.people import registration
 from marketplace.web.access import safe_next
+from marketplace.web.links import public_url
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.forms import ForgotPasswordForm, ResetPasswordForm, SignUpForm
 
@@ -34,7 +35,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         registration.request_password_reset(
-            form.email.data, lambda token: url_for("storefront.reset_password", token=token, _external=True))
+            form.email.data, lambda token: public_url("storefront.reset_password", token=token))
         flash(_("If an account has this e-mail, a link to reset the password is on its way."), "info")
         return redirect(url_for("auth.login")), 303
     return render_template("storefront/forgot.html", form=form), 400 if form.errors else 200

@@ -15,6 +15,7 @@ from marketplace.orders.history import buyer_orders, order_shipments, order_time
 from marketplace.payments.models import Payment
 from marketplace.payments.settlement import settle_payment_intent
 from marketplace.places.models import ServicePoint
+from marketplace.web.links import public_url
 from marketplace.web.payment_page import payment_page
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.cart_views import _first_error
@@ -66,7 +67,7 @@ def pay(public_no):
     if order.status != "pending_payment":
         return redirect(url_for("storefront.order_detail", public_no=public_no))
     return payment_page("storefront/pay.html", order,
-                        url_for("storefront.order_detail", public_no=public_no, _external=True),
+                        public_url("storefront.order_detail", public_no=public_no),
                         form=ConfirmForm(formdata=None))
 
 

@@ -1,40 +1,29 @@
 from flask_babel import lazy_gettext as _
-from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField, RadioField, SelectField,
-                     SelectMultipleField, StringField)
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField,
+                     StringField)
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from marketplace.catalog.browse import LABEL_COLUMNS, SORTS
 from marketplace.catalog.listings import MAX_PRICE_FEN
-from marketplace.web.forms import Form
-from marketplace.web.security.fields import LARGEST_WHOLE_NUMBER, WholeNumberField
-from marketplace.money import MoneyError, format_fen, yuan_to_fen
+from marketplace.catalog.models import Variant
+from marketplace.money import format_fen
 from marketplace.orders.cart import MAX_QUANTITY
+from marketplace.web.forms import Form
+from marketplace.web.security.fields import MoneyField, WholeNumberField, whole_number
 
 QUANTITY_MESSAGE = _("Choose a quantity from 1 to 99.")
-
-
-class QuantityField(IntegerField):
-    """A whole number of units; anything else ("abc", "1.5", a number of 400 digits) gets the same plain message."""
-
-    def process_formdata(self, valuelist):
-        if valuelist and valuelist[0] not in ("", None):
-            try:
-                self.data = int(valuelist[0])
-            except ValueError as error:
-                self.data = None
-                raise ValueError(QUANTITY_MESSAGE) from error
-            if abs(self.data) > LARGEST_WHOLE_NUMBER:
-                self.data = None
-                raise ValueError(QUANTITY_MESSAGE)
+PRICE_MESSAGE = _("Enter a price in yuan, such as 25 or 25.50.")
+PRICE_RANGE_MESSAGE = _("Enter a price of at most %(most)s.", most=format_fen(MAX_PRICE_FEN))
 
 
 def quantity_field(**kwargs):
-    return QuantityField(_("Quantity"), validators=[InputRequired(QUANTITY_MESSAGE),
-                                                    NumberRange(1, MAX_QUANTITY, QUANTITY_MESSAGE)], **kwargs)
+    return WholeNumberField(_("Quantity"), validators=[InputRequired(QUANTITY_MESSAGE),
+                                                       NumberRange(1, MAX_QUANTITY, QUANTITY_MESSAGE)],
+                            message=QUANTITY_MESSAGE, **kwargs)
 
 
 class AddToCartForm(Form):
-    variant_id = WholeNumberField(validators=[InputRequired(_("Choose a size."))])
+    variant_id = WholeNumberField(validators=[InputRequired(_("Choose a size."))], column=Variant.id)
     quantity = quantity_field(default=1)
 
 
@@ -48,22 +37,8 @@ class CheckoutForm(Form):
     recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
     recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
     address = StringField(_("Address"), validators=[Optional(), Length(max=300)])
-    service_point_id = SelectField(_("Pickup point"), coerce=int, validate_choice=False, validators=[Optional()])
+    service_point_id = SelectField(_("Pickup point"), coerce=whole_number, validate_choice=False, validators=[Optional()])
     round_up = BooleanField(_("Round up for the love fund"))
-
-
-def _yuan(field):
-    if field.data in (None, ""):
-        return None
-    try:
-        amount = yuan_to_fen(field.data)
-    except MoneyError as error:
-        raise ValidationError(_("Enter a price in yuan, such as 25 or 25.50.")) from error
-    if amount < 0:
-        raise ValidationError(_("Enter a price in yuan, such as 25 or 25.50."))
-    if amount > MAX_PRICE_FEN:  # no product may cost more; PostgreSQL's integer ends soon after
-        raise ValidationError(_("Enter a price of at most %(most)s.", most=format_fen(MAX_PRICE_FEN)))
-    return amount
 
 
 class BrowseForm(Form):
@@ -79,17 +54,22 @@ class BrowseForm(Form):
     cooperative = WholeNumberField(validators=[Optional()])
     household = WholeNumberField(validators=[Optional()])
     label = SelectMultipleField(choices=[(key, key) for key in LABEL_COLUMNS])
-    min_price = StringField(validators=[Optional(), Length(max=12)])
-    max_price = StringField(validators=[Optional(), Length(max=12)])
-    sort = SelectField(choices=[(key, key) for key in SORTS], default="featured", validators=[Optional()])
+    min_price = MoneyField(validators=[Optional(), Length(max=12)], maximum_fen=MAX_PRICE_FEN, message=PRICE_MESSAGE,
+                           range_message=PRICE_RANGE_MESSAGE)
+    max_price = MoneyField(validators=[Optional(), Length(max=12)], maximum_fen=MAX_PRICE_FEN, message=PRICE_MESSAGE,
+                           range_message=PRICE_RANGE_MESSAGE)
+    # Blank means the default; any other text (" " included) must be one of the sorts.
+    sort = SelectField(choices=[(key, key) for key in SORTS], default="featured",
+                       validators=[Optional(strip_whitespace=False)])
     page = WholeNumberField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
-    min_price_fen = max_price_fen = None  # set by validation when the price fields are filled
 
-    def validate_min_price(self, field):
-        self.min_price_fen = _yuan(field)
+    @property
+    def min_price_fen(self):
+        return self.min_price.fen
 
-    def validate_max_price(self, field):
-        self.max_price_fen = _yuan(field)
+    @property
+    def max_price_fen(self):
+        return self.max_price.fen
 
 
 class SignUpForm(Form):

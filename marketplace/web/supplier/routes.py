@@ -3,11 +3,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace.documents import render_pdf, xlsx_bytes
+from marketplace.documents import render_pdf
+from marketplace.spreadsheets import xlsx_bytes
 from marketplace.downlink import catalog, reports, runs
 from marketplace.downlink.statement import supplier_statement
 from marketplace.errors import DomainError, Forbidden, NotFound
-from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.extensions import db
 from marketplace.payouts.services import set_supplier_bank_account, supplier_payouts
 from marketplace.people.models import Supplier
@@ -96,11 +96,8 @@ def products():
             catalog.create_product(
                 current_user.id, form.category_id.data, form.title_zh.data.strip(), form.title_en.data.strip(),
                 form.variant_name_zh.data.strip(), form.variant_name_en.data.strip(), form.unit.data,
-                yuan_to_fen(form.price.data), form.stock.data, story_zh=form.story_zh.data or "",
+                form.price.fen, form.stock.data, story_zh=form.story_zh.data or "",
                 story_en=form.story_en.data or "")
-        except MoneyError:
-            flash(_("Enter the price in yuan, e.g. 99.00."), "error")
-            status = 422
         except DomainError as error:
             flash(error.message, "error")
             status = error.status
@@ -120,11 +117,9 @@ def update_variant(variant_id):
         flash(_("Enter a price in yuan and a stock from 0 to 1,000,000."), "error")
         return redirect(url_for("supplier.products"))
     try:
-        catalog.update_variant(current_user.id, variant_id, yuan_to_fen(form.price.data), form.stock.data,
+        catalog.update_variant(current_user.id, variant_id, form.price.fen, form.stock.data,
                                is_active=form.is_active.data)
         flash(_("Saved."), "info")
-    except MoneyError:
-        flash(_("Enter the price in yuan, e.g. 99.00."), "error")
     except (NotFound, Forbidden):
         raise  # someone else's: as if it did not exist
     except DomainError as error:

@@ -1,19 +1,23 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
-from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.web.forms import Form
+from marketplace.web.security.fields import MoneyField, parse_yuan, whole_number
 
 
-def yuan_amount(form, field):
-    try:
-        field.fen = yuan_to_fen(field.data)
-    except MoneyError as error:
-        raise ValidationError(_l("Enter an amount in yuan, such as 120 or 120.50.")) from error
-    if field.fen < 0:
-        raise ValidationError(_l("The amount cannot be negative."))
+def yuan_amount(_form, field):
+    """A validator for a StringField of yuan: sets `field.fen` (the shared layer's parsing)."""
+    field.fen = parse_yuan(field.data, message=_l("Enter an amount in yuan, such as 120 or 120.50."),
+                           range_message=_l("The amount cannot be negative."))
+
+
+def yuan_field(label, **kwargs):
+    """An amount of yuan the town records (a donation, a grant, a payout threshold)."""
+    return MoneyField(label, validators=[DataRequired(), Length(max=20)],
+                      message=_l("Enter an amount in yuan, such as 120 or 120.50."),
+                      range_message=_l("The amount cannot be negative."), **kwargs)
 
 
 class PeriodForm(Form):
@@ -27,15 +31,14 @@ class PeriodForm(Form):
 
 
 class VillageStatementsForm(Form):
-    village_id = SelectField(_l("Village"), coerce=int, validators=[DataRequired()])
+    village_id = SelectField(_l("Village"), coerce=whole_number, validators=[DataRequired()])
     start = DateField(_l("From"), validators=[DataRequired()])
     end = DateField(_l("To"), validators=[DataRequired()])
 
 
 class CreateBatchForm(Form):
     method = SelectField(_l("Pay by"), choices=[("bank", _l("Bank transfer")), ("cash", _l("Cash"))])
-    min_amount = StringField(_l("Minimum available balance (yuan)"), default="100",
-                             validators=[DataRequired(), Length(max=20), yuan_amount])
+    min_amount = yuan_field(_l("Minimum available balance (yuan)"), default="100")
 
 
 class MarkPaidForm(Form):
@@ -60,16 +63,16 @@ class LockMonthForm(Form):
 
 class DonationForm(Form):
     source = SelectField(_l("Source"), choices=[("charity_market", _l("Charity market")), ("gift", _l("Gift"))])
-    amount = StringField(_l("Amount (yuan)"), validators=[DataRequired(), Length(max=20), yuan_amount])
+    amount = yuan_field(_l("Amount (yuan)"))
     reference = StringField(_l("Receipt or market-day reference"), validators=[DataRequired(), Length(max=80)])
 
 
 class GrantForm(Form):
-    household_id = SelectField(_l("Household"), coerce=int, validators=[DataRequired()])
+    household_id = SelectField(_l("Household"), coerce=whole_number, validators=[DataRequired()])
     purpose = SelectField(_l("Purpose"), choices=[("illness", _l("Serious illness")),
                                                   ("hardship", _l("Temporary hardship")),
                                                   ("education", _l("Education"))])
-    amount = StringField(_l("Amount (yuan)"), validators=[DataRequired(), Length(max=20), yuan_amount])
+    amount = yuan_field(_l("Amount (yuan)"))
     note = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=300)])
 
 
@@ -78,13 +81,13 @@ class AuditFilterForm(Form):
         csrf = False
 
     action = SelectField(_l("Action"), validators=[Optional()])
-    actor_id = SelectField(_l("Staff member"), coerce=int, validators=[Optional()])
+    actor_id = SelectField(_l("Staff member"), coerce=whole_number, validators=[Optional()])
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
 
 
 class DepositForm(Form):
-    cooperative_id = SelectField(_l("Cooperative"), coerce=int, validators=[DataRequired()])
+    cooperative_id = SelectField(_l("Cooperative"), coerce=whole_number, validators=[DataRequired()])
     amount = StringField(_l("Amount received (yuan)"), validators=[DataRequired(), Length(max=20), yuan_amount])
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=80)])
 

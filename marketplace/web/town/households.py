@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from marketplace.statements import services as statements
 from marketplace.statements import village as village_files
+from marketplace.web.security.fields import whole_number
 from marketplace.web.town import bp
 from marketplace.web.town.forms import PeriodForm, VillageStatementsForm
 from marketplace.web.town.routes import attempt, my_town_id, staff_only, town_villages
@@ -23,7 +24,7 @@ def requested_period():
 def households():
     town_id = my_town_id()
     villages = town_villages(town_id)
-    village_id = request.args.get("village", type=int)
+    village_id = request.args.get("village", type=whole_number)
     query = request.args.get("q", "")[:40]
     rows = statements.town_households(town_id, query, village_id)
     return render_template("town/households.html", rows=rows, villages=villages, village_id=village_id, query=query)

@@ -2,26 +2,26 @@ from typing import Literal
 
 from pydantic import Field
 
-from marketplace.web.api.schemas import MAX_INT, Output, QueryInput
+from marketplace.web.api.schemas import Output, QueryInput
+from marketplace.web.security.fields import api_whole_number
 
 Label = Literal["selenium", "organic", "poor_direct"]
 Sort = Literal["featured", "price_asc", "price_desc", "newest"]
-Id = Field(default=None, ge=1, le=MAX_INT)
 
 
 class CatalogueQuery(QueryInput):
     q: str = Field(default="", max_length=100, description="Words to find in titles and village names.")
-    category_id: int | None = Id
-    town_id: int | None = Id
-    village_id: int | None = Id
-    cooperative_id: int | None = Id
-    household_id: int | None = Id
+    category_id: api_whole_number(ge=1) | None = None
+    town_id: api_whole_number(ge=1) | None = None
+    village_id: api_whole_number(ge=1) | None = None
+    cooperative_id: api_whole_number(ge=1) | None = None
+    household_id: api_whole_number(ge=1) | None = None
     label: list[Label] = Field(default_factory=list, max_length=3)
-    min_price_fen: int | None = Field(default=None, ge=0, le=MAX_INT)
-    max_price_fen: int | None = Field(default=None, ge=0, le=MAX_INT)
+    min_price_fen: api_whole_number(ge=0) | None = None
+    max_price_fen: api_whole_number(ge=0) | None = None
     sort: Sort = "featured"
     cursor: str | None = Field(default=None, max_length=200)
-    limit: int = Field(default=12, ge=1, le=100)
+    limit: api_whole_number(ge=1, le=100) = 12
 
 
 class Place(Output):

@@ -2,8 +2,9 @@ from datetime import date
 
 from pydantic import Field
 
-from marketplace.web.api.schemas import MAX_INT, Input, Output, QueryInput, UtcDateTime
+from marketplace.web.api.schemas import Input, Output, QueryInput, UtcDateTime
 from marketplace.web.api.schemas.catalog import Variant
+from marketplace.web.security.fields import api_whole_number
 
 
 class Listing(Output):
@@ -24,12 +25,12 @@ class ListingList(Output):
 class LotIn(Input):
     """A delivery from a member household (批次). With `variant_id` the goods also go on sale."""
 
-    product_id: int = Field(ge=1, le=MAX_INT)
-    household_id: int = Field(ge=1, le=MAX_INT)
-    quantity: int = Field(ge=1, le=10_000_000, description="Lot units (the product's lot unit, e.g. 斤).")
+    product_id: api_whole_number(ge=1)
+    household_id: api_whole_number(ge=1)
+    quantity: api_whole_number(ge=1, le=10_000_000, description="Lot units (the product's lot unit, e.g. 斤).")
     received_on: date | None = None
     grade: str = Field(default="", max_length=20)
-    variant_id: int | None = Field(default=None, ge=1, le=MAX_INT)
+    variant_id: api_whole_number(ge=1) | None = None
 
 
 class Lot(Output):
@@ -51,12 +52,12 @@ class LotPage(Output):
 
 class LotPageQuery(QueryInput):
     cursor: str | None = Field(default=None, max_length=200)
-    limit: int = Field(default=20, ge=1, le=100)
+    limit: api_whole_number(ge=1, le=100) = 20
 
 
 class StockIn(Input):
-    stock_available: int = Field(ge=0, le=1_000_000)
-    stock_seen: int = Field(ge=0, le=1_000_000, description="The stock the client last read; a 409 if it changed since.")
+    stock_available: api_whole_number(ge=0, le=1_000_000)
+    stock_seen: api_whole_number(ge=0, le=1_000_000, description="The stock the client last read; a 409 if it changed since.")
 
 
 class StockOut(Output):

@@ -2,16 +2,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from marketplace.web.api.schemas import MAX_INT, Input, Output, QueryInput, UtcDateTime
+from marketplace.web.api.schemas import Input, Output, QueryInput, UtcDateTime
+from marketplace.web.security.fields import api_whole_number
 
 
 class CartItemIn(Input):
-    variant_id: int = Field(ge=1, le=MAX_INT)
-    quantity: int = Field(ge=1, le=99)
+    variant_id: api_whole_number(ge=1)
+    quantity: api_whole_number(ge=1, le=99)
 
 
 class QuantityIn(Input):
-    quantity: int = Field(ge=1, le=99)
+    quantity: api_whole_number(ge=1, le=99)
 
 
 class CartLine(Output):
@@ -41,7 +42,7 @@ class CheckoutIn(Input):
     recipient_name: str = Field(min_length=1, max_length=80)
     recipient_phone: str = Field(min_length=6, max_length=20)
     address: str = Field(default="", max_length=300)
-    service_point_id: int | None = Field(default=None, ge=1, le=MAX_INT)
+    service_point_id: api_whole_number(ge=1) | None = None
     round_up: bool = False
 
 
@@ -99,7 +100,7 @@ class OrderPage(Output):
 
 class PageQuery(QueryInput):
     cursor: str | None = Field(default=None, max_length=200)
-    limit: int = Field(default=20, ge=1, le=100)
+    limit: api_whole_number(ge=1, le=100) = 20
 
 
 class PaymentStart(Output):

@@ -2,14 +2,15 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from marketplace.web.api.schemas import MAX_INT, Output, QueryInput, UtcDateTime
+from marketplace.web.api.schemas import Output, QueryInput, UtcDateTime
+from marketplace.web.security.fields import api_whole_number
 
 
 class HouseholdQuery(QueryInput):
     q: str = Field(default="", max_length=40, description="Head of household's name or village name.")
-    village_id: int | None = Field(default=None, ge=1, le=MAX_INT)
+    village_id: api_whole_number(ge=1) | None = None
     cursor: str | None = Field(default=None, max_length=200)
-    limit: int = Field(default=20, ge=1, le=100)
+    limit: api_whole_number(ge=1, le=100) = 20
 
 
 class Balance(Output):
