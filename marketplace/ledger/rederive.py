@@ -297,6 +297,14 @@ def refund_paid(entry, causes):
     return _legs((SALES_PENDING, refund.amount_fen), (STRIPE_RECEIVABLE, -refund.amount_fen))
 
 
+def refund_failed(entry, causes):
+    """A refund Stripe failed after its reversal was posted: the money back to the buyer is undone."""
+    refund = _refund(entry, causes)
+    if refund.status not in NOT_REFUNDED_STATUSES:
+        raise Underivable(f"refund {refund.id} is {refund.status}: it did not fail")
+    return _legs((STRIPE_RECEIVABLE, refund.amount_fen), (SALES_PENDING, -refund.amount_fen))
+
+
 def refund(entry, causes):
     """Rule 8: after each refund, every recipient of a line has given back its largest-remainder share
     of all that was refunded of the line; shipping, then the round-up, take what the lines leave."""
@@ -440,7 +448,7 @@ REDERIVATIONS = {
     names.EARNINGS_PAYMENT: earnings_payment, names.CASH_PAYMENT: cash_payment,
     names.DIRECT_SALE: direct_sale, names.SUPPLIER_SALE: supplier_sale, names.COOPERATIVE_SALE: cooperative_sale,
     names.SHIPPING: shipping, names.LOVE_FUND_DONATION: love_fund_donation, names.FLOOR_PURCHASE: floor_purchase,
-    names.REFUND: refund, names.REFUND_PAID: refund_paid, names.PAYOUT_APPROVED: payout_approved,
+    names.REFUND: refund, names.REFUND_PAID: refund_paid, names.REFUND_FAILED: refund_failed, names.PAYOUT_APPROVED: payout_approved,
     names.PAYOUT_PAID: payout_paid, names.PAYOUT_FAILED: payout_failed, names.STRIPE_PAYOUT: stripe_payout,
     names.DIVIDEND: dividend, names.FIXED_RETURN: fixed_return, names.FIXED_RETURN_RECEIVED: fixed_return_received,
     names.LOVE_FUND_AID: love_fund_aid, names.LOVE_FUND_GIFT: love_fund_gift,

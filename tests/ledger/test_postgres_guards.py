@@ -61,7 +61,8 @@ def _waiting_on_locks():
 def test_a_payout_and_a_purchase_racing_on_one_household_never_take_it_below_zero(app, district, waiter):
     household = district.household()
     coop = district.cooperative(members=[(household, 1)])
-    district.lot(district.variant(coop, price_fen=800, floor_price_fen=500), household, 20)  # 100元 available
+    district.lot(district.variant(coop, price_fen=800, floor_price_fen=500), household, 20)
+    district.fund(coop, 10_000)  # 100元 available: the cooperative funded the floor money
     shop = district.supplier()
     order = district.order([(district.variant(shop, price_fen=6_000), 1)], household=household,
                            status="pending_payment")
