@@ -30,6 +30,7 @@ PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefron
 SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders"}
 # Objects of the buyer buyer@demo.cn: every other person is refused.
 BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test_card", "storefront.cancel",
+               "storefront.confirm_receipt",
                "storefront.change_quantity", "storefront.remove_from_cart"}
 # Tested on their own terms (signature, bearer token), not by session role.
 OWN_RULES = {"webhooks.stripe_webhook", "health.healthz"}
@@ -43,7 +44,7 @@ TOWN_STAFF_ADMIN = {f"admin.{name}" for name in (
     "household set_verification set_consent export_households").split()}
 # Parameters with no object in the world: outsiders must still be refused, owners are not checked.
 AREA_OWN_PARAMS = {"product_id", "order_id", "day", "membership_id", "grant_id", "batch_id", "discrepancy_id",
-                   "lot_id", "token_id"}
+                   "lot_id", "token_id", "shipment_id", "deposit_id"}
 PLACEHOLDER_PARAMS = {"job_id"} | AREA_OWN_PARAMS
 # Refused with a message on the visitor's own page (303 back to it), as a shop does.
 REFUSED_BY_MESSAGE = {"storefront.change_quantity": "/cart", "storefront.remove_from_cart": "/cart",

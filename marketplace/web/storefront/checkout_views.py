@@ -112,6 +112,7 @@ def order_detail(public_no):
 @bp.post("/orders/<public_no>/shipments/<int:shipment_id>/received")
 @login_required
 def confirm_receipt(public_no, shipment_id):
+    order_for_buyer(public_no, current_user.id)  # another buyer's order does not exist for them
     if ConfirmForm().validate():
         try:
             fulfilment.confirm_receipt(public_no, shipment_id, current_user.id)
