@@ -20,11 +20,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 
 def approved_payout(district):
-    """A household with 100元 of floor-purchase earnings and an approved payout of 60元 to confirm."""
+    """A household with 100元 of floor-purchase earnings (funded by its cooperative's deposit) and an
+    approved payout of 60元 to confirm."""
     household = district.household()
     coop = district.cooperative(members=[(household, 1)])
     grains = district.variant(coop, price_fen=800, floor_price_fen=500)
     district.lot(grains, household, 20)
+    district.fund(coop, 10_000)
     item = district.payout_item(household=household, amount_fen=6_000)
     post_payout_approved(item.id)
     message = publish("ledger.post_payout_paid", payout_item_id=item.id)  # dispatch is off in tests
@@ -71,7 +73,7 @@ def test_a_worker_killed_inside_the_payout_confirmation_pays_the_household_once(
 
     assert paid_entries(ids["item"]) == 1
     assert balance_fen(account_id("payouts_in_transit")) == 0
-    assert balance_fen(account_id("bank")) == -6_000, "the money left the bank once"
+    assert balance_fen(account_id("bank")) == 10_000 - 6_000, "the money left the bank once"
     balance = household_balance(ids["household"])
     assert (balance.posted_fen, balance.paid_to_date_fen) == (4_000, 6_000)
     report = verify_ledger()
