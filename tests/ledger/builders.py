@@ -15,7 +15,7 @@ from marketplace.orders.fulfilment import open_shipments
 from marketplace.orders.models import Order, OrderLine
 from marketplace.orders.settlement import settle_order_now
 from marketplace.payments.models import Payment, Refund, RefundLine
-from marketplace.payouts.models import PayoutBatch, PayoutItem
+from marketplace.payouts.models import CooperativeDeposit, PayoutBatch, PayoutItem
 from marketplace.people.models import Household, Supplier, User
 from marketplace.places.models import ServicePoint, Town, Village
 
@@ -119,8 +119,13 @@ class District:
         return order
 
     def fund(self, coop, amount_fen):
-        """The cooperative deposited `amount_fen` with the platform: its floor money is funded that far."""
-        post_entry(f"deposit:test:{number()}", COOPERATIVE_DEPOSIT,
+        """The cooperative deposited `amount_fen` with the platform (recorded and approved by two staff
+        members): its floor money is funded that far."""
+        maker, checker = (self.user("town_staff", town_id=self.town.id) for _ in range(2))
+        deposit = self.add(CooperativeDeposit(cooperative_id=coop.id, amount_fen=amount_fen,
+                                              bank_reference=f"TEST-{number()}", status="approved",
+                                              recorded_by_id=maker.id, approved_by_id=checker.id, approved_at=utcnow()))
+        post_entry(f"deposit:{deposit.id}", COOPERATIVE_DEPOSIT,
                    [(account_id("bank"), amount_fen), (account_id("cooperative_deposit", "cooperative", coop.id), -amount_fen)],
                    rule_settings={"cooperative_id": coop.id, "amount_fen": amount_fen})
         db.session.commit()
