@@ -77,8 +77,8 @@ def deliver_at_pickup(order_id, settle):
 
 
 def settle_order_now(order_id):
-    """Deliver and settle every shipment of an order at once (demo data and tests that start from
-    money already settled); joins the caller's transaction."""
+    """Deliver and settle every shipment of an order at once, for tests that start from money
+    already settled (the app itself settles through `settle_due`); joins the caller's transaction."""
     now = utcnow()
     db.session.execute(update(Shipment).where(Shipment.order_id == order_id, Shipment.status != "cancelled")
                        .values(status="settled", delivered_at=now, settled_at=now, delivery_confirmed_by="carrier")

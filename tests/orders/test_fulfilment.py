@@ -14,13 +14,10 @@ def pdf_text(response):
     return "".join(page.extract_text() for page in PdfReader(BytesIO(response.data)).pages)
 
 
-def shipment_of(order_id, sku_owner=None):
-    return db.session.scalars(select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)).all()
-
-
 def only_shipment(app, order_id):
+    """The id of the order's one shipment (its lines are all one cooperative's)."""
     with app.app_context():
-        (shipment,) = shipment_of(order_id)
+        (shipment,) = db.session.scalars(select(Shipment).where(Shipment.order_id == order_id)).all()
         return shipment.id
 
 
