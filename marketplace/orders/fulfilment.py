@@ -24,7 +24,7 @@ from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.services import among
 from marketplace.orders.models import Order, OrderEvent, OrderLine, Shipment
-from marketplace.people.models import Household, User
+from marketplace.people.models import Household, Supplier, User
 from marketplace.places.models import Village
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
@@ -85,6 +85,24 @@ def fulfilment_queue(actor_id):
 def shipments_in_transit(actor_id, limit=50):
     """The actor's shipped shipments waiting for delivery, oldest first (to record the carrier's delivery)."""
     query = _shipments_of(seller_ids_of(actor_id)).where(Shipment.status == "shipped")
+    return db.session.scalars(query.order_by(Shipment.shipped_at, Shipment.id).limit(limit)).all()
+
+
+def sellers_of_town(town_id):
+    """The sellers of a town: its cooperatives, the households of its villages, its suppliers."""
+    return (select(Seller.id)
+            .outerjoin(Cooperative, Seller.cooperative_id == Cooperative.id)
+            .outerjoin(Household, Seller.household_id == Household.id)
+            .outerjoin(Village, Household.village_id == Village.id)
+            .outerjoin(Supplier, Seller.supplier_id == Supplier.id)
+            .where(func.coalesce(Cooperative.town_id, Village.town_id, Supplier.town_id) == town_id))
+
+
+def town_shipments_in_transit(town_id, limit=100):
+    """Shipped parcels of the town's sellers still waiting for delivery, longest on the way first."""
+    query = (select(Shipment).join(Order, Shipment.order_id == Order.id)
+             .where(Shipment.seller_id.in_(sellers_of_town(town_id)), Shipment.status == "shipped",
+                    Order.status.in_(FULFILLED_ORDER_STATUSES)))
     return db.session.scalars(query.order_by(Shipment.shipped_at, Shipment.id).limit(limit)).all()
 
 

@@ -248,3 +248,65 @@ def test_the_village_agent_packs_and_ships_a_households_direct_sale(district):
     fulfilment.record_carrier_delivery(parcel.id, agent.id)
     assert settle_due(now=later(7)) == 1
     assert household_balance(seller.id).available_fen == 3_000
+
+
+def test_the_buyer_confirms_receipt_through_the_api(district, two_cooperatives, client):
+    from marketplace.api.tokens import create_token
+
+    order, (pears_manager, _grain_manager), _growers = two_cooperatives
+    buyer, stranger = district.user("buyer"), district.user("buyer")
+    order.buyer_id = buyer.id
+    db.session.commit()
+    pears_parcel, grain_parcel = shipments(order)
+    ship(pears_parcel, pears_manager)
+    # Plain values: each request ends the session the objects belong to.
+    pears_id, grain_id, public_no = pears_parcel.id, grain_parcel.id, order.public_no
+    token = {"Authorization": f"Bearer {create_token(buyer.id, 'tests')[1]}"}
+    stranger_token = {"Authorization": f"Bearer {create_token(stranger.id, 'tests')[1]}"}
+    path = f"/api/v1/orders/{public_no}/shipments"
+
+    shown = client.get(f"/api/v1/orders/{public_no}", headers=token).get_json()
+    assert [(parcel["id"], parcel["status"]) for parcel in shown["shipments"]] == [
+        (pears_id, "shipped"), (grain_id, "open")]
+    not_sent = client.post(f"{path}/{grain_id}/receipt", headers=token)
+    assert not_sent.status_code == 409  # not on its way yet: nothing changes
+    assert client.post(f"{path}/{pears_id}/receipt", headers=stranger_token).status_code == 404
+
+    confirmed = client.post(f"{path}/{pears_id}/receipt", headers=token)
+    assert confirmed.status_code == 200, confirmed.get_json()
+    parcels = {parcel["id"]: parcel for parcel in confirmed.get_json()["shipments"]}
+    assert parcels[pears_id]["status"] == "delivered" and parcels[pears_id]["delivered_at"]
+    assert parcels[grain_id]["status"] == "open"
+    assert db.session.get(Shipment, pears_id).delivery_confirmed_by == "buyer"
+
+
+def test_town_staff_record_a_carriers_delivery_for_their_own_towns_sellers_only(district, two_cooperatives, client, auth):
+    from flask import g
+
+    from marketplace.places.models import Town
+
+    order, (pears_manager, _grain_manager), _growers = two_cooperatives
+    pears_parcel, _grain_parcel = shipments(order)
+    ship(pears_parcel, pears_manager)
+    staff = district.user("town_staff", town_id=district.town.id)
+    elsewhere = district.add(Town(slug="elsewhere", name_zh="别镇", name_en="Elsewhere"))
+    outsider = district.user("town_staff", town_id=elsewhere.id)
+    db.session.commit()
+    pears_id, public_no, staff_email, outsider_email = pears_parcel.id, order.public_no, staff.email, outsider.email
+    db.session.rollback()  # end this read before the requests write (SQLite locks the whole file)
+
+    auth.login_as(outsider_email)
+    assert public_no not in client.get("/town/deliveries", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    client.post(f"/town/deliveries/{pears_id}")
+    assert db.session.get(Shipment, pears_id).status == "shipped"  # another town's parcel: nothing changes
+    db.session.rollback()
+
+    auth.login_as(staff_email)
+    g.pop("_login_user", None)  # the requests share this test's app context, and Flask-Login caches the user on g
+    page = client.get("/town/deliveries", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert public_no in page and "在途包裹" in page and "快递已送达" in page
+    client.post(f"/town/deliveries/{pears_id}")
+    db.session.expire_all()
+    parcel = db.session.get(Shipment, pears_id)
+    assert (parcel.status, parcel.delivery_confirmed_by) == ("delivered", "carrier")
+    assert public_no not in client.get("/town/deliveries").get_data(as_text=True)

@@ -10,6 +10,7 @@ from flask import current_app
 from marketplace.ledger import impact_receipt
 from marketplace.orders import cart as carts
 from marketplace.orders.checkout import Delivery, order_for_buyer, place_order, quote, start_payment
+from marketplace.orders.fulfilment import confirm_receipt, seller_name
 from marketplace.orders.history import buyer_orders, order_timeline
 from marketplace.web.api.framework import ANY_SIGNED_IN, operation
 from marketplace.web.api.pagination import decode_keyset, page_of
@@ -64,6 +65,11 @@ def _order(order):
         service_point_id=order.service_point_id, reservation_expires_at=order.reservation_expires_at,
         carrier=order.carrier, tracking_no=order.tracking_no,
         lines=[schemas.OrderLine.model_validate(line) for line in order.lines],
+        shipments=[schemas.Shipment(
+            id=shipment.id, seller_zh=seller_name(shipment.seller_id, "zh"), seller_en=seller_name(shipment.seller_id, "en"),
+            status=shipment.status, carrier=shipment.carrier, tracking_no=shipment.tracking_no,
+            shipped_at=shipment.shipped_at, delivered_at=shipment.delivered_at, settled_at=shipment.settled_at)
+            for shipment in sorted(order.shipments, key=lambda shipment: shipment.id)],
         timeline=[schemas.OrderEvent.model_validate(event) for event in order_timeline(order.id)])
 
 
@@ -110,6 +116,16 @@ def list_orders(user, query):
            roles=ANY_SIGNED_IN, response=schemas.Order,
            links={"GetImpactReceipt": ("get_impact_receipt", {"public_no": "$response.body#/public_no"})})
 def get_order(user, public_no):
+    return _order(order_for_buyer(public_no, user.id))
+
+
+@operation("POST", "/orders/<public_no>/shipments/<id:shipment_id>/receipt", tag="Orders",
+           summary="Confirm receipt (确认收货) of one parcel of the order", roles=ANY_SIGNED_IN, response=schemas.Order)
+def confirm_shipment_receipt(user, public_no, shipment_id):
+    """The buyer has the parcel: shipped → delivered. The after-sales window (AFTER_SALES_DAYS)
+    starts now; the sellers' credits settle when it ends with no open claim. Confirming a parcel
+    that is not on its way (not shipped yet, or already delivered) is refused with 409."""
+    confirm_receipt(public_no, shipment_id, user.id)
     return _order(order_for_buyer(public_no, user.id))
 
 

@@ -64,6 +64,19 @@ class OrderEvent(Output):
     at: UtcDateTime
 
 
+class Shipment(Output):
+    """One seller's parcel of the order: packed, shipped, delivered and settled on its own."""
+    id: int
+    seller_zh: str
+    seller_en: str
+    status: Literal["open", "packed", "shipped", "delivered", "settled", "cancelled"]
+    carrier: str
+    tracking_no: str
+    shipped_at: UtcDateTime | None
+    delivered_at: UtcDateTime | None
+    settled_at: UtcDateTime | None
+
+
 OrderStatus = Literal["pending_payment", "paid", "packed", "shipped", "delivered", "completed",
                       "cancelled", "refunded", "partially_refunded"]
 
@@ -90,6 +103,7 @@ class Order(OrderSummary):
     carrier: str
     tracking_no: str
     lines: list[OrderLine]
+    shipments: list[Shipment]
     timeline: list[OrderEvent]
 
 
