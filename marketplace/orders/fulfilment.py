@@ -282,3 +282,13 @@ def close_refunded_shipments(order_id):
                                               fully_refunded)
                        .values(status="cancelled").execution_options(synchronize_session=False))
     sync_order_statuses([order_id])
+
+
+def reopen_unrefunded_shipments(order_id):
+    """A refund failed: the shipments it closed, whose lines are owed to the buyer again, are open
+    again (to pack and ship as before), and the order's status follows them."""
+    unrefunded = exists().where(OrderLine.order_id == Shipment.order_id, OrderLine.seller_id == Shipment.seller_id,
+                                OrderLine.refunded_quantity < OrderLine.quantity)
+    db.session.execute(update(Shipment).where(Shipment.order_id == order_id, Shipment.status == "cancelled", unrefunded)
+                       .values(status="open").execution_options(synchronize_session=False))
+    sync_order_statuses([order_id])

@@ -39,7 +39,7 @@ from marketplace.database import lock_for_update
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.rules.refunds import BEARERS
-from marketplace.orders.fulfilment import close_refunded_shipments
+from marketplace.orders.fulfilment import close_refunded_shipments, reopen_unrefunded_shipments
 from marketplace.orders.models import Order, OrderEvent, OrderLine
 from marketplace.outbox.services import publish
 from marketplace.payments import stripe_gateway
@@ -241,8 +241,10 @@ def apply_stripe_refund(stripe_refund, refund_id=None, event_id=None, event_type
 def _give_back_refunded_figures(refund, order):
     """A refund that failed never returned the money: the order and its lines count it no more.
 
-    The goods that came back stay back (nothing is taken out of stock again); an order the buyer
-    cancelled stays cancelled, with nothing refunded, for staff to settle with the buyer."""
+    A paid order goes on as it was: the parcels the refund closed are opened again, and goods the
+    refund put back in stock are taken out again for it (as far as nobody bought them meanwhile;
+    a shortfall is in the audit record). An order the buyer cancelled stays cancelled, its goods
+    back in stock, with nothing refunded, for staff to settle with the buyer."""
     lines = {line.id: line for line in order.lines}
     for refund_line in refund.lines:
         line = lines.get(refund_line.order_line_id) or db.session.get(OrderLine, refund_line.order_line_id)
@@ -251,6 +253,31 @@ def _give_back_refunded_figures(refund, order):
     order.refunded_fen -= refund.amount_fen
     if order.status in ("refunded", "partially_refunded"):
         order.status = "partially_refunded" if order.refunded_fen else _status_before_refunds(order.id)
+    if order.status == "cancelled":
+        return
+    db.session.flush()
+    reopen_unrefunded_shipments(order.id)
+    if refund.restock:
+        short = _take_back_restocked(refund, lines)
+        if short:
+            record("payments.refund_failed_stock_short", obj=refund, order_no=order.public_no, short_units=short)
+
+
+def _take_back_restocked(refund, lines):
+    """Take the refund's restocked units out of stock again; returns {variant_id: units missing}."""
+    short = {}
+    for refund_line in refund.lines:
+        variant_id = (lines.get(refund_line.order_line_id)
+                      or db.session.get(OrderLine, refund_line.order_line_id)).variant_id
+        available = db.session.scalar(select(Variant.stock_available).where(Variant.id == variant_id)
+                                      .with_for_update())
+        taken = min(available, refund_line.quantity)
+        db.session.execute(update(Variant).where(Variant.id == variant_id)
+                           .values(stock_available=Variant.stock_available - taken)
+                           .execution_options(synchronize_session=False))
+        if taken < refund_line.quantity:
+            short[str(variant_id)] = refund_line.quantity - taken
+    return short
 
 
 def _status_before_refunds(order_id):

@@ -157,6 +157,35 @@ def test_a_refund_stripe_fails_reverses_nothing_and_gives_the_order_back(shopper
     assert "The refund to your card failed" in english
 
 
+def test_a_failed_refund_of_a_whole_unpacked_order_reopens_it_and_takes_its_goods_back_out_of_stock(
+        shopper, app, client, stripe_server):
+    from marketplace.catalog.models import Variant
+    from marketplace.orders.models import Shipment
+
+    order = shopper.buy("PEAR-5J", 3)
+    paid(app, order, card=stripe_gateway.REFUND_FAILS_CARD)
+    with app.app_context():
+        line = db.session.get(Order, order.id).lines[0]
+        variant_id, stock_after_sale = line.variant_id, db.session.get(Variant, line.variant_id).stock_available
+        refund = refund_order(order.id, {line.id: 3}, None, restock=True)
+        assert db.session.get(Variant, variant_id).stock_available == stock_after_sale + 3
+        assert {shipment.status for shipment in db.session.get(Order, order.id).shipments} == {"cancelled"}
+        assert send_refund(refund.id) == "succeeded"
+        stripe_refund_id = the_refund(order).stripe_refund_id
+        db.session.remove()
+    stripe_config(stripe_server, f"refunds/{stripe_refund_id}/advance")
+    assert send_event(app, client, "refund.failed", {"id": stripe_refund_id, "object": "refund"}, "evt_rf") == "failed"
+    with app.app_context():
+        current = db.session.get(Order, order.id)
+        # The buyer still has their money's worth to come: the order is to pack again, its goods reserved.
+        assert (current.status, current.refunded_fen) == ("paid", 0)
+        assert {shipment.status for shipment in current.shipments} == {"open"}
+        assert db.session.get(Variant, variant_id).stock_available == stock_after_sale
+        assert db.session.scalar(select(func.count()).select_from(Shipment).where(
+            Shipment.order_id == order.id, Shipment.status == "open")) == 1
+        db.session.remove()
+
+
 def test_a_refund_that_fails_after_it_was_reversed_is_unreversed_once(shopper, app, client, stripe_server):
     order = shopper.buy("PEAR-5J", 2, round_up="y")
     paid(app, order, card=stripe_gateway.REFUND_FAILS_CARD)
