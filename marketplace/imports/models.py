@@ -8,11 +8,12 @@ from marketplace.database import one_of, utcnow
 from marketplace.extensions import db
 
 IMPORT_KINDS = ("households", "memberships")
-IMPORT_STATUSES = ("checked", "queued", "running", "writing", "done", "failed")
+# `checking`: uploaded, the worker is reading it (the dry run); `checked`: its report is ready.
+IMPORT_STATUSES = ("checking", "checked", "queued", "running", "writing", "done", "failed")
 
 
 class ImportJob(db.Model):
-    """One uploaded registry file: its dry-run report, then the background apply and its progress.
+    """One uploaded registry file: its dry run and report, then the apply, both in the background.
 
     The file is kept encrypted until it is applied (it holds registry and bank numbers), then
     dropped. `report` lists every row with its outcome and reason, numbers masked.
@@ -23,7 +24,7 @@ class ImportJob(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     filename: Mapped[str] = mapped_column(String(200))
     file_data: Mapped[bytes | None] = mapped_column(EncryptedBytes)
-    status: Mapped[str] = mapped_column(String(10), default="checked")
+    status: Mapped[str] = mapped_column(String(10), default="checking")
     scope_town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
     mark_verified: Mapped[bool] = mapped_column(default=False)
     evidence: Mapped[str] = mapped_column(String(500), default="")

@@ -38,6 +38,14 @@ class FileRefused(DomainError):
         self.detail = detail
 
 
+def refuse_unknown_kind(filename, data):
+    """What can be refused without reading the file: not an .xlsx or .csv, or empty."""
+    if not (filename or "").lower().endswith((".xlsx", ".csv")):
+        raise FileRefused("Upload an .xlsx or .csv file.")
+    if not data:
+        raise FileRefused("The file is empty.")
+
+
 @dataclass
 class SheetRow:
     number: int
@@ -51,13 +59,8 @@ def read_rows(filename, data, columns, required):
     `columns` maps a field to the header names accepted for it; `required` lists the fields
     whose column must be present.
     """
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        table = _xlsx_table(data)
-    elif name.endswith(".csv"):
-        table = _csv_table(data)
-    else:
-        raise FileRefused("Upload an .xlsx or .csv file.")
+    refuse_unknown_kind(filename, data)
+    table = _xlsx_table(data) if filename.lower().endswith(".xlsx") else _csv_table(data)
     header_number, header = next(table, (None, None))
     if header is None:
         raise FileRefused("The file is empty.")

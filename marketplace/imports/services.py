@@ -1,7 +1,7 @@
-"""Registry imports: a dry run that writes nothing, then an all-or-nothing apply in the background.
+"""Registry imports: a dry run that writes nothing, then an all-or-nothing apply, both in the background.
 
-`check_import` reads the file and reports every row (created, updated, unchanged or rejected,
-and why). `start_apply` queues `imports.apply` through the outbox; the task calls
+`submit_import` keeps the uploaded file and queues `imports.check`; the task calls `run_check`,
+which reads the file and reports every row (created, updated, unchanged or rejected, and why). `start_apply` queues `imports.apply` through the outbox; the task calls
 `run_apply`, which reads the file again, refuses if the outcome differs from the dry run the
 person approved, and writes every good row in one transaction. Applying the same file again
 finds every household by its blind index, so nothing is duplicated.
@@ -19,7 +19,7 @@ from marketplace.extensions import db
 from marketplace.imports import households, memberships
 from marketplace.imports.models import ImportJob
 from marketplace.imports.plans import outcomes
-from marketplace.imports.reading import read_rows
+from marketplace.imports.reading import read_rows, refuse_unknown_kind
 from marketplace.outbox.services import publish
 from marketplace.people.models import User
 
@@ -39,24 +39,49 @@ def import_scope(actor):
     raise Forbidden("Only the platform admin and town staff import registries.")
 
 
-def check_import(kind, filename, data, actor_id, mark_verified=False, evidence=""):
-    """The dry run: read the file, decide every row, store the report. No household is written."""
-    importer = _importer(kind)
+def submit_import(kind, filename, data, actor_id, mark_verified=False, evidence=""):
+    """The request half of the dry run: keep the file (encrypted) and queue `imports.check`.
+    Reading it happens in the worker, so a hostile workbook never holds a web worker."""
+    _importer(kind)
     scope = import_scope(db.session.get(User, actor_id))
     evidence = (evidence or "").strip()
     if mark_verified and not evidence:
         raise DomainError("Say on what evidence these households are verified.", field="evidence")
-    rows = read_rows(filename, data, importer.COLUMNS, importer.REQUIRED)
-    plan = importer.plan(rows, scope, mark_verified=mark_verified)
-    counts = plan.counts()
-    job = ImportJob(kind=kind, filename=filename[:200], file_data=data, scope_town_id=scope,
+    refuse_unknown_kind(filename, data)
+    job = ImportJob(kind=kind, filename=filename[:200], file_data=data, scope_town_id=scope, status="checking",
                     mark_verified=mark_verified and kind == "households", evidence=evidence[:500],
-                    total_rows=len(rows), report=plan.report, created_count=counts["create"],
-                    updated_count=counts["update"], unchanged_count=counts["unchanged"],
-                    rejected_count=counts["reject"], created_by_id=actor_id)
+                    created_by_id=actor_id)
     db.session.add(job)
     db.session.flush()
-    record("import.checked", actor_id, job, town_id=scope, kind=kind, filename=job.filename, **counts)
+    publish("imports.check", job_id=job.id)
+    record("import.uploaded", actor_id, job, town_id=scope, kind=kind, filename=job.filename)
+    db.session.commit()
+    return job
+
+
+def run_check(job_id):
+    """The worker half of the dry run: read the file, decide every row, store the report. No
+    household is written. A file that cannot be read fails the job with the reason."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.status != "checking":
+        return None
+    importer = _importer(job.kind)
+    try:
+        rows = read_rows(job.filename, job.file_data, importer.COLUMNS, importer.REQUIRED)
+        job.total_rows = len(rows)
+        db.session.commit()
+        plan = importer.plan(rows, job.scope_town_id, mark_verified=job.mark_verified,
+                             on_progress=lambda done: _save_progress(job_id, done))
+    except DomainError as error:
+        # The message (translated where shown) and its figures, on a line of their own.
+        return _fail(job_id, "\n".join(filter(None, (error.message, getattr(error, "detail", "")))))
+    counts = plan.counts()
+    job = db.session.get(ImportJob, job_id)
+    job.status, job.report, job.processed_rows = "checked", plan.report, 0
+    job.created_count, job.updated_count = counts["create"], counts["update"]
+    job.unchanged_count, job.rejected_count = counts["unchanged"], counts["reject"]
+    record("import.checked", job.created_by_id, job, town_id=job.scope_town_id, kind=job.kind,
+           filename=job.filename, **counts)
     db.session.commit()
     return job
 

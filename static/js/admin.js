@@ -1,5 +1,5 @@
-// Import progress: poll the job's JSON endpoint and move the progress bar; reload when finished
-// so the page shows the final counts. Plain JS, no inline script (the CSP forbids it).
+// Import progress: poll the job's JSON endpoint and move the progress bar; reload when the dry run
+// or the apply has finished so the page shows the report or the final counts. Plain JS, no inline script (the CSP forbids it).
 (function () {
   "use strict";
   var panel = document.getElementById("import-status");
@@ -22,7 +22,7 @@
       .then(function (response) { return response.json(); })
       .then(function (data) {
         show(data);
-        if (data.status === "done" || data.status === "failed") {
+        if (data.status === "checked" || data.status === "done" || data.status === "failed") {
           window.location.reload();
         } else {
           window.setTimeout(poll, 1000);

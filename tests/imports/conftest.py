@@ -70,3 +70,20 @@ def make_registry(count, bad_every=0, start=1):
 @pytest.fixture
 def registry_file():
     return make_registry
+
+
+def dry_run(kind, filename, data, actor_id, **options):
+    """Upload a registry file and run its dry run as the worker would; the checked (or failed) job."""
+    from marketplace.imports import services
+
+    return services.run_check(services.submit_import(kind, filename, data, actor_id, **options).id)
+
+
+def check_in_worker(app, job_id):
+    """What the `imports.check` task does for an uploaded job (the web tests run no worker)."""
+    from marketplace.extensions import db
+    from marketplace.imports import services
+
+    with app.app_context():
+        services.run_check(job_id)
+        db.session.remove()

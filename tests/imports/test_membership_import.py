@@ -6,6 +6,7 @@ from marketplace.coops.models import Cooperative, Membership, ShareChange, Share
 from marketplace.extensions import db
 from marketplace.people.models import Household, User
 from marketplace.imports import services
+from tests.imports.conftest import dry_run
 
 HEADER = "合作社登记号,建档立卡编号,入社日期,土地股(亩),房屋股,资金股,现金股\n"
 
@@ -15,7 +16,7 @@ def registry_numbers(count):
 
 
 def apply(text, actor_id):
-    job = services.check_import("memberships", "members.csv", (HEADER + text).encode(), actor_id)
+    job = dry_run("memberships", "members.csv", (HEADER + text).encode(), actor_id)
     if job.created_count or job.updated_count:
         services.start_apply(job.id, actor_id)
         services.run_apply(job.id)
@@ -58,7 +59,7 @@ def test_memberships_and_shares_are_imported_once_and_changes_keep_their_history
 def test_a_household_twice_in_one_cooperative_is_rejected_on_both_rows(app, demo):
     admin_id = db.session.scalar(select(User.id).filter_by(email="admin@demo.cn"))
     (number,) = registry_numbers(1)
-    job = services.check_import("memberships", "m.csv",
+    job = dry_run("memberships", "m.csv",
                                 (HEADER + f"DEMO-zhaili-millet,{number},,1,,,\nDEMO-zhaili-millet,{number},,2,,,\n").encode(),
                                 admin_id)
     assert [(row["outcome"], row["reason"]) for row in job.report] == [("reject", "duplicate_membership")] * 2

@@ -43,12 +43,18 @@ def check_import():
         return _imports_page(form, 422)
     upload = form.file.data
     try:
-        job = services.check_import(form.kind.data, upload.filename, upload.read(), current_user.id,
+        job = services.submit_import(form.kind.data, upload.filename, upload.read(), current_user.id,
                                     mark_verified=form.mark_verified.data, evidence=form.evidence.data)
     except DomainError as error:
         flash(" ".join(filter(None, (_(error.message), getattr(error, "detail", "")))), "error")
         return _imports_page(form, error.status)
     return redirect(url_for("admin.import_job", job_id=job.id)), 303
+
+
+def _failure(job):
+    """Why a job failed, in the reader's language: the stored message, then its figures."""
+    message, _newline, detail = (job.error or "").partition("\n")
+    return " ".join(filter(None, (_(message) if message else "", detail)))
 
 
 @bp.get("/imports/<int:job_id>")
@@ -61,7 +67,7 @@ def import_job(job_id):
     pages = max(1, -(-len(rows) // REPORT_PER_PAGE))
     page = min(page, pages)
     return render_template("admin/import_job.html", job=job, rows=rows[(page - 1) * REPORT_PER_PAGE:page * REPORT_PER_PAGE],
-                           shown=shown, page=page, pages=pages, reasons=REASONS)
+                           shown=shown, page=page, pages=pages, reasons=REASONS, failure=_failure(job))
 
 
 @bp.post("/imports/<int:job_id>/apply")
@@ -79,7 +85,7 @@ def apply_import(job_id):
 def import_progress(job_id):
     job = services.get_job(job_id, current_user.id)
     return jsonify(status=job.status, percent=job.progress_percent, processed=job.processed_rows,
-                   total=job.total_rows, error=_(job.error) if job.error else "")
+                   total=job.total_rows, error=_failure(job))
 
 
 @bp.get("/imports/template-<any(households, memberships):kind>.xlsx")
