@@ -26,6 +26,7 @@ from marketplace.ledger.errors import InsufficientBalance
 from marketplace.money import format_fen
 from marketplace.orders.fulfilment import open_shipments
 from marketplace.orders.models import Order, OrderEvent, OrderLine, StockReservation
+from marketplace.orders.pickup import new_pickup_code
 from marketplace.payments.models import Payment
 from marketplace.payments.settlement import cancel_and_settle, settle_payment_intent
 from marketplace.people.models import Household, Supplier
@@ -33,11 +34,6 @@ from marketplace.people.models import Household, Supplier
 PAYMENT_CHOICES = ("earnings", "cash", "stripe")
 MAX_QUANTITY = 999
 MAX_LINES = 30
-
-
-def new_pickup_code():
-    """Six digits the villager shows at hand-over; not guessable from the order number."""
-    return f"{secrets.randbelow(1_000_000):06d}"
 
 
 def _new_public_no():

@@ -23,6 +23,7 @@ from marketplace.orders.cart import cart_lines, item_name, sellable_variant
 from marketplace.orders.errors import AlreadyPaid, EmptyCart, SoldOut
 from marketplace.orders.fulfilment import open_shipments
 from marketplace.orders.models import CartItem, Order, OrderEvent, OrderLine, StockReservation
+from marketplace.orders.pickup import new_pickup_code
 from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment
 from marketplace.places.models import ServicePoint, Village
@@ -136,6 +137,8 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0):
         recipient_phone=delivery.recipient_phone.strip(),
         address=delivery.address.strip() if delivery.kind == "address" else "",
         service_point_id=delivery.service_point_id if delivery.kind == "pickup" else None,
+        # The buyer shows this code at the service point; the agent checks it to hand the parcels over.
+        pickup_code=new_pickup_code() if delivery.kind == "pickup" else None,
         donation_town_id=_donation_town_id(lines) if donation_fen else None,
         subtotal_fen=subtotal, shipping_fen=shipping, donation_fen=donation_fen,
         total_fen=subtotal + shipping + donation_fen, reservation_expires_at=expires, placed_by_id=buyer_id,

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from marketplace.coops.services import confirm_lot
 from marketplace.database import utcnow
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.attribution import attribute_payment, attribute_refund, post_payout_approved
 from marketplace.ledger.balances import household_balance, love_fund_summary
@@ -310,3 +310,38 @@ def test_town_staff_record_a_carriers_delivery_for_their_own_towns_sellers_only(
     parcel = db.session.get(Shipment, pears_id)
     assert (parcel.status, parcel.delivery_confirmed_by) == ("delivered", "carrier")
     assert public_no not in client.get("/town/deliveries").get_data(as_text=True)
+
+
+def test_parcels_picked_up_at_a_service_point_are_delivered_by_the_buyers_code(district, two_cooperatives, client, auth):
+    from flask import g
+
+    from marketplace.orders import pickup
+
+    order, (pears_manager, _grain_manager), _growers = two_cooperatives
+    agent, other_agent = district.agent_for(), district.agent_for()
+    order.delivery_kind, order.service_point_id, order.pickup_code = "pickup", agent.service_point_id, "424242"
+    db.session.commit()
+    pears_parcel, grain_parcel = shipments(order)
+    with pytest.raises(Conflict):  # nothing has arrived yet
+        pickup.hand_over_parcels(agent.id, order.public_no, "424242")
+    ship(pears_parcel, pears_manager)
+    assert [waiting.id for waiting in pickup.parcels_waiting(agent.id)] == [order.id]
+    assert pickup.parcels_waiting(other_agent.id) == []
+    with pytest.raises(NotFound):  # another service point's order
+        pickup.hand_over_parcels(other_agent.id, order.public_no, "424242")
+    with pytest.raises(DomainError):  # a wrong code changes nothing
+        pickup.hand_over_parcels(agent.id, order.public_no, "000000")
+    assert db.session.get(Shipment, pears_parcel.id).status == "shipped"
+
+    public_no, agent_email, pears_id, grain_id = order.public_no, agent.email, pears_parcel.id, grain_parcel.id
+    db.session.rollback()
+    auth.login_as(agent_email)
+    g.pop("_login_user", None)
+    home = client.get("/agent/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "买家在本站自提的农产品" in home and public_no in home
+    assert client.post(f"/agent/parcels/{public_no}", data={"code": "424242"}).status_code == 303
+    db.session.expire_all()
+    delivered = db.session.get(Shipment, pears_id)
+    assert (delivered.status, delivered.delivery_confirmed_by) == ("delivered", "pickup")
+    assert db.session.get(Shipment, grain_id).status == "open"  # not sent yet: stays with its seller
+    assert settle_due(now=later(7)) == 1  # the after-sales window runs from the hand-over

@@ -27,6 +27,11 @@ class PickupForm(Form):
                       message=_l("Enter the cash received in yuan, e.g. 165.00."))
 
 
+class ParcelPickupForm(Form):
+    """The pickup code of a buyer's parcels (uplink goods picked up at the service point)."""
+    code = StringField(_l("Pickup code"), validators=[DataRequired(), Length(max=12)])
+
+
 class ConfirmForm(Form):
     """A button that only needs its CSRF token."""
 

@@ -8,11 +8,12 @@ from marketplace.downlink import catalog, ordering, pickup, reports, runs
 from marketplace.downlink.scope import agent_point
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.money import format_fen
+from marketplace.orders import pickup as parcel_pickup
 from marketplace.orders.checkout import pay_with_test_card
 from marketplace.web.access import role_required
 from marketplace.web.actions import confirmed_action
 from marketplace.web.downlink import bp
-from marketplace.web.downlink.forms import WALK_IN, ConfirmForm, OrderForm, PickupForm
+from marketplace.web.downlink.forms import WALK_IN, ConfirmForm, OrderForm, ParcelPickupForm, PickupForm
 from marketplace.web.links import public_url
 from marketplace.web.payment_page import payment_page
 from marketplace.web.security.fields import whole_number_or_none
@@ -30,7 +31,8 @@ def agent_home():
     return render_template(
         "downlink/agent_home.html", point=agent_point(current_user.id),
         suppliers=ordering.point_suppliers(current_user.id), runs=runs.point_runs(current_user.id, limit=10),
-        waiting=pickup.waiting_at_point(current_user.id), orders=ordering.point_orders(current_user.id, limit=15),
+        waiting=pickup.waiting_at_point(current_user.id), parcels=parcel_pickup.parcels_waiting(current_user.id),
+        orders=ordering.point_orders(current_user.id, limit=15),
         form=ConfirmForm(),
     )
 
@@ -150,6 +152,28 @@ def hand_over(public_no):
     elif request.method == "POST":
         status = 422
     return render_template("downlink/pickup.html", order=order, ticket=pickup.ticket_for(order), form=form), status
+
+
+@bp.route("/parcels/<public_no>", methods=["GET", "POST"])
+def hand_over_parcels(public_no):
+    """A buyer collects the farm goods they ordered for pickup here: check their code, hand over."""
+    order = next((order for order in parcel_pickup.parcels_waiting(current_user.id) if order.public_no == public_no),
+                 None)
+    if order is None:
+        raise NotFound(_("No such order at your service point."))
+    form, status = ParcelPickupForm(), 200
+    if form.validate_on_submit():
+        try:
+            handed = parcel_pickup.hand_over_parcels(current_user.id, public_no, form.code.data)
+        except DomainError as error:
+            flash(_(error.message), "error")
+            status = error.status
+        else:
+            flash(_("Handed over %(count)s parcels of order %(number)s.", count=handed, number=public_no), "info")
+            return redirect(url_for("downlink.agent_home"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("downlink/parcels.html", order=order, form=form), status
 
 
 @bp.get("/runs/<int:run_id>")
