@@ -318,8 +318,9 @@ def test_parcels_picked_up_at_a_service_point_are_delivered_by_the_buyers_code(d
     from marketplace.orders import pickup
 
     order, (pears_manager, _grain_manager), _growers = two_cooperatives
-    agent, other_agent = district.agent_for(), district.agent_for()
+    agent, other_agent, buyer = district.agent_for(), district.agent_for(), district.user("buyer")
     order.delivery_kind, order.service_point_id, order.pickup_code = "pickup", agent.service_point_id, "424242"
+    order.buyer_id = buyer.id
     db.session.commit()
     pears_parcel, grain_parcel = shipments(order)
     with pytest.raises(Conflict):  # nothing has arrived yet
@@ -334,7 +335,12 @@ def test_parcels_picked_up_at_a_service_point_are_delivered_by_the_buyers_code(d
     assert db.session.get(Shipment, pears_parcel.id).status == "shipped"
 
     public_no, agent_email, pears_id, grain_id = order.public_no, agent.email, pears_parcel.id, grain_parcel.id
+    buyer_email = buyer.email
     db.session.rollback()
+    auth.login_as(buyer_email)
+    g.pop("_login_user", None)
+    buyers_page = client.get(f"/orders/{public_no}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "取件码" in buyers_page and "424242" in buyers_page and "服务站" in buyers_page
     auth.login_as(agent_email)
     g.pop("_login_user", None)
     home = client.get("/agent/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
