@@ -219,17 +219,23 @@ def search_cards(query):
     dialect_name = connection.dialect.name
     listing = replace(query, page=1)  # every page of a listing shares its statement and its plan
     plan = _search_plan(listing, dialect_name)
-    parameters = {}
-    if query.page > 1:
-        anchors, _rows = seek.anchors(listing, lambda statement: _matching(statement, listing), query.sort,
-                                      query.per_page)
-        if query.page - 2 >= len(anchors):  # past the listing's last page
-            return Page(items=[], page=query.page, per_page=query.per_page, has_next=False)
-        parameters = seek.anchor_parameters(anchors[query.page - 2])
+    parameters = _seek_parameters(query, listing)
+    if parameters is None:  # past the listing's last page
+        return Page(items=[], page=query.page, per_page=query.per_page, has_next=False)
     statement = _card_statement(listing, dialect_name, plan, seeking=bool(parameters))
     rows = connection.execute(statement, parameters).all()
     return Page(items=[Card(*row) for row in rows[:query.per_page]], page=query.page, per_page=query.per_page,
                 has_next=len(rows) > query.per_page)
+
+
+def _seek_parameters(query, listing):
+    """The bound anchor a page after the first seeks past ({} for page 1, None past the last page)."""
+    if query.page == 1:
+        return {}
+    anchors, _rows = seek.anchors(listing, lambda statement: _matching(statement, listing), query.sort, query.per_page)
+    if query.page - 2 >= len(anchors):
+        return None
+    return seek.anchor_parameters(anchors[query.page - 2])
 
 
 @functools.lru_cache(maxsize=1024)
@@ -251,9 +257,15 @@ def _card_statement(query, dialect_name, plan, seeking=False):
 def search_products(query):
     """One `Page` of active uplink products matching `query` (for the API), with their village,
     variants and photos, in a fixed number of queries."""
-    statement = _matching(select(Product), query, _search_plan(query, db.engine.dialect.name))
-    products = db.session.scalars(_page(statement, query).options(
-        joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos))).all()
+    listing = replace(query, page=1)
+    plan = _search_plan(listing, db.engine.dialect.name)
+    statement = _matching(select(Product), listing, plan)
+    parameters = _seek_parameters(query, listing)
+    if parameters is None:  # past the listing's last page
+        return Page(items=[], page=query.page, per_page=query.per_page, has_next=False, _statement=statement)
+    page = _page(statement, query, plan[0], seeking=bool(parameters)).options(
+        joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos))
+    products = db.session.scalars(page, parameters).all()
     return Page(items=products[:query.per_page], page=query.page, per_page=query.per_page,
                 has_next=len(products) > query.per_page, _statement=statement)
 
