@@ -25,8 +25,20 @@ LIMITED_BLUEPRINTS = frozenset({"api"})
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+_LIMITED = "marketplace.carries_limits"
+
+
 def _carries_no_limit():
     return request.method in READING_METHODS and request.blueprint not in LIMITED_BLUEPRINTS
+
+
+def _limited():
+    """Whether this request carries limits, decided once (before, after and teardown ask)."""
+    environ = request.environ
+    limited = environ.get(_LIMITED)
+    if limited is None:
+        limited = environ[_LIMITED] = not _carries_no_limit()
+    return limited
 
 
 def _only_when(condition, hook, passthrough=False):
@@ -47,7 +59,7 @@ def _rewrap(registry, matches, condition, passthrough=False):
 def skip_hooks_for_plain_reads(app):
     """Call after the extensions are bound: the limiter's three hooks run only for requests that
     carry limits, and the CSRF check only for the methods it protects."""
-    limited = lambda: not _carries_no_limit()  # noqa: E731
+    limited = _limited
     from_limiter = lambda hook: getattr(hook, "__self__", None) is limiter or (  # noqa: E731
         getattr(hook, "args", None) == (limiter,))
     _rewrap(app.before_request_funcs, from_limiter, limited)
@@ -71,9 +83,16 @@ class LeanCookieSessionInterface(SecureCookieSessionInterface):
         return serializer
 
     def open_session(self, app, request_):
-        if app.secret_key and self.get_cookie_name(app) not in request_.cookies:
+        if app.secret_key and "HTTP_COOKIE" not in request_.environ:
             return self.session_class()
         return super().open_session(app, request_)
+
+    def save_session(self, app, session, response):
+        if not session and not session.modified:  # nothing to set or delete
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
 
 def security_headers(strict_transport):
