@@ -9,7 +9,9 @@ from marketplace.coops.models import (  # noqa: F401
 )
 from marketplace.downlink.models import DeliveryArea, DeliveryRun, PickupTicket  # noqa: F401
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding, LoveFundGrant  # noqa: F401
-from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Posting  # noqa: F401
+from marketplace.ledger.models import (  # noqa: F401
+    Account, FoldMark, HouseholdIncome, JournalEntry, LotAllocation, Posting, TownFigures, TownIncome,
+)
 from marketplace.orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, Shipment, StockReservation  # noqa: F401
 from marketplace.outbox.models import OutboxMessage  # noqa: F401
 from marketplace.payments.models import Payment, Refund, RefundLine, StripeEvent  # noqa: F401

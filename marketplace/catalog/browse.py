@@ -8,16 +8,18 @@ while the catalogue's order lets PostgreSQL walk ix_products_listing and stop at
 for a common term, and take the GIN index for a rare one (`_search_plan` chooses).
 
 A page is fetched as `per_page + 1` rows: the extra row says whether there is a next page, so no
-COUNT(*) over the matches is run (the API asks for `total`, which counts only then).
+COUNT(*) over the matches is run (the API asks for `total`, which counts only then). The
+storefront's pages after the first are read by seeking past the key that ended the page before
+(`marketplace.catalog.seek`), not by OFFSET: a deep page costs what the first does.
 """
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import event, exists, func, literal, literal_column, or_, select
+from sqlalchemy import event, exists, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from marketplace.catalog import search
+from marketplace.catalog import search, seek
 from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, SupplyLot
 from marketplace.coops.models import Cooperative
 from marketplace.extensions import db
@@ -192,24 +194,19 @@ def _narrowed(query):
 
 
 def _order(query, how=None):
-    if how == GATHER:
-        # `+ 0` keeps PostgreSQL off ix_products_by_price: it sorts the matches it fetched.
-        price = Product.lowest_price_fen + literal_column("0")
-        return (price.asc(), Product.id) if query.sort == "price_asc" else (price.desc(), Product.id.desc())
-    return {
-        # Featured first, then the newest listing: a backward walk of ix_products_listing, no sort.
-        "featured": (Product.is_featured.desc(), Product.id.desc()),
-        # Walks of ix_products_by_price, forwards and backwards.
-        "price_asc": (Product.lowest_price_fen.asc(), Product.id),
-        "price_desc": (Product.lowest_price_fen.desc(), Product.id.desc()),
-        "newest": (Product.created_at.desc(), Product.id.desc()),
-    }[query.sort]
+    """Featured first, then the newest listing: a backward walk of ix_products_listing, no sort;
+    by price: walks of ix_products_by_price, forwards and backwards; a GATHERed search sorts
+    the matches it fetched (`+ 0` keeps PostgreSQL off the price index)."""
+    return seek.order_by(query.sort, sorted_in_memory=how == GATHER)
 
 
-def _page(statement, query):
+def _page(statement, query, how=None, seeking=False):
     """`statement` limited to the query's page, fetched as `per_page + 1` rows (the extra one says
-    whether a next page exists)."""
-    return statement.limit(_inline(query.per_page + 1)).offset(_inline((query.page - 1) * query.per_page))
+    whether a next page exists): past the anchor bound as `after_*` when `seeking`, else by OFFSET."""
+    statement = statement.limit(_inline(query.per_page + 1))
+    if seeking:
+        return statement.where(seek.after_key(query.sort, sorted_in_memory=how == GATHER))
+    return statement.offset(_inline((query.page - 1) * query.per_page)) if query.page > 1 else statement
 
 
 def search_cards(query):
@@ -220,13 +217,29 @@ def search_cards(query):
     than the database did."""
     connection = db.session.connection()  # plain rows: nothing of the ORM session is needed
     dialect_name = connection.dialect.name
-    rows = connection.execute(_card_statement(query, dialect_name, _search_plan(query, dialect_name))).all()
+    listing = replace(query, page=1)  # every page of a listing shares its statement and its plan
+    plan = _search_plan(listing, dialect_name)
+    parameters = _seek_parameters(query, listing)
+    if parameters is None:  # past the listing's last page
+        return Page(items=[], page=query.page, per_page=query.per_page, has_next=False)
+    statement = _card_statement(listing, dialect_name, plan, seeking=bool(parameters))
+    rows = connection.execute(statement, parameters).all()
     return Page(items=[Card(*row) for row in rows[:query.per_page]], page=query.page, per_page=query.per_page,
                 has_next=len(rows) > query.per_page)
 
 
-@functools.lru_cache(maxsize=256)
-def _card_statement(query, dialect_name, plan):
+def _seek_parameters(query, listing):
+    """The bound anchor a page after the first seeks past ({} for page 1, None past the last page)."""
+    if query.page == 1:
+        return {}
+    anchors, _rows = seek.anchors(listing, lambda statement: _matching(statement, listing), query.sort, query.per_page)
+    if query.page - 2 >= len(anchors):
+        return None
+    return seek.anchor_parameters(anchors[query.page - 2])
+
+
+@functools.lru_cache(maxsize=1024)
+def _card_statement(query, dialect_name, plan, seeking=False):
     """The cards' statement for `query` on one kind of database (search conditions differ), built
     once per process: building it took longer than PostgreSQL takes to run it, and the home page,
     the catalogue's first pages and the common searches ask the same few queries all day."""
@@ -236,17 +249,23 @@ def _card_statement(query, dialect_name, plan):
         # A common term's page walks the listing and checks a dozen rows for each match. Picking
         # the page's ids from ix_products_listing alone (it includes the terms and the lowest
         # price: an index-only walk) and only then reading those products halves the search.
-        page_ids = _page(_matching(select(Product.id), query, plan), query).subquery()
+        page_ids = _page(_matching(select(Product.id), query, plan), query, plan[0], seeking).subquery()
         return cards.join(page_ids, page_ids.c.id == Product.id).order_by(*_order(query))
-    return _page(_matching(cards, query, plan), query)
+    return _page(_matching(cards, query, plan), query, plan[0], seeking)
 
 
 def search_products(query):
     """One `Page` of active uplink products matching `query` (for the API), with their village,
     variants and photos, in a fixed number of queries."""
-    statement = _matching(select(Product), query, _search_plan(query, db.engine.dialect.name))
-    products = db.session.scalars(_page(statement, query).options(
-        joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos))).all()
+    listing = replace(query, page=1)
+    plan = _search_plan(listing, db.engine.dialect.name)
+    statement = _matching(select(Product), listing, plan)
+    parameters = _seek_parameters(query, listing)
+    if parameters is None:  # past the listing's last page
+        return Page(items=[], page=query.page, per_page=query.per_page, has_next=False, _statement=statement)
+    page = _page(statement, query, plan[0], seeking=bool(parameters)).options(
+        joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos))
+    products = db.session.scalars(page, parameters).all()
     return Page(items=products[:query.per_page], page=query.page, per_page=query.per_page,
                 has_next=len(products) > query.per_page, _statement=statement)
 

@@ -1,4 +1,4 @@
-"""`flask --app wsgi ledger verify|seal|checkpoint|explain`."""
+"""`flask --app wsgi ledger verify|seal|figures|checkpoint|explain`."""
 import json
 import sys
 
@@ -44,6 +44,23 @@ def seal_command():
     from marketplace.ledger.chain import seal_pending
 
     click.echo(f"sealed {seal_pending()} entries")
+
+
+@ledger_cli.command("figures")
+@click.option("--rebuild", is_flag=True, help="empty the towns' figures and fold the whole chain again")
+@click.option("--verify", is_flag=True, help="then compare every town's figures with its postings summed anew")
+def figures_command(rebuild, verify):
+    """Fold the sealed entries into the towns' public figures (the sealing task does this every few seconds)."""
+    from marketplace.ledger.figures import fold_sealed_entries, rebuild_town_figures, verify_town_figures
+
+    click.echo(f"folded {rebuild_town_figures() if rebuild else fold_sealed_entries()} links")
+    if verify:
+        differences = verify_town_figures()
+        for town_id, what in differences:
+            click.echo(f"town {town_id}: {what}")
+        click.echo(f"{len(differences)} town(s) differ")
+        if differences:
+            sys.exit(1)
 
 
 @ledger_cli.command("checkpoint")

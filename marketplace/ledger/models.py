@@ -111,3 +111,43 @@ class UnsealedEntry(db.Model):
 
     __tablename__ = "ledger_unsealed"
     entry_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
+# The public figures of each town (its impact page and the API's): maintained aggregates, folded in
+# from the entries the sealer has chained (marketplace.ledger.figures), so a public page never sums postings.
+class HouseholdIncome(db.Model):
+    """What a household has been credited by one income mechanism (refunds counted against it).
+    A row exists once the household has had any posting of that mechanism: it was reached by it."""
+
+    __tablename__ = "household_income"
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
+    mechanism: Mapped[str] = mapped_column(String(20), primary_key=True)
+    fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+
+
+class TownIncome(db.Model):
+    """A town's income by mechanism, summed over its households, and how many of them it reached."""
+
+    __tablename__ = "town_income"
+    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"), primary_key=True)
+    mechanism: Mapped[str] = mapped_column(String(20), primary_key=True)
+    fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    households: Mapped[int] = mapped_column(default=0)
+
+
+class TownFigures(db.Model):
+    """A town's households reached by any mechanism, and its love fund's money in and out."""
+
+    __tablename__ = "town_figures"
+    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"), primary_key=True, autoincrement=False)
+    households_reached: Mapped[int] = mapped_column(default=0)
+    love_fund_received_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    love_fund_granted_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+
+
+class FoldMark(db.Model):
+    """How far along the hash chain an aggregate has folded: every link with seq ≤ `seq` is in it, once."""
+
+    __tablename__ = "ledger_fold_marks"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(db.BigInteger, default=0)

@@ -41,7 +41,7 @@ def account_ids(keys):
     found = _find_accounts(keys)
     missing = [key for key in keys if key not in found]
     if missing:
-        db.session.execute(_insert(Account).values(
+        db.session.execute(dialect_insert(Account).values(
             [{"kind": kind, "owner_type": owner_type, "owner_id": owner_id} for kind, owner_type, owner_id in missing]
         ).on_conflict_do_nothing())
         found.update(_find_accounts(missing))
@@ -77,7 +77,7 @@ def among(column, values):
     return column.in_(values)
 
 
-def _insert(model):
+def dialect_insert(model):
     """The dialect's INSERT, which has ON CONFLICT on PostgreSQL and SQLite alike."""
     return (pg_insert if is_postgres() else sqlite_insert)(model.__table__)
 
@@ -186,7 +186,7 @@ def bulk_insert(model, rows, unique_key=None, returning=()):
     table = model.__table__
     dialect = db.session.get_bind().dialect
     if dialect.name != "postgresql":
-        statement = _insert(model)
+        statement = dialect_insert(model)
         if unique_key:
             statement = statement.on_conflict_do_nothing(index_elements=[table.c[unique_key]])
         if not returning:

@@ -29,6 +29,7 @@ from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from marketplace.extensions import db
+from marketplace.ledger.figures import RETIRE_AFTER_COMMIT
 
 VERSION_KEY = "catalogue:version"
 CHANGES_KEY = "catalogue:changes"
@@ -78,7 +79,12 @@ def _store():
 
 def shows_stock_of(variant_ids):
     """Called by a view whose page shows these variants' stock: a stock change retires the page."""
-    g.page_cache_keys = [STOCK_KEY.format(variant_id) for variant_id in sorted(variant_ids)]
+    depends_on(STOCK_KEY.format(variant_id) for variant_id in sorted(variant_ids))
+
+
+def depends_on(keys):
+    """Called by a view whose page shows what these version keys track: bumping one retires the page."""
+    g.page_cache_keys = [*g.get("page_cache_keys", []), *keys]
 
 
 def cached_page(view):
@@ -225,5 +231,6 @@ def _bump_after_commit(session_):
     keys = [STOCK_KEY.format(variant_id) for variant_id in sorted(session_.info.pop(_STOCK_CHANGED, ()))]
     if session_.info.pop(_CHANGED, False):
         keys.append(VERSION_KEY)
+    keys.extend(sorted(session_.info.pop(RETIRE_AFTER_COMMIT, ())))  # e.g. a town's figures folded in
     if keys:
         bump(keys)

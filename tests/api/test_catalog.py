@@ -57,9 +57,14 @@ def test_an_unknown_product_is_a_404_problem_in_the_clients_language(api):
 
 
 def test_town_impact_figures_are_public(api):
+    from marketplace.ledger.chain import seal_pending
+    from marketplace.ledger.figures import fold_sealed_entries
+
+    seal_pending()
+    fold_sealed_entries()  # the sealing task's work: the figures are kept, not summed per request
     towns = api.get("/towns").get_json()["items"]
     assert towns
     impact = api.get(f"/towns/{towns[0]['slug']}/impact").get_json()
     assert impact["town"]["slug"] == towns[0]["slug"]
-    assert impact["income_fen"] == sum(impact["by_mechanism_fen"].values())
+    assert impact["income_fen"] == sum(impact["by_mechanism_fen"].values()) > 0
     assert api.get("/towns/atlantis/impact").status_code == 404

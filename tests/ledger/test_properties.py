@@ -26,6 +26,7 @@ from marketplace.ledger.attribution import (
 from marketplace.ledger.errors import InsufficientBalance, NotReady
 from marketplace.ledger.models import JournalEntry
 from marketplace.ledger.chain import seal_pending
+from marketplace.ledger.figures import fold_sealed_entries, verify_town_figures
 from marketplace.ledger.services import account_id, balance_fen
 from marketplace.ledger.verify import verify_ledger
 from marketplace.orders.models import Order
@@ -166,6 +167,8 @@ def run(event, district, courses=None, late_fees=None, queue=None):
 
 def assert_ledger_holds(orders):
     seal_pending()  # the beat's sealer: every entry chained, so verify recomputes the whole chain
+    fold_sealed_entries()  # the same task then folds them into the towns' public figures
+    assert verify_town_figures() == []  # kept figures equal the postings summed anew, after any history
     report = verify_ledger()
     assert report.ok, report.violations
     assert report.counts["entries_awaiting_seal"] == 0 and report.counts["chain_links"] == report.counts["entries"]

@@ -148,6 +148,12 @@ def latencies(context, server, page_requests):
                           f"gunicorn sync, {len(rss)} workers, after the page runs"))
 
 
+def traffic(context):
+    from tests.perf import bench_traffic  # it imports this module's helpers
+
+    bench_traffic.run(context)
+
+
 def checkout(context):
     from tests.perf import bench_checkout  # it imports this module's helpers
 
@@ -191,6 +197,6 @@ def town(context):
             context.table.add(Row(name, f"FAILED: {type(error).__name__}: {str(error)[:120]}", "", "FAILED"))
 
 
-ALL = [("seed", seed), ("pages", pages), ("checkout", checkout), ("webhook", webhook),
+ALL = [("seed", seed), ("pages", pages), ("traffic", traffic), ("checkout", checkout), ("webhook", webhook),
        ("attribution", attribution), ("ledger_proof", ledger_proof), ("reconciliation", reconciliation),
        ("town", town)]

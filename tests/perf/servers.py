@@ -46,17 +46,18 @@ def _stop(process, seconds=20):
 
 
 @contextmanager
-def gunicorn(env, log_path, workers=WEB_WORKERS):
-    """The app under gunicorn (sync workers) on a free port; yields a Server."""
+def gunicorn(env, log_path, workers=WEB_WORKERS, app="wsgi:app"):
+    """The app (or another WSGI `app`, such as the bare hello-world) under gunicorn (sync workers)
+    on a free port; yields a Server."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "wsgi:app", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+    command = [str(BIN / "gunicorn"), app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--worker-class", "sync",
                "--backlog", "2048", "--log-level", "warning"]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
     server = Server(process, port)
     try:
-        wait_for_url(f"{server.base}/healthz", process=process)
+        wait_for_url(f"{server.base}/healthz", seconds=120, process=process)  # a loaded machine imports slowly
         yield server
     finally:
         _stop(process)

@@ -102,3 +102,30 @@ def test_browse_by_household_shows_its_direct_goods_and_the_lots_it_supplied(cli
     grower = db.session.scalar(db.select(SupplyLot.household_id).filter_by(product_id=pear.id).limit(1))
     supplied = client.get(f"/products?household={grower}").get_data(as_text=True)
     assert "焦氏雪梨" in supplied and "北下册山花蜂蜜" not in supplied
+
+
+@pytest.mark.parametrize("sort", ["featured", "price_asc", "price_desc", "newest"])
+def test_every_product_shows_once_across_the_pages_in_every_sort(client, demo, app_ctx, sort):
+    """Pages after the first seek past the previous page's last key: together they are the listing, in order."""
+    from marketplace.catalog import browse
+    from marketplace.catalog.models import Product, Variant
+    from marketplace.extensions import db
+
+    pear = db.session.scalar(db.select(Product).filter_by(slug="jiao-snow-pears"))
+    for number in range(30):
+        product = Product(slug=f"pear-{number}", seller_id=pear.seller_id, category_id=pear.category_id,
+                          origin_village_id=pear.origin_village_id, title_zh=f"翻页梨{number:02d}",
+                          title_en=f"Paging pear {number}", is_featured=number % 3 == 0)
+        db.session.add(product)
+        db.session.flush()
+        db.session.add(Variant(product_id=product.id, sku=f"T-{number}", name_zh="1斤", name_en="1 jin",
+                               price_fen=100 + number % 7, stock_available=5))  # prices tie: the id breaks them
+    db.session.commit()
+    whole = browse.search_cards(browse.CatalogueQuery(text="翻页梨", sort=sort, per_page=100)).items
+    paged = []
+    for page in range(1, 5):
+        html = client.get(f"/products?q=翻页梨&sort={sort}&page={page}").get_data(as_text=True)
+        paged += [card.title_zh for card in whole if f">{card.title_zh}<" in html]
+        listed = browse.search_cards(browse.CatalogueQuery(text="翻页梨", sort=sort, page=page)).items
+        assert [card.title_zh for card in listed] == [card.title_zh for card in whole[(page - 1) * 12:page * 12]]
+    assert sorted(paged) == sorted(card.title_zh for card in whole) and len(whole) == 30

@@ -211,3 +211,46 @@ def test_a_page_rendered_for_a_user_signed_in_without_the_session_is_not_kept(ap
     monkeypatch.setitem(app.view_functions, "storefront.index", routes.cached_page(index_for_a_remembered_user))
     client.get("/")
     assert list(page_cache.scan_iter("page:*")) == []
+
+
+def test_the_impact_page_is_cached_until_its_towns_figures_are_folded(app, client, page_cache):
+    """The public impact page is served from the cache, and a fold that changes its town's figures
+    (the sealing task's, every few seconds) retires it at once."""
+    from datetime import date
+
+    from marketplace.catalog.models import Product, SupplyLot
+    from marketplace.coops.services import record_supply_lot
+    from marketplace.ledger.chain import seal_pending
+    from marketplace.ledger.figures import fold_sealed_entries, town_figures
+    from marketplace.people.models import Household
+    from marketplace.places.models import Town, Village
+
+    def fold():
+        with app.app_context():
+            seal_pending()
+            fold_sealed_entries()
+            taihe = db.session.scalar(select(Town).filter_by(slug="taihe"))
+            reached = town_figures(taihe.id).by_mechanism["floor_purchase"]
+            db.session.remove()
+            return reached
+
+    before = fold()
+    first = client.get("/towns/taihe/impact").get_data(as_text=True)
+    response, statements = statements_during(app, lambda: client.get("/towns/taihe/impact"))
+    assert response.get_data(as_text=True) == first and statements == []
+    with app.app_context():  # a new lot for a demo grower of Taihe: a floor purchase posted
+        lot = db.session.scalars(select(SupplyLot).join(Household, Household.id == SupplyLot.household_id)
+                                 .join(Village, Village.id == Household.village_id)
+                                 .join(Town, Town.id == Village.town_id).where(Town.slug == "taihe")).first()
+        product = db.session.get(Product, lot.product_id)
+        record_supply_lot(cooperative_id=product.seller.cooperative_id, product_id=product.id,
+                          household_id=lot.household_id, quantity=3, idempotency_token="impact-cache-1",
+                          received_on=date(2026, 1, 1))
+        db.session.commit()
+        db.session.remove()
+    after = fold()
+    assert after > before
+    from marketplace.money import format_fen
+
+    assert format_fen(after) in client.get("/towns/taihe/impact").get_data(as_text=True)
+

@@ -15,6 +15,7 @@ from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.ledger import attribution
 from marketplace.ledger.chain import seal_pending
+from marketplace.ledger.figures import fold_sealed_entries
 from marketplace.ledger.chain import write_checkpoint as write_chain_checkpoint
 from marketplace.ledger.errors import NotReady
 from marketplace.ledger.rules.fixed_returns_schedule import run_fixed_returns as run_fixed_returns_service
@@ -135,9 +136,12 @@ def run_fixed_returns(today=None):
 
 @shared_task(name="ledger.seal_entries", **TASK_OPTIONS)
 def seal_entries():
-    """Beat, every few seconds: chain the entries posted since the last run (chain.py); returns how many."""
+    """Beat, every few seconds: chain the entries posted since the last run (chain.py), then fold
+    them into the towns' public figures (figures.py); returns how many were chained."""
     try:
-        return seal_pending()
+        sealed = seal_pending()
+        fold_sealed_entries()
+        return sealed
     finally:
         db.session.remove()
 

@@ -52,6 +52,11 @@ INCOME_MECHANISMS = ("direct_sale", "floor_purchase", "profit_return", "dividend
 
 def household_mechanism(entry):
     """The mechanism of a household posting made by `entry` (a refund counts against what it reverses)."""
-    if entry.rule == REFUND:
-        return MECHANISM_OF_RULE.get((entry.rule_settings or {}).get("reverses_rule"), "other")
-    return MECHANISM_OF_RULE.get(entry.rule, "other")
+    return mechanism_of(entry.rule, entry.rule_settings)
+
+
+def mechanism_of(rule, rule_settings):
+    """The mechanism of a household posting made by an entry of `rule` with these recorded settings."""
+    if rule == REFUND:
+        return MECHANISM_OF_RULE.get((rule_settings or {}).get("reverses_rule"), "other")
+    return MECHANISM_OF_RULE.get(rule, "other")
