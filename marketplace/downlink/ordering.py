@@ -24,6 +24,7 @@ from marketplace.ledger.attribution import pay_order_from_earnings
 from marketplace.ledger.balances import household_balance
 from marketplace.ledger.errors import InsufficientBalance
 from marketplace.money import format_fen
+from marketplace.orders.checkout import new_pickup_code
 from marketplace.orders.fulfilment import open_shipments
 from marketplace.orders.models import Order, OrderEvent, OrderLine, StockReservation
 from marketplace.payments.models import Payment
@@ -33,11 +34,6 @@ from marketplace.people.models import Household, Supplier
 PAYMENT_CHOICES = ("earnings", "cash", "stripe")
 MAX_QUANTITY = 999
 MAX_LINES = 30
-
-
-def new_pickup_code():
-    """Six digits the villager shows at hand-over; not guessable from the order number."""
-    return f"{secrets.randbelow(1_000_000):06d}"
 
 
 def _new_public_no():

@@ -108,6 +108,11 @@ def _reserve(variant, quantity):
                         item=item_name(variant)))
 
 
+def new_pickup_code():
+    """Six digits the buyer or villager shows at hand-over; not guessable from the order number."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
 def new_public_no():
     return f"SX{utcnow():%y%m%d}{secrets.token_hex(4).upper()}"
 
@@ -136,6 +141,7 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0):
         recipient_phone=delivery.recipient_phone.strip(),
         address=delivery.address.strip() if delivery.kind == "address" else "",
         service_point_id=delivery.service_point_id if delivery.kind == "pickup" else None,
+        pickup_code=new_pickup_code() if delivery.kind == "pickup" else None,
         donation_town_id=_donation_town_id(lines) if donation_fen else None,
         subtotal_fen=subtotal, shipping_fen=shipping, donation_fen=donation_fen,
         total_fen=subtotal + shipping + donation_fen, reservation_expires_at=expires, placed_by_id=buyer_id,
