@@ -5,7 +5,9 @@
   (30 % of 3元 × 100) is available and paid, with its funded floor money, in Lingzi's bank batch;
 - 3 斤 of grains delivered two days ago: inside the after-sales window, still pending;
 - a box of pears shipped three days ago: awaiting the buyer's 确认收货;
-- 2 斤 of grains paid today: waiting to be packed.
+- 2 斤 of grains paid today: waiting to be packed;
+- in the village (downlink): a cash order of cooking oil delivered to 北坪村's service point and
+  waiting for pickup, and a bag of washing powder waiting for the next delivery run.
 
 The payments are recorded as if Stripe had reported them (`pi_demo_…`); `make run` starts an
 empty local Stripe, which therefore does not know them, and reconciliation does not match them.
@@ -47,6 +49,7 @@ def seed_demo_orders():
         _paid_order(public_no, items, buyer, utcnow() - timedelta(days=days), step)
     settle_due()
     _pay_lingzi()
+    _seed_village_orders()
 
 
 def _paid_order(public_no, items, buyer_id, paid_at, step):
@@ -103,3 +106,21 @@ def _pay_lingzi():
     payouts.approve_batch(checker, batch.id)
     for number, item in enumerate(list(batch.items), start=1):
         payouts.mark_item_paid(maker, item.id, f"农商银行代发 LZ-{number:04d}")
+
+
+def _seed_village_orders():
+    """The agent's daily-goods orders for two households of 北坪村: one consolidated into a run that
+    the supplier dispatched and the service point received, one still waiting for a run."""
+    from marketplace.downlink import ordering, runs
+
+    agent, supplier_user = _user_id("agent@demo.cn"), _user_id("supplier@demo.cn")
+    supplier_id = db.session.scalar(select(User.supplier_id).where(User.id == supplier_user))
+    oil = db.session.scalar(select(Variant.id).filter_by(sku="OIL-5L"))
+    soap = db.session.scalar(select(Variant.id).filter_by(sku="SOAP-2KG"))
+    households = [household.id for household, _available in ordering.point_households(agent)]
+    ordering.place_order(agent, supplier_id, {oil: 1}, "cash", household_id=households[0])
+    (run,) = runs.consolidate_for_supplier(supplier_user)
+    run_id = run.id
+    runs.dispatch_run(supplier_user, run_id)
+    runs.receive_run(agent, run_id)
+    ordering.place_order(agent, supplier_id, {soap: 1}, "cash", household_id=households[1 % len(households)])

@@ -16,6 +16,7 @@ def _sign_in(phone, live_server, email):
 
 def test_a_phone_makes_an_api_token_and_sees_it_once(demo, live_server, phone):
     _sign_in(phone, live_server, "coop@demo.cn")
+    phone.click(".account-menu summary")
     phone.click("text=接口令牌")
     phone.fill("input[name=name]", "合作社小程序")
     phone.click("text=创建令牌")

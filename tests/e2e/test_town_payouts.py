@@ -27,6 +27,7 @@ def test_one_staff_member_drafts_a_batch_another_approves_and_the_bank_file_down
     expect(phone.locator(".notice")).to_be_visible()  # the maker is offered no approve button
     batch_url = phone.url
     phone.screenshot(path=str(ARTIFACTS / "town-batch-drafted.png"), full_page=True)
+    phone.click(".account-menu summary")
     phone.click("text=退出")
 
     sign_in(phone, live_server, "town2@demo.cn")
