@@ -1,0 +1,29 @@
+"""product drafts: a new listing is a draft until it has a price, stock or a lot, and a photo
+
+Revision ID: 0031
+Revises: 0017
+Create Date: 2026-12-02 21:55:00
+
+"""
+from alembic import op
+
+
+revision = '0031'
+down_revision = '0017'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_products_status_known'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_products_status_known'),
+                                         "status IN ('draft', 'active', 'paused', 'archived')")
+
+
+def downgrade():
+    op.execute("UPDATE products SET status = 'paused' WHERE status = 'draft'")
+    with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_products_status_known'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_products_status_known'),
+                                         "status IN ('active', 'paused', 'archived')")
