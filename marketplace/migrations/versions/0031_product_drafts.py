@@ -1,10 +1,12 @@
-"""product drafts: a new listing is a draft until it has a price, stock or a lot, and a photo
+"""product drafts: a new listing is a draft until it has a price, stock or a lot, and a photo;
+the cash a villager tendered at pickup (the change given back is the difference)
 
 Revision ID: 0031
 Revises: 0017
 Create Date: 2026-12-02 21:55:00
 
 """
+import sqlalchemy as sa
 from alembic import op
 
 
@@ -15,6 +17,8 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('pickup_tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cash_tendered_fen', sa.BigInteger(), nullable=True))
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_products_status_known'), type_='check')
         batch_op.create_check_constraint(op.f('ck_products_status_known'),
@@ -22,6 +26,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('pickup_tickets', schema=None) as batch_op:
+        batch_op.drop_column('cash_tendered_fen')
     op.execute("UPDATE products SET status = 'paused' WHERE status = 'draft'")
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_products_status_known'), type_='check')
