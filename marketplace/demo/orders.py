@@ -7,7 +7,8 @@
 - a box of pears shipped three days ago: awaiting the buyer's 确认收货;
 - 2 斤 of grains paid today: waiting to be packed;
 - in the village (downlink): a cash order of cooking oil delivered to 北坪村's service point and
-  waiting for pickup, and a bag of washing powder waiting for the next delivery run.
+  waiting for pickup, and a bag of washing powder waiting for the next delivery run;
+- a box of pears the buyer cancelled before it was packed, refunded in full (SXDEMO0005).
 
 The payments are recorded as if Stripe had reported them (`pi_demo_…`); `make run` starts an
 empty local Stripe, which therefore does not know them, and reconciliation does not match them.
@@ -50,6 +51,7 @@ def seed_demo_orders():
     settle_due()
     _pay_lingzi()
     _seed_village_orders()
+    _seed_refunded_order(buyer)
 
 
 def _paid_order(public_no, items, buyer_id, paid_at, step):
@@ -124,3 +126,34 @@ def _seed_village_orders():
     runs.dispatch_run(supplier_user, run_id)
     runs.receive_run(agent, run_id)
     ordering.place_order(agent, supplier_id, {soap: 1}, "cash", household_id=households[1 % len(households)])
+
+
+def _seed_refunded_order(buyer_id):
+    """A paid order the buyer cancelled before packing, refunded in full and reversed in the ledger.
+
+    The refund is recorded as if Stripe had reported it (`re_demo_…`): the local Stripe of
+    `make run` does not know the demo's payments, so nothing is sent to it."""
+    from flask import current_app
+
+    from marketplace.ledger.rules.refunds import attribute_refund
+    from marketplace.outbox.models import OutboxMessage
+    from marketplace.payments.refunds import refund_lines_uncommitted
+
+    order = _paid_order("SXDEMO0005", [("PEAR-5J", 1)], buyer_id, utcnow() - timedelta(days=3), "open")
+    dispatch = current_app.config.get("OUTBOX_DISPATCH", True)
+    current_app.config["OUTBOX_DISPATCH"] = False
+    try:
+        refund = refund_lines_uncommitted(order.id, {line.id: line.quantity for line in order.lines}, buyer_id,
+                                          restock=True, reason="cancelled by the buyer before packing",
+                                          allowed_statuses=("paid",))
+        order.status = "cancelled"
+        refund.status, refund.stripe_refund_id = "succeeded", f"re_demo_{order.public_no}"
+        db.session.add(OrderEvent(order_id=order.id, status="cancelled", note="cancelled_by_buyer", actor_id=buyer_id))
+        db.session.add(OrderEvent(order_id=order.id, status="cancelled", note="refunded"))
+        for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.processed_at.is_(None),
+                                                                      OutboxMessage.task_name == "payments.send_refund")):
+            message.processed_at = utcnow()
+        db.session.commit()
+    finally:
+        current_app.config["OUTBOX_DISPATCH"] = dispatch
+    attribute_refund(refund.id)

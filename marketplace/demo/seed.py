@@ -125,6 +125,9 @@ USERS = [
     ("town@demo.cn", "岭子镇电商专员 甲", "town_staff", {"town": "lingzi"}),
     ("town2@demo.cn", "岭子镇电商专员 乙", "town_staff", {"town": "lingzi"}),
     ("taihe@demo.cn", "太河镇电商专员", "town_staff", {"town": "taihe"}),
+    # Staff of every town with a supplier of daily goods: Xihe pays Huimin in its payout batches.
+    ("xihe-town@demo.cn", "西河镇电商专员 甲", "town_staff", {"town": "xihe"}),
+    ("xihe-town2@demo.cn", "西河镇电商专员 乙", "town_staff", {"town": "xihe"}),
     ("supplier@demo.cn", "惠民农资超市", "supplier", {"supplier": "huimin"}),
     ("agent@demo.cn", "北坪村服务站代办员", "agent", {"service_point": "北坪村"}),
     ("admin@demo.cn", "平台管理员", "admin", {}),

@@ -48,7 +48,7 @@ def test_the_demo_orders_show_every_step_of_settlement_and_a_payout_of_settled_i
     seed_demo_orders()  # once
     steps = dict(db.session.execute(select(Order.public_no, Order.status).where(Order.public_no.like("SXDEMO%"))).all())
     assert steps == {"SXDEMO0001": "completed", "SXDEMO0002": "delivered", "SXDEMO0003": "shipped",
-                     "SXDEMO0004": "paid"}
+                     "SXDEMO0004": "paid", "SXDEMO0005": "cancelled"}
     awaiting_confirmation = db.session.scalars(select(Shipment).where(Shipment.status == "shipped")).all()
     assert len(awaiting_confirmation) == 1
     assert db.session.scalar(select(CooperativeDeposit.status)) == "approved"
