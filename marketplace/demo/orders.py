@@ -139,7 +139,8 @@ def _seed_refunded_order(buyer_id):
     from marketplace.outbox.models import OutboxMessage
     from marketplace.payments.refunds import refund_lines_uncommitted
 
-    order = _paid_order("SXDEMO0005", [("PEAR-5J", 1)], buyer_id, utcnow() - timedelta(days=3), "open")
+    _paid_order("SXDEMO0005", [("PEAR-5J", 1)], buyer_id, utcnow() - timedelta(days=3), "open")
+    order = db.session.scalar(select(Order).filter_by(public_no="SXDEMO0005"))
     dispatch = current_app.config.get("OUTBOX_DISPATCH", True)
     current_app.config["OUTBOX_DISPATCH"] = False
     try:
