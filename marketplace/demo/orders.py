@@ -8,7 +8,8 @@
 - 2 斤 of grains paid today: waiting to be packed;
 - in the village (downlink): a cash order of cooking oil delivered to 北坪村's service point and
   waiting for pickup, and a bag of washing powder waiting for the next delivery run;
-- a box of pears the buyer cancelled before it was packed, refunded in full (SXDEMO0005).
+- a box of pears the buyer cancelled before it was packed, refunded in full (SXDEMO0005);
+- ¥500 of love-fund education aid to a 北坪村 household: earnings its agent can spend.
 
 The payments are recorded as if Stripe had reported them (`pi_demo_…`); `make run` starts an
 empty local Stripe, which therefore does not know them, and reconciliation does not match them.
@@ -120,6 +121,7 @@ def _seed_village_orders():
     oil = db.session.scalar(select(Variant.id).filter_by(sku="OIL-5L"))
     soap = db.session.scalar(select(Variant.id).filter_by(sku="SOAP-2KG"))
     households = [household.id for household, _available in ordering.point_households(agent)]
+    _grant_education_aid(households[2 % len(households)])
     ordering.place_order(agent, supplier_id, {oil: 1}, "cash", household_id=households[0])
     (run,) = runs.consolidate_for_supplier(supplier_user)
     run_id = run.id
@@ -158,3 +160,15 @@ def _seed_refunded_order(buyer_id):
     finally:
         current_app.config["OUTBOX_DISPATCH"] = dispatch
     attribute_refund(refund.id)
+
+
+def _grant_education_aid(household_id):
+    """Xihe's love fund, filled at a charity market (义集), grants a 北坪村 household ¥500 of education
+    aid (proposed by one staff member, approved by the other): earnings its agent can spend on
+    daily goods (花收益) or have paid out."""
+    from marketplace.funds import services as funds
+
+    maker, checker = _user_id("xihe-town@demo.cn"), _user_id("xihe-town2@demo.cn")
+    funds.record_donation(maker, "charity_market", 2_000_00, "西河镇义集（演示）")
+    grant = funds.propose_grant(maker, household_id, "education", 500_00, "孩子上初中的学杂费（演示）")
+    funds.approve_grant(checker, grant.id)

@@ -55,3 +55,8 @@ def test_the_demo_orders_show_every_step_of_settlement_and_a_payout_of_settled_i
     # The article's household: 100 斤 at its 5元 floor (funded by Lili's deposit) and the 90元 profit return.
     assert 59_000 in db.session.scalars(select(PayoutItem.amount_fen).where(PayoutItem.status == "paid")).all()
     assert verify_ledger().ok
+    # The village agent has a household with earnings to spend on daily goods.
+    from marketplace.downlink.ordering import point_households
+
+    agent = db.session.scalar(select(User.id).filter_by(email="agent@demo.cn"))
+    assert max(available for _household, available in point_households(agent)) >= 500_00
