@@ -1,6 +1,6 @@
 """The two-way-flow marketplace (双向流通): the Flask application factory."""
 from flask import Flask, has_request_context, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale, get_translations, lazy_gettext
 from jinja2 import pass_context
 
 from marketplace import config, crypto, database
@@ -56,6 +56,9 @@ def register_extensions(app):
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
+    # Flask-Login's own prompt is English; this one is translated (lazily, per request).
+    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=";".join(translation_directories()))

@@ -3,6 +3,7 @@
 PDFs are rendered from Jinja templates; the CSS names Noto Sans CJK (Debian's fonts-noto-cjk) so
 Chinese renders. Every area uses these helpers rather than its own.
 """
+import logging
 from io import BytesIO
 
 import qrcode
@@ -13,6 +14,11 @@ from flask import render_template
 def render_pdf(template, **context):
     """Render a Jinja template (extending `documents/base.html`) to PDF bytes."""
     return html_to_pdf(render_template(template, **context))
+
+
+# WeasyPrint and the font subsetter log every layout step at INFO/DEBUG: only their warnings matter.
+for _name in ("weasyprint", "weasyprint.progress", "fontTools"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def html_to_pdf(html):

@@ -69,7 +69,11 @@ class Card:
     thumbnail: str | None
 
     def title(self, locale="zh"):
-        return self.title_en if str(locale).startswith("en") else self.title_zh
+        return (self.title_en or self.title_zh) if str(locale).startswith("en") else self.title_zh
+
+    def chinese_only(self, locale="zh"):
+        """Shown in Chinese to an English reader: the seller gave no English title."""
+        return str(locale).startswith("en") and not self.title_en
 
     def village_name(self, locale="zh"):
         return self.village_name_en if str(locale).startswith("en") else self.village_name_zh

@@ -10,7 +10,9 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select, update
 
 from marketplace.audit.services import record
-from marketplace.catalog.models import PRODUCT_STATUSES, UNITS, Category, Product, ProductPhoto, Seller, Variant
+from marketplace.catalog.models import (
+    PRODUCT_STATUSES, UNITS, Category, Product, ProductPhoto, Seller, SupplyLot, Variant,
+)
 from marketplace.catalog.photos import save_photo_files
 from marketplace.coops import scope
 from marketplace.coops.models import Cooperative, FloorPriceChange
@@ -44,7 +46,7 @@ def _whole_number(value, field, low, high):
 
 
 def _product_values(values):
-    cleaned = _clean_text(values, PRODUCT_TEXT_LIMITS, required=("title_zh", "title_en"))
+    cleaned = _clean_text(values, PRODUCT_TEXT_LIMITS, required=("title_zh",))
     category = db.session.get(Category, values.get("category_id")) if values.get("category_id") else None
     if category is None:
         raise DomainError(_("Choose a category."), field="category_id")
@@ -75,8 +77,9 @@ def listed_products(actor_id):
     return db.session.scalars(query).all()
 
 
-def create_product(actor_id, values, household_id=None, floor_price_fen=None, first_variant=None):
-    """A new listing, active at once, with its first variant if given (one transaction).
+def create_product(actor_id, values, household_id=None, floor_price_fen=None, first_variant=None, lot_unit="jin"):
+    """A new listing, as a draft (buyers do not see it), with its first variant if given (one
+    transaction). It goes on sale with `set_product_status(…, "active")` once it is ready.
 
     A manager lists for their cooperative (with an optional floor price, kept in the floor
     price history); a village agent lists directly (直供) for `household_id`, on its behalf.
@@ -92,9 +95,12 @@ def create_product(actor_id, values, household_id=None, floor_price_fen=None, fi
         seller_id, origin_village_id, on_behalf = scope.cooperative_seller_id(cooperative.id), cooperative.village_id, None
     if floor_price_fen is not None:
         _whole_number(floor_price_fen, "floor_price_fen", 0, MAX_PRICE_FEN)
+    if lot_unit not in UNITS:
+        raise DomainError(_("Choose a unit."), field="lot_unit")
     variant_values = _variant_values(first_variant) if first_variant is not None else None
-    product = Product(slug=_new_slug(cleaned["title_en"]), seller_id=seller_id, origin_village_id=origin_village_id,
-                      floor_price_fen=floor_price_fen, **cleaned)
+    product = Product(slug=_new_slug(cleaned["title_en"] or cleaned["title_zh"]), seller_id=seller_id,
+                      origin_village_id=origin_village_id, floor_price_fen=floor_price_fen, lot_unit=lot_unit,
+                      status="draft", **cleaned)
     db.session.add(product)
     db.session.flush()
     if floor_price_fen is not None:
@@ -119,11 +125,34 @@ def update_product(actor_id, product_id, values):
     return product
 
 
+def missing_for_sale(product):
+    """What a listing still lacks before buyers may see it: a priced variant on sale, something
+    to sell (stock, or for a cooperative a confirmed lot with units left) and a photo."""
+    missing = []
+    on_sale = [variant for variant in product.variants if variant.is_active and variant.price_fen > 0]
+    if not on_sale:
+        missing.append(_("a variant with a price"))
+    has_lot = db.session.scalar(select(func.count()).select_from(SupplyLot).where(
+        SupplyLot.product_id == product.id, SupplyLot.quantity_remaining > 0, SupplyLot.confirmed_at.is_not(None)))
+    if not any(variant.stock_available > 0 for variant in on_sale) and not has_lot:
+        missing.append(_("stock or a supply lot"))
+    if not product.photos:
+        missing.append(_("a photo"))
+    return missing
+
+
 def set_product_status(actor_id, product_id, status):
-    """Pause (hidden from buyers, kept), archive (retired) or reactivate a listing."""
-    if status not in PRODUCT_STATUSES:
+    """Put on sale, pause (hidden from buyers, kept), archive (retired) or reactivate a listing.
+
+    A listing goes on sale only when `missing_for_sale` finds nothing missing; it never goes back
+    to being a draft."""
+    if status not in PRODUCT_STATUSES or status == "draft":
         raise DomainError(_("Unknown status."), field="status")
     product = scope.product_for(actor_id, product_id)
+    missing = missing_for_sale(product) if status == "active" else []
+    if missing:
+        raise Conflict(_("Not on sale yet: it still needs %(missing)s.",
+                         missing=" · ".join(str(item) for item in missing)), field="status")
     product.status = status
     record("product.status", actor_id=actor_id, obj=product, on_behalf_of_household_id=_on_behalf_of(product),
            status=status)
@@ -132,7 +161,7 @@ def set_product_status(actor_id, product_id, status):
 
 
 def _variant_values(values):
-    cleaned = _clean_text(values, VARIANT_TEXT_LIMITS, required=("name_zh", "name_en"))
+    cleaned = _clean_text(values, VARIANT_TEXT_LIMITS, required=("name_zh",))
     if values.get("unit") not in UNITS:
         raise DomainError(_("Choose a unit."), field="unit")
     cleaned["unit"] = values["unit"]

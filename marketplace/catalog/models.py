@@ -12,7 +12,8 @@ from marketplace.places.models import Village
 
 SELLER_KINDS = ("cooperative", "household", "supplier")
 DIRECTIONS = ("uplink", "downlink")
-PRODUCT_STATUSES = ("active", "paused", "archived")
+# A new listing is a draft until it can be bought and shown: a price, stock or a lot, a photo (listings.py).
+PRODUCT_STATUSES = ("draft", "active", "paused", "archived")
 UNITS = ("jin", "kg", "box", "bag", "bottle", "piece", "pack")
 
 
@@ -106,7 +107,11 @@ class Product(db.Model):
     )
 
     def title(self, locale="zh"):
-        return self.title_en if str(locale).startswith("en") else self.title_zh
+        """The English title is optional: without one, English readers see the Chinese (marked by the page)."""
+        return (self.title_en or self.title_zh) if str(locale).startswith("en") else self.title_zh
+
+    def chinese_only(self, locale="zh"):
+        return str(locale).startswith("en") and not self.title_en
 
     def story(self, locale="zh"):
         return self.story_en if str(locale).startswith("en") else self.story_zh
@@ -152,7 +157,8 @@ class Variant(db.Model):
     )
 
     def name(self, locale="zh"):
-        return self.name_en if str(locale).startswith("en") else self.name_zh
+        """The English name is optional, as the product's title is."""
+        return (self.name_en or self.name_zh) if str(locale).startswith("en") else self.name_zh
 
 
 lowest_price.attach(Variant.__table__)

@@ -21,7 +21,8 @@ from marketplace.places.models import Town, Village
 
 
 def _in(locale, zh, en):
-    return en if str(locale).startswith("en") else zh
+    """The English text in English, the Chinese where there is no English (a seller may leave it out)."""
+    return (en or zh) if str(locale).startswith("en") else zh
 
 
 class _Named:
@@ -96,6 +97,9 @@ class BuyersProduct:
 
     def title(self, locale="zh"):
         return _in(locale, self.title_zh, self.title_en)
+
+    def chinese_only(self, locale="zh"):
+        return str(locale).startswith("en") and not self.title_en
 
     def story(self, locale="zh"):
         return _in(locale, self.story_zh, self.story_en)

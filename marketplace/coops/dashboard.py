@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 
 from marketplace.catalog.models import Product, SupplyLot, Variant
 from marketplace.coops import scope
-from marketplace.coops.models import CooperativePeriod, Membership
+from marketplace.coops.models import Cooperative, CooperativePeriod, Membership
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, JournalEntry, Posting
 from marketplace.ledger.rules.names import household_mechanism
@@ -107,6 +107,7 @@ def dashboard(actor_id):
     month_keys, sales_rows = sales_by_product_and_month(cooperative_id)
     credits = credits_by_household(cooperative_id)
     return {
+        "cooperative": db.session.get(Cooperative, cooperative_id),
         "months": month_keys, "sales_rows": sales_rows, "monthly": monthly_totals(month_keys, sales_rows),
         "credits": credits, "credit_chart": [(household.head_name, total) for household, _rules, total in credits[:10]],
         "mechanisms": sorted({rule for _household, rules, _total in credits for rule in rules}),

@@ -17,6 +17,7 @@ from marketplace.database import utcnow
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger import attribution
+from marketplace.ledger.rules.dividends import distributable_profit
 from marketplace.ledger.rules.sales import sharing_rule_in_force
 from marketplace.local_time import local_today
 from marketplace.outbox.services import publish
@@ -93,6 +94,12 @@ def preview_period(actor_id, period_start):
                                                   actor_id=actor_id)
     db.session.commit()
     return preview
+
+
+def profit_breakdown(preview):
+    """How the preview's distributable profit is computed, read from the ledger now (a preview
+    that no longer matches these figures cannot be confirmed: see `close_period`)."""
+    return distributable_profit(preview.cooperative_id, preview.period_start, preview.period_end)
 
 
 def close_period(actor_id, preview_id):

@@ -5,7 +5,11 @@
   (30 % of 3元 × 100) is available and paid, with its funded floor money, in Lingzi's bank batch;
 - 3 斤 of grains delivered two days ago: inside the after-sales window, still pending;
 - a box of pears shipped three days ago: awaiting the buyer's 确认收货;
-- 2 斤 of grains paid today: waiting to be packed.
+- 2 斤 of grains paid today: waiting to be packed;
+- in the village (downlink): a cash order of cooking oil delivered to 北坪村's service point and
+  waiting for pickup, and a bag of washing powder waiting for the next delivery run;
+- a box of pears the buyer cancelled before it was packed, refunded in full (SXDEMO0005);
+- ¥500 of love-fund education aid to a 北坪村 household: earnings its agent can spend.
 
 The payments are recorded as if Stripe had reported them (`pi_demo_…`); `make run` starts an
 empty local Stripe, which therefore does not know them, and reconciliation does not match them.
@@ -47,6 +51,8 @@ def seed_demo_orders():
         _paid_order(public_no, items, buyer, utcnow() - timedelta(days=days), step)
     settle_due()
     _pay_lingzi()
+    _seed_village_orders()
+    _seed_refunded_order(buyer)
 
 
 def _paid_order(public_no, items, buyer_id, paid_at, step):
@@ -103,3 +109,66 @@ def _pay_lingzi():
     payouts.approve_batch(checker, batch.id)
     for number, item in enumerate(list(batch.items), start=1):
         payouts.mark_item_paid(maker, item.id, f"农商银行代发 LZ-{number:04d}")
+
+
+def _seed_village_orders():
+    """The agent's daily-goods orders for two households of 北坪村: one consolidated into a run that
+    the supplier dispatched and the service point received, one still waiting for a run."""
+    from marketplace.downlink import ordering, runs
+
+    agent, supplier_user = _user_id("agent@demo.cn"), _user_id("supplier@demo.cn")
+    supplier_id = db.session.scalar(select(User.supplier_id).where(User.id == supplier_user))
+    oil = db.session.scalar(select(Variant.id).filter_by(sku="OIL-5L"))
+    soap = db.session.scalar(select(Variant.id).filter_by(sku="SOAP-2KG"))
+    households = [household.id for household, _available in ordering.point_households(agent)]
+    _grant_education_aid(households[2 % len(households)])
+    ordering.place_order(agent, supplier_id, {oil: 1}, "cash", household_id=households[0])
+    (run,) = runs.consolidate_for_supplier(supplier_user)
+    run_id = run.id
+    runs.dispatch_run(supplier_user, run_id)
+    runs.receive_run(agent, run_id)
+    ordering.place_order(agent, supplier_id, {soap: 1}, "cash", household_id=households[1 % len(households)])
+
+
+def _seed_refunded_order(buyer_id):
+    """A paid order the buyer cancelled before packing, refunded in full and reversed in the ledger.
+
+    The refund is recorded as if Stripe had reported it (`re_demo_…`): the local Stripe of
+    `make run` does not know the demo's payments, so nothing is sent to it."""
+    from flask import current_app
+
+    from marketplace.ledger.rules.refunds import attribute_refund
+    from marketplace.outbox.models import OutboxMessage
+    from marketplace.payments.refunds import refund_lines_uncommitted
+
+    _paid_order("SXDEMO0005", [("PEAR-5J", 1)], buyer_id, utcnow() - timedelta(days=3), "open")
+    order = db.session.scalar(select(Order).filter_by(public_no="SXDEMO0005"))
+    dispatch = current_app.config.get("OUTBOX_DISPATCH", True)
+    current_app.config["OUTBOX_DISPATCH"] = False
+    try:
+        refund = refund_lines_uncommitted(order.id, {line.id: line.quantity for line in order.lines}, buyer_id,
+                                          restock=True, reason="cancelled by the buyer before packing",
+                                          allowed_statuses=("paid",))
+        order.status = "cancelled"
+        refund.status, refund.stripe_refund_id = "succeeded", f"re_demo_{order.public_no}"
+        db.session.add(OrderEvent(order_id=order.id, status="cancelled", note="cancelled_by_buyer", actor_id=buyer_id))
+        db.session.add(OrderEvent(order_id=order.id, status="cancelled", note="refunded"))
+        for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.processed_at.is_(None),
+                                                                      OutboxMessage.task_name == "payments.send_refund")):
+            message.processed_at = utcnow()
+        db.session.commit()
+    finally:
+        current_app.config["OUTBOX_DISPATCH"] = dispatch
+    attribute_refund(refund.id)
+
+
+def _grant_education_aid(household_id):
+    """Xihe's love fund, filled at a charity market (义集), grants a 北坪村 household ¥500 of education
+    aid (proposed by one staff member, approved by the other): earnings its agent can spend on
+    daily goods (花收益) or have paid out."""
+    from marketplace.funds import services as funds
+
+    maker, checker = _user_id("xihe-town@demo.cn"), _user_id("xihe-town2@demo.cn")
+    funds.record_donation(maker, "charity_market", 2_000_00, "西河镇义集（演示）")
+    grant = funds.propose_grant(maker, household_id, "education", 500_00, "孩子上初中的学杂费（演示）")
+    funds.approve_grant(checker, grant.id)

@@ -125,6 +125,9 @@ USERS = [
     ("town@demo.cn", "岭子镇电商专员 甲", "town_staff", {"town": "lingzi"}),
     ("town2@demo.cn", "岭子镇电商专员 乙", "town_staff", {"town": "lingzi"}),
     ("taihe@demo.cn", "太河镇电商专员", "town_staff", {"town": "taihe"}),
+    # Staff of every town with a supplier of daily goods: Xihe pays Huimin in its payout batches.
+    ("xihe-town@demo.cn", "西河镇电商专员 甲", "town_staff", {"town": "xihe"}),
+    ("xihe-town2@demo.cn", "西河镇电商专员 乙", "town_staff", {"town": "xihe"}),
     ("supplier@demo.cn", "惠民农资超市", "supplier", {"supplier": "huimin"}),
     ("agent@demo.cn", "北坪村服务站代办员", "agent", {"service_point": "北坪村"}),
     ("admin@demo.cn", "平台管理员", "admin", {}),
@@ -178,10 +181,15 @@ def _seed_households(villages):
     for _town, village_zh, _en, poor_village, count in VILLAGES:
         village = villages[village_zh]
         households[village_zh] = []
+        given_seen = {}
         for index in range(count):
             number += 1
             surname, surname_py = SURNAMES[(number * 7) % len(SURNAMES)]
             given, given_py = GIVEN[(number * 5 + index) % len(GIVEN)]
+            # One label per household, unique in its village and the same in both languages: a
+            # second 守田 of the village is 「守田 2」 / "Shoutian 2"; no surname in either.
+            given_seen[given] = given_seen.get(given, 0) + 1
+            mark = f" {given_seen[given]}" if given_seen[given] > 1 else ""
             registry_no = f"3703020{village.id:03d}{index + 1:04d}"
             household, created = _get_or_create(
                 Household, {"registry_no_index": blind_index(registry_no)},
@@ -190,7 +198,7 @@ def _seed_households(villages):
                 is_verified_poor=poor_village or index % 3 != 2,
                 verification_evidence="演示数据：建档立卡名册" if poor_village or index % 3 != 2 else "",
                 consent_public=index % 4 != 3,
-                display_label_zh=f"{given} · {village_zh}", display_label_en=f"{given_py} {surname_py}, {village.name_en}",
+                display_label_zh=f"{given}{mark} · {village_zh}", display_label_en=f"{given_py}{mark}, {village.name_en}",
                 payout_method="bank" if index % 2 == 0 else "cash",
             )
             if created and household.payout_method == "bank":

@@ -80,9 +80,15 @@ class PickupTicket(db.Model):
     picked_up_at: Mapped[datetime | None]
     handed_over_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cash_collected_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    # Cash on pickup: what the villager handed over; the change given back is the difference.
+    cash_tendered_fen: Mapped[int | None] = mapped_column(db.BigInteger)
     flagged_unpicked_at: Mapped[datetime | None] = mapped_column(index=True)
     order: Mapped[Order] = relationship()
     run: Mapped[DeliveryRun | None] = relationship(back_populates="tickets")
     supplier: Mapped[Supplier] = relationship()
 
     __table_args__ = (CheckConstraint("cash_collected_fen >= 0", name="cash_not_negative"),)
+
+    @property
+    def change_fen(self):
+        return self.cash_tendered_fen - self.cash_collected_fen if self.cash_tendered_fen is not None else None

@@ -18,6 +18,7 @@ from marketplace.downlink.ordering import point_order
 from marketplace.downlink.scope import agent_point
 from marketplace.errors import Conflict, DomainError
 from marketplace.extensions import db
+from marketplace.money import format_fen
 from marketplace.ledger.rules.names import CASH_PAYMENT
 from marketplace.ledger.rules.sales import attribute_order
 from marketplace.ledger.services import account_id, post_entry
@@ -25,6 +26,8 @@ from marketplace.orders.models import Order, OrderEvent
 from marketplace.orders.settlement import deliver_at_pickup
 
 
+
+MAX_CHANGE_FEN = 100_00  # one ¥100 note more than needed at most
 
 def ticket_for(order):
     return db.session.scalar(select(PickupTicket).where(PickupTicket.order_id == order.id))
@@ -56,11 +59,25 @@ def _claim_ticket(ticket, actor_id, now):
         raise Conflict(_("These goods were already handed over."))
 
 
+def _check_cash_tendered(tendered_fen, total_fen):
+    """The cash the villager handed over must cover the total; the agent gives the rest back as
+    change. More than MAX_CHANGE_FEN of change is a typo (¥1000 for ¥10.00), not a payment."""
+    if tendered_fen is None:
+        raise DomainError(_("Record the cash the villager gave you."), field="cash")
+    if tendered_fen < total_fen:
+        raise DomainError(_("%(tendered)s is less than the order's total of %(total)s. Nothing was handed over.",
+                            tendered=format_fen(tendered_fen), total=format_fen(total_fen)), field="cash")
+    if tendered_fen - total_fen > MAX_CHANGE_FEN:
+        raise DomainError(_("That would be %(change)s of change: check the amount. Nothing was handed over.",
+                            change=format_fen(tendered_fen - total_fen)), field="cash")
+
+
 def hand_over(actor_id, public_no, code, cash_received_fen=None):
     """Hand the goods of order `public_no` to the villager who gives its pickup code.
 
     Refused, with nothing changed, when the code is wrong, the goods have not arrived, they were
-    already handed over, or (cash on pickup) the cash recorded is not the order's total.
+    already handed over, or (cash on pickup) the cash tendered does not cover the total. The cash
+    kept is the total; what was tendered is recorded, and the difference is the change given back.
     """
     order = point_order(actor_id, public_no)
     ticket = ticket_for(order)
@@ -75,10 +92,10 @@ def hand_over(actor_id, public_no, code, cash_received_fen=None):
     now = utcnow()
     _claim_ticket(ticket, actor_id, now)
     if order.payment_method == "cash" and order.status == "pending_payment":
-        if cash_received_fen != order.total_fen:
-            raise DomainError(_("Record the cash received: it must be exactly the order's total."), field="cash")
+        _check_cash_tendered(cash_received_fen, order.total_fen)
         post_cash_collected(order, point.village.town_id, actor_id, now)
-        ticket.cash_collected_fen, order.paid_at = cash_received_fen, now
+        ticket.cash_collected_fen, order.paid_at = order.total_fen, now
+        ticket.cash_tendered_fen = cash_received_fen
     elif order.status != "delivered":
         raise Conflict(_("This order is not waiting for pickup."))
     # The villager has the goods: the supplier's credit is available from now (DESIGN §3).
@@ -86,7 +103,8 @@ def hand_over(actor_id, public_no, code, cash_received_fen=None):
     order.status = "completed"
     db.session.add(OrderEvent(order_id=order.id, status="completed", actor_id=actor_id, note="picked up"))
     record("downlink.picked_up", actor_id=actor_id, obj=order, town_id=point.village.town_id,
-           on_behalf_of_household_id=order.household_id, cash_collected_fen=ticket.cash_collected_fen)
+           on_behalf_of_household_id=order.household_id, cash_collected_fen=ticket.cash_collected_fen,
+           cash_tendered_fen=ticket.cash_tendered_fen, change_fen=ticket.change_fen)
     db.session.commit()
     return order
 

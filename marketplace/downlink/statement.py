@@ -64,3 +64,30 @@ def supplier_statement(actor_id, limit=50):
             row.rates.append(rate)
     agreed = db.session.get(Supplier, supplier_id).commission_rate
     return agreed, [statement[order_id] for order_id in latest if order_id in statement]
+
+
+@dataclass(frozen=True)
+class OwedBreakdown:
+    """How "owed to you" is reached: what villagers paid for the supplier's goods, less the
+    platform's commission recorded on each sale, less what was refunded or already paid out."""
+
+    paid_fen: int
+    commission_fen: int
+    refunded_or_paid_out_fen: int
+    owed_fen: int
+    agreed_rate: Decimal
+
+
+def owed_breakdown(actor_id, owed_fen):
+    """The acting supplier's `owed_fen` (its payable balance now) explained from its sale entries."""
+    supplier_id = supplier_of(actor_id)
+    account = account_id("supplier_payable", "supplier", supplier_id)
+    credited_fen, commission_fen = 0, 0
+    for settings, credited in db.session.execute(
+            select(JournalEntry.rule_settings, -Posting.amount_fen).join(Posting, Posting.entry_id == JournalEntry.id)
+            .where(Posting.account_id == account, JournalEntry.rule == SUPPLIER_SALE)):
+        credited_fen += int(credited)
+        commission_fen += int((settings or {}).get("commission_fen", 0))
+    return OwedBreakdown(paid_fen=credited_fen + commission_fen, commission_fen=commission_fen,
+                         refunded_or_paid_out_fen=credited_fen - owed_fen, owed_fen=owed_fen,
+                         agreed_rate=db.session.get(Supplier, supplier_id).commission_rate)

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from marketplace.coops.models import Cooperative
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.ledger.models import Account, JournalEntry, Posting
+from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Posting
 from marketplace.ledger.rules.names import (
     INCOME_MECHANISMS, ORDER_ATTRIBUTION_RULES, ORDER_PAYMENT_RULES, PAYMENT_FEE, RECIPIENT_KINDS,
     household_mechanism,
 )
 from marketplace.ledger.services import household_account
-from marketplace.orders.models import Order
+from marketplace.orders.models import Order, OrderLine
 from marketplace.people.models import Household, Supplier
 from marketplace.places.models import Town, Village
 
@@ -29,6 +29,10 @@ class ReceiptRow:
     label_en: str
     fen: int
     owner_id: int | None = None
+    # Households supplying a cooperative line: what they were paid at delivery to the cooperative
+    # for these very units (the floor price, rule 3). Already theirs before this sale, so not
+    # part of the receipt's total; `fen` is what this sale added on top.
+    floor_fen: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,19 @@ def _label(kind, owner_id):
         return f"{town.name_zh}爱心基金", f"{town.name_en} love fund"
     return {"platform": ("平台服务费", "Platform commission"), "shipping": ("运费", "Shipping"),
             "payment_fees": ("支付手续费（平台承担）", "Payment fees (borne by the platform)")}[kind]
+
+
+def _floor_paid_for_order(order_id):
+    """{household id: fen} paid at intake, at the lot's floor price, for the units of this order
+    that came from the household's lots (units returned by a refund left out)."""
+    rows = db.session.execute(
+        select(LotAllocation.household_id,
+               func.sum((LotAllocation.lot_units - LotAllocation.returned_units) * LotAllocation.floor_price_fen))
+        .join(OrderLine, OrderLine.id == LotAllocation.order_line_id)
+        .where(OrderLine.order_id == order_id)
+        .group_by(LotAllocation.household_id)
+    ).all()
+    return {household_id: int(fen) for household_id, fen in rows if fen}
 
 
 def impact_receipt(order_id):
@@ -97,10 +114,14 @@ def impact_receipt(order_id):
     if fees:
         amounts[("platform", None)] = amounts.get(("platform", None), 0) - fees
         amounts[("payment_fees", None)] = fees
-    rows = [ReceiptRow(kind, *_label(kind, owner), fen, owner)
+    floors = _floor_paid_for_order(order.id)
+    for household_id in floors:
+        amounts.setdefault(("household", household_id), 0)
+    rows = [ReceiptRow(kind, *_label(kind, owner), fen, owner,
+                       floor_fen=floors.get(owner, 0) if kind == "household" else 0)
             for (kind, owner), fen in sorted(amounts.items(),
                                              key=lambda item: (ROW_ORDER.index(item[0][0]), item[0][1] or 0))
-            if fen]
+            if fen or (kind == "household" and floors.get(owner))]
     return ImpactReceipt(attributed=True, rows=rows, total_fen=sum(row.fen for row in rows))
 
 

@@ -156,7 +156,7 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0):
         db.session.add(OrderLine(
             order_id=order.id, variant_id=variant.id, product_id=product.id, seller_id=product.seller_id,
             seller_kind=product.seller.kind, title_zh=f"{product.title_zh} · {variant.name_zh}",
-            title_en=f"{product.title_en} · {variant.name_en}", unit=variant.unit, lot_units=variant.lot_units,
+            title_en=f"{product.title('en')} · {variant.name('en')}", unit=variant.unit, lot_units=variant.lot_units,
             unit_price_fen=variant.price_fen, quantity=line.quantity, line_total_fen=line.line_total_fen))
         db.session.add(StockReservation(order_id=order.id, variant_id=variant.id, quantity=line.quantity,
                                         expires_at=expires))

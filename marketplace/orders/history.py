@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 from marketplace.extensions import db
 from marketplace.orders.fulfilment import seller_name
 from marketplace.orders.models import Order, OrderEvent, Shipment
+from marketplace.payments.models import Refund
 
 
 def buyer_orders(buyer_id, limit=100, before=None):
@@ -42,3 +43,8 @@ def order_shipments(order):
     return [ShipmentView(shipment, seller_name(shipment.seller_id, "zh"), seller_name(shipment.seller_id, "en"),
                          shipment.lines())
             for shipment in sorted(order.shipments, key=lambda shipment: shipment.id)]
+
+
+def order_refunds(order_id):
+    """The order's refunds, oldest first, with their status (requested, succeeded, failed)."""
+    return db.session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)).all()

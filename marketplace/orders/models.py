@@ -83,7 +83,7 @@ class Order(db.Model):
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.id")
     events: Mapped[list["OrderEvent"]] = relationship(order_by="OrderEvent.id")
     shipments: Mapped[list["Shipment"]] = relationship(order_by="Shipment.id", back_populates="order")
-    service_point: Mapped["ServicePoint | None"] = relationship("ServicePoint")  # noqa: F821  (places.models)
+    service_point: Mapped["ServicePoint | None"] = relationship("ServicePoint", viewonly=True)
 
     __table_args__ = (
         one_of("status", ORDER_STATUSES, "order_status_known"),

@@ -9,11 +9,15 @@ from marketplace.audit.services import record
 from marketplace.spreadsheets import csv_bytes, xlsx_bytes
 from marketplace.errors import Conflict
 from marketplace.extensions import db
+from marketplace.local_time import local_today
 from marketplace.payouts.services import batch_in_town, batch_payees
+from marketplace.places.models import Town
 from marketplace.places.scope import staff_town_id
 from marketplace.statements.services import render_chinese_pdf
 
-BANK_HEADERS = ["序号 No.", "户主 Payee", "村 Village", "开户行 Bank", "账号 Account", "金额(元) Amount (yuan)", "附言 Memo"]
+# The columns of a bank's 代发 (batch transfer) import, in its own words; 用途/附言 is what the
+# household reads on its bank statement, so it says what the money is, in Chinese.
+BANK_HEADERS = ["序号", "收款人户名", "所在村", "收款人开户行", "收款人账号", "金额（元）", "用途/附言"]
 
 
 def _exportable_batch(actor_id, batch_id, method, kind):
@@ -48,8 +52,23 @@ def yuan(amount_fen):
     return Decimal(amount_fen) / 100
 
 
+def bank_memo(batch, item):
+    """What the payee sees on its bank statement: who pays, for what, and the batch to ask about."""
+    town = db.session.get(Town, batch.town_id).name_zh
+    what = "助农收益" if item.household_id is not None else "日用品货款"
+    return f"{town}{what} 第{batch.id}批{item.id}号"
+
+
+def bank_file_names(batch, suffix):
+    """(name in Chinese, ASCII fallback) of the bank file: named for the bank's 代发 import."""
+    town = db.session.get(Town, batch.town_id)
+    day = local_today()
+    return (f"代发-{town.name_zh}-{day:%Y%m%d}-第{batch.id}批.{suffix}",
+            f"daifa-{town.slug}-{day:%Y%m%d}-batch-{batch.id}.{suffix}")
+
+
 def bank_rows(batch):
-    return [[number, *_payee_columns(item, payee), yuan(item.amount_fen), f"PAYOUT-{batch.id}-{item.id}"]
+    return [[number, *_payee_columns(item, payee), yuan(item.amount_fen), bank_memo(batch, item)]
             for number, item, payee in _rows(batch)]
 
 
@@ -64,7 +83,7 @@ def bank_xlsx(actor_id, batch_id):
     batch = _exportable_batch(actor_id, batch_id, "bank", "xlsx")
     rows = bank_rows(batch)
     total = sum((row[5] for row in rows), Decimal(0))
-    return batch, xlsx_bytes(f"批次{batch.id}", BANK_HEADERS, [*rows, ["", "合计 Total", "", "", "", total, ""]])
+    return batch, xlsx_bytes(f"代发第{batch.id}批", BANK_HEADERS, [*rows, ["", "合计", "", "", "", total, ""]])
 
 
 def cash_sheet_pdf(actor_id, batch_id):

@@ -7,6 +7,7 @@ are recorded with who, when and on what evidence in `HouseholdStatusChange`.
 """
 import re
 
+from flask_babel import lazy_gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -74,6 +75,18 @@ def set_verification(household_id, verified, evidence, actor_id):
     return household
 
 
+def _check_label_unique_in_village(household):
+    """Buyers tell households apart by their label: no two consenting households of one village
+    may show the same label, in either language."""
+    labels = [label for label in (household.display_label_zh, household.display_label_en) if label]
+    clash = db.session.scalar(select(Household.id).where(
+        Household.village_id == household.village_id, Household.id != household.id, Household.consent_public.is_(True),
+        or_(Household.display_label_zh.in_(labels), Household.display_label_en.in_(labels))).limit(1))
+    if clash is not None:
+        raise DomainError(_("Another household of this village already shows this label. Add a mark that tells them "
+                            "apart, the same in both languages (for example 守田 2 / Shoutian 2)."), field="label_zh")
+
+
 def set_consent(household_id, consent, evidence, actor_id, label_zh=None, label_en=None):
     """Give or revoke public-display consent; revoking hides the household's label everywhere at once."""
     household = get_household(household_id, actor_id)
@@ -83,7 +96,9 @@ def set_consent(household_id, consent, evidence, actor_id, label_zh=None, label_
     if label_en is not None:
         household.display_label_en = label_en.strip()[:80]
     if consent and not household.display_label_zh:
-        raise DomainError("Give the label buyers will see (a first name and the village).", field="label_zh")
+        raise DomainError(_("Give the label buyers will see (a first name and the village)."), field="label_zh")
+    if consent:
+        _check_label_unique_in_village(household)
     now = utcnow()
     household.consent_public = bool(consent)
     household.consent_changed_at, household.consent_changed_by_id = now, actor_id

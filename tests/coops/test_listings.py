@@ -26,7 +26,7 @@ def test_a_manager_lists_a_product_with_a_variant_priced_in_yuan(app, client, au
     assert response.status_code == 302
     with app.app_context():
         product = db.session.scalar(select(Product).filter_by(title_zh="李里红小豆"))
-        assert (product.floor_price_fen, product.label_organic, product.status) == (450, True, "active")
+        assert (product.floor_price_fen, product.label_organic, product.status) == (450, True, "draft")
         assert product.seller.cooperative_id == lili.cooperative_id
         product_id = product.id
     assert client.post(f"/coop/products/{product_id}/variants/new", data=VARIANT).status_code == 302
@@ -135,3 +135,28 @@ def test_an_agent_lists_directly_for_a_household_of_the_village(app, client, aut
         assert [v.price_fen for v in product.variants] == [950]
         log = db.session.scalar(select(AuditLog).filter_by(action="product.created", object_id=product.id))
         assert (log.actor_id, log.on_behalf_of_household_id) == (agent_id, household_id)
+
+
+def test_a_new_product_is_a_draft_until_it_has_a_price_stock_and_a_photo(app, client, auth, lili):
+    auth.login_as("coop@demo.cn")
+    client.post("/coop/products/new", data={**PRODUCT, "title_en": "", "lot_unit": "bottle"})
+    with app.app_context():
+        product = db.session.scalar(select(Product).filter_by(title_zh="李里红小豆"))
+        product_id, slug = product.id, product.slug
+        assert (product.status, product.lot_unit, product.title("en")) == ("draft", "bottle", "李里红小豆")
+    assert "李里红小豆" not in client.get("/").get_data(as_text=True)
+    assert client.get(f"/products/{slug}").status_code == 404
+
+    page = client.post(f"/coop/products/{product_id}/status", data={"status": "active"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "还不能上架" in page and "一张照片" in page and "有价格的规格" in page
+    client.post(f"/coop/products/{product_id}/variants/new", data={**VARIANT, "name_en": ""})
+    client.post(f"/coop/products/{product_id}/photos", data={"photo": (BytesIO(picture()), "beans.png")},
+                content_type="multipart/form-data")
+    with app.app_context():
+        assert db.session.get(Product, product_id).status == "draft"
+    client.post(f"/coop/products/{product_id}/status", data={"status": "active"})
+    with app.app_context():
+        assert db.session.get(Product, product_id).status == "active"
+    english = client.get(f"/products/{slug}?lang=en").get_data(as_text=True)
+    assert "(in Chinese)" in english and "at least ¥4.50 per bottle" in english

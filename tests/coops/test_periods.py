@@ -10,6 +10,7 @@ from marketplace.extensions import db
 from marketplace.ledger.attribution import preview_dividends
 from marketplace.ledger.models import JournalEntry
 from marketplace.ledger.services import account_id
+from marketplace.ledger.rules.dividends import distributable_profit
 from tests.coops.conftest import make_paid_order, pay_and_attribute
 
 MONTHLY = {"profit_return_percent": "30", "dividend_percent": "40", "period": "month", "weight_land": "1",
@@ -52,6 +53,12 @@ def test_the_dividends_posted_are_the_dividends_previewed(app, client, auth, lil
     assert page.status_code == 200
     total = sum(expected.values())
     assert f"¥{total / 100:,.2f}" in page.get_data(as_text=True)
+    with app.app_context():  # the page shows how the profit shared out was computed
+        profit = distributable_profit(lili.cooperative_id, start, end)
+    breakdown = page.get_data(as_text=True).split('data-testid="profit-breakdown"')[1].split("</section>")[0]
+    assert profit.profit_fen > 0 and profit.floor_cost_fen > 0
+    for fen in (profit.revenue_fen, profit.floor_cost_fen, profit.margin_fen, profit.profit_fen):
+        assert f"{fen / 100:,.2f}" in breakdown
     preview_id = preview_id_on(page)
     assert client.post("/coop/periods", data={"preview_id": preview_id}).status_code == 303
 

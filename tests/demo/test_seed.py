@@ -48,10 +48,15 @@ def test_the_demo_orders_show_every_step_of_settlement_and_a_payout_of_settled_i
     seed_demo_orders()  # once
     steps = dict(db.session.execute(select(Order.public_no, Order.status).where(Order.public_no.like("SXDEMO%"))).all())
     assert steps == {"SXDEMO0001": "completed", "SXDEMO0002": "delivered", "SXDEMO0003": "shipped",
-                     "SXDEMO0004": "paid"}
+                     "SXDEMO0004": "paid", "SXDEMO0005": "cancelled"}
     awaiting_confirmation = db.session.scalars(select(Shipment).where(Shipment.status == "shipped")).all()
     assert len(awaiting_confirmation) == 1
     assert db.session.scalar(select(CooperativeDeposit.status)) == "approved"
     # The article's household: 100 斤 at its 5元 floor (funded by Lili's deposit) and the 90元 profit return.
     assert 59_000 in db.session.scalars(select(PayoutItem.amount_fen).where(PayoutItem.status == "paid")).all()
     assert verify_ledger().ok
+    # The village agent has a household with earnings to spend on daily goods.
+    from marketplace.downlink.ordering import point_households
+
+    agent = db.session.scalar(select(User.id).filter_by(email="agent@demo.cn"))
+    assert max(available for _household, available in point_households(agent)) >= 500_00

@@ -62,12 +62,24 @@ def test_the_right_code_hands_over_and_the_cash_is_owed_to_the_supplier(app_ctx,
         pickup.hand_over(dl.agent_id, order.public_no, order.pickup_code, cash_received_fen=2 * 9900)
 
 
-def test_cash_recorded_must_be_the_orders_total(app_ctx, dl, place):
+def test_cash_short_of_the_total_is_refused_and_nothing_is_handed_over(app_ctx, dl, place):
     order = place({dl.oil: 1}, "cash")
     arrived(dl)
-    with pytest.raises(DomainError):
-        pickup.hand_over(dl.agent_id, order.public_no, order.pickup_code, cash_received_fen=9000)
+    for short_or_absurd in (None, 9000, 9900 + 100_01):
+        with pytest.raises(DomainError):
+            pickup.hand_over(dl.agent_id, order.public_no, order.pickup_code, cash_received_fen=short_or_absurd)
     assert db.session.get(Order, order.id).status == "pending_payment"
+    assert db.session.scalar(select(JournalEntry).where(JournalEntry.order_id == order.id)) is None
+
+
+def test_cash_over_the_total_is_recorded_as_tendered_with_the_change_given_back(app_ctx, dl, place):
+    order = place({dl.oil: 1}, "cash")  # ¥99.00
+    arrived(dl)
+    pickup.hand_over(dl.agent_id, order.public_no, order.pickup_code, cash_received_fen=100_00)
+    ticket = pickup.ticket_for(db.session.get(Order, order.id))
+    assert (ticket.cash_tendered_fen, ticket.cash_collected_fen, ticket.change_fen) == (100_00, 9900, 100)
+    town_id = db.session.get(ServicePoint, order.service_point_id).village.town_id
+    assert balance_fen(account_id("cash_collected", "town", town_id)) == 9900  # the change is not the town's
 
 
 def test_goods_that_have_not_arrived_cannot_be_handed_over(app_ctx, dl, place):

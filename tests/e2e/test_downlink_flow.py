@@ -15,6 +15,7 @@ def sign_in(phone, live_server, email):
 
 
 def sign_out(phone):
+    phone.click(".account-menu summary")
     phone.click("text=退出")
 
 

@@ -27,6 +27,7 @@ def test_one_staff_member_drafts_a_batch_another_approves_and_the_bank_file_down
     expect(phone.locator(".notice")).to_be_visible()  # the maker is offered no approve button
     batch_url = phone.url
     phone.screenshot(path=str(ARTIFACTS / "town-batch-drafted.png"), full_page=True)
+    phone.click(".account-menu summary")
     phone.click("text=退出")
 
     sign_in(phone, live_server, "town2@demo.cn")
@@ -37,9 +38,10 @@ def test_one_staff_member_drafts_a_batch_another_approves_and_the_bank_file_down
     with phone.expect_download() as download_info:
         phone.click("text=银行代发文件（XLSX）")
     download = download_info.value
-    assert download.suggested_filename.endswith(".xlsx")
+    assert download.suggested_filename.startswith("代发-岭子镇-") and download.suggested_filename.endswith(".xlsx")
     sheet = load_workbook(BytesIO(Path(download.path()).read_bytes())).active
-    assert sheet["A1"].value == "序号 No." and sheet.max_row >= 3
+    assert sheet["A1"].value == "序号" and sheet["G1"].value == "用途/附言" and sheet.max_row >= 3
+    assert sheet["G2"].value.startswith("岭子镇助农收益")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling on a phone"
 
 
@@ -48,7 +50,7 @@ def test_the_household_page_reads_on_a_phone_in_english(demo, live_server, phone
     phone.click(".town-tabs >> text=农户")
     phone.fill("input[name=q]", "李金山")
     phone.click("text=搜索")
-    phone.click(".household-list a >> nth=0")
+    phone.click(".household-table tbody a >> nth=0")
     expect(phone.locator("td", has_text="保底收购")).to_be_visible()
     expect(phone.locator("h2", has_text="这笔钱是怎么来的")).to_be_visible()
     phone.click("text=English")

@@ -73,3 +73,15 @@ def test_a_bank_name_written_as_a_formula_stays_text_in_the_bank_files(lingzi):
     text = content.decode("utf-8-sig")
     assert "'=HYPERLINK" in text and "'@SUM" in text
     assert not [line for line in text.splitlines() for cell in line.split(",") if cell.startswith(("=", "@", '"=', '"@'))]
+
+
+def test_the_bank_file_is_named_for_the_daifa_import_and_says_what_the_money_is(lingzi):
+    batch_id, amounts = approved_batch(lingzi, "bank")
+    batch, content = exports.bank_xlsx(lingzi.maker_id, batch_id)
+    sheet = load_workbook(BytesIO(content)).active
+    assert [cell.value for cell in sheet[1]] == exports.BANK_HEADERS
+    memos = {row[6] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]}
+    assert all(memo.startswith("岭子镇助农收益 第") and "PAYOUT" not in memo for memo in memos)
+    name, ascii_name = exports.bank_file_names(batch, "xlsx")
+    assert name.startswith("代发-岭子镇-") and name.endswith(f"-第{batch_id}批.xlsx")
+    assert ascii_name.isascii() and ascii_name.endswith(".xlsx")

@@ -2,7 +2,7 @@
 
 Builds (or reuses) the scale district in PostgreSQL `mp_perf`, starts the app under gunicorn
 with Redis db 7, and prints every figure as a ratio against a ceiling measured in the same
-run, interleaved A/B/A/B, median of --runs runs with the spread. See README "Performance".
+run, interleaved A/B/A/B, median of --runs runs with the spread. See docs/performance.md.
 """
 import argparse
 import os

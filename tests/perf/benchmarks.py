@@ -43,7 +43,7 @@ def _rate(port, requests, context):
 
 def seed(context):
     sizes = ", ".join(f"{value:,} {name}" for name, value in context.sizes.items())
-    value = f"{context.seed_seconds:.0f} s" if context.seed_seconds else "reused (see README for the time)"
+    value = f"{context.seed_seconds:.0f} s" if context.seed_seconds else "reused (see docs/performance.md for the time)"
     context.table.add(Row("seed-scale " + sizes, value, "", "", "COPY via psycopg; ledger checked balanced"))
 
 

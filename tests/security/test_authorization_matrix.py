@@ -30,6 +30,7 @@ PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefron
 SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders"}
 # Objects of the buyer buyer@demo.cn: every other person is refused.
 BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test_card", "storefront.cancel",
+               "storefront.confirm_cancel",
                "storefront.confirm_receipt",
                "storefront.change_quantity", "storefront.remove_from_cart"}
 # Tested on their own terms (signature, bearer token), not by session role.

@@ -10,6 +10,7 @@ A period is calendar days in the district's time zone (`local_time.day_bounds_ut
 The weights and dividends are frozen in a `DividendPreview` when the manager previews; closing
 posts exactly that preview, so shares changed in between move no fen.
 """
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -41,10 +42,29 @@ def rule_at_end(cooperative_id, period_start, period_end):
     return sharing_rule_in_force(cooperative_id, _bounds(period_start, period_end)[1])
 
 
+@dataclass(frozen=True)
+class DistributableProfit:
+    """How a period's distributable profit is reached, for the manager to read before closing."""
+
+    revenue_fen: int  # kept from the period's sales, after refunds
+    floor_cost_fen: int  # the floor price of the units sold, paid to households at intake
+    headroom_fen: int  # what the platform holds for the cooperative beyond the floor money it owes
+    profit_fen: int  # min(revenue − floor cost, headroom), never below zero
+
+    @property
+    def margin_fen(self):
+        return self.revenue_fen - self.floor_cost_fen
+
+
 def distributable_profit_fen(cooperative_id, period_start, period_end):
     """Revenue the cooperative kept from sales in the period minus the floor cost of the units sold,
     at most what the platform holds for it beyond its floor obligations (DESIGN §3 "Settlement"):
     a dividend is never paid from money that covers floor purchases, or that has not settled."""
+    return distributable_profit(cooperative_id, period_start, period_end).profit_fen
+
+
+def distributable_profit(cooperative_id, period_start, period_end):
+    """`distributable_profit_fen` with the figures it is computed from."""
     start, end = _bounds(period_start, period_end)
     revenue = -int(db.session.scalar(
         select(func.coalesce(func.sum(Posting.amount_fen), 0))
@@ -63,7 +83,9 @@ def distributable_profit_fen(cooperative_id, period_start, period_end):
         .where(LotAllocation.order_line_id.in_(sold_lines))
         .where(OrderLine.product_id.in_(_products_of(cooperative_id)))
     ))
-    return max(min(revenue - cost, dividend_headroom_fen(cooperative_id)), 0)
+    headroom = dividend_headroom_fen(cooperative_id)
+    return DistributableProfit(revenue_fen=revenue, floor_cost_fen=cost, headroom_fen=headroom,
+                               profit_fen=max(min(revenue - cost, headroom), 0))
 
 
 def dividend_headroom_fen(cooperative_id):

@@ -5,7 +5,7 @@ The tables start empty with the mark at 0: the next sealing task (or `flask ledg
 folds the whole chain into them.
 
 Revision ID: 0022
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-02 21:50:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -3,6 +3,9 @@ and a reference page rendered on the server from that same document (no CDN, no 
 from functools import cache
 
 from flask import render_template
+from flask_babel import get_translations
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from pydantic.json_schema import models_json_schema
 
 from marketplace.web.api import bp
@@ -173,9 +176,22 @@ def _sections(document):
     return sections
 
 
+# CommonMark without raw HTML: a description can never inject markup into the page.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def api_text(text, inline=False):
+    """An OpenAPI summary or description in the reader's language (the English text is the message
+    id, translated in this area's catalog), with its Markdown rendered."""
+    if not text:
+        return ""
+    translated = get_translations().ugettext(text)
+    return Markup(_MARKDOWN.renderInline(translated) if inline else _MARKDOWN.render(translated))
+
+
 @bp.get("/docs")
 def reference():
     """The API reference, rendered from the OpenAPI document."""
     document = openapi_document()
     return render_template("api/reference.html", document=document, sections=_sections(document),
-                           type_label=type_label)
+                           type_label=type_label, api_text=api_text)

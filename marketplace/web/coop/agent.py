@@ -68,7 +68,7 @@ def agent_listing():
         except DomainError as error:
             status = show_refusal(error, form)
         else:
-            flash(_("Direct listing created on behalf of the household."), "info")
+            flash(_("Direct listing saved as a draft on behalf of the household. Add a photo, then put it on sale."), "info")
             return redirect(url_for("coop.edit_product", product_id=product.id), 303)
     elif form.is_submitted():
         status = 422

@@ -49,7 +49,8 @@ class PercentField(StringField):
 
 class ProductForm(Form):
     title_zh = StringField(_("Title in Chinese"), validators=[DataRequired(), Length(max=120)])
-    title_en = StringField(_("Title in English"), validators=[DataRequired(), Length(max=160)])
+    title_en = StringField(_("Title in English (optional: English readers see the Chinese without it)"),
+                           validators=[Optional(), Length(max=160)])
     category_id = SelectField(_("Category"), coerce=whole_number, validators=[InputRequired()])
     story_zh = TextAreaField(_("Story in Chinese"), validators=[Length(max=4000)])
     story_en = TextAreaField(_("Story in English"), validators=[Length(max=6000)])
@@ -64,12 +65,14 @@ class ProductForm(Form):
 
 
 class NewProductForm(ProductForm):
-    floor_price = YuanField(_("Guaranteed floor price per lot unit (yuan, optional)"), validators=[Optional()])
+    lot_unit = SelectField(_("Unit households deliver it in (lots and the floor price count in it)"),
+                           choices=list(UNIT_LABELS.items()), default="jin", validators=[DataRequired()])
+    floor_price = YuanField(_("Guaranteed floor price per that unit (yuan, optional)"), validators=[Optional()])
 
 
 class VariantForm(Form):
     name_zh = StringField(_("Name in Chinese"), validators=[DataRequired(), Length(max=80)])
-    name_en = StringField(_("Name in English"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_("Name in English (optional)"), validators=[Optional(), Length(max=120)])
     unit = SelectField(_("Unit"), choices=list(UNIT_LABELS.items()), validators=[InputRequired()])
     price = YuanField(_("Price (yuan)"), validators=[DataRequired()])
     stock_available = WholeNumberField(_("Stock"), default=0, validators=[InputRequired(), NumberRange(0, MAX_STOCK)],

@@ -37,11 +37,12 @@ def new_product():
     status = 200
     if form.validate_on_submit():
         try:
-            product = listings.create_product(current_user.id, form.values(), floor_price_fen=form.floor_price.fen)
+            product = listings.create_product(current_user.id, form.values(), floor_price_fen=form.floor_price.fen,
+                                              lot_unit=form.lot_unit.data)
         except DomainError as error:
             status = show_refusal(error, form)
         else:
-            flash(_("Product listed. Now add its variants."), "info")
+            flash(_("Draft saved. Add a variant with its price and stock, and a photo; then put it on sale."), "info")
             return redirect(url_for("coop.edit_product", product_id=product.id))
     elif form.is_submitted():
         status = 422
@@ -66,7 +67,7 @@ def edit_product(product_id):
     elif form.is_submitted():
         status = 422
     return render_template("coop/product_form.html", form=form, product=product, photo_form=PhotoForm(),
-                           status_form=StatusForm()), status
+                           status_form=StatusForm(), missing=listings.missing_for_sale(product)), status
 
 
 @bp.post("/products/<int:product_id>/status")
@@ -75,9 +76,13 @@ def product_status(product_id):
     form = StatusForm()
     if not form.validate_on_submit():
         return redirect(url_for("coop.edit_product", product_id=product_id))
-    listings.set_product_status(current_user.id, product_id, form.status.data)
-    flash(_("Status changed."), "info")
-    return redirect(url_for("coop.edit_product", product_id=product_id))
+    try:
+        listings.set_product_status(current_user.id, product_id, form.status.data)
+    except DomainError as error:
+        flash_refusal(error)
+    else:
+        flash(_("Status changed."), "info")
+    return redirect(url_for("coop.edit_product", product_id=product_id)), 303
 
 
 @bp.post("/products/<int:product_id>/photos")

@@ -33,7 +33,8 @@ def preview_period():
         flash_refusal(error)
         return redirect(url_for("coop.periods"))
     form = ClosePeriodForm(formdata=None, preview_id=preview.id, period_start=preview.period_start)
-    return render_template("coop/period_preview.html", preview=preview, form=form)
+    return render_template("coop/period_preview.html", preview=preview, form=form,
+                           profit=period_service.profit_breakdown(preview))
 
 
 @bp.post("/periods")

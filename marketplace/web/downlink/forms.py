@@ -23,7 +23,7 @@ class OrderForm(Form):
 
 class PickupForm(Form):
     code = StringField(_l("Pickup code"), validators=[DataRequired(), Length(max=12)])
-    cash = MoneyField(_l("Cash received (yuan)"), validators=[Optional(), Length(max=20)],
+    cash = MoneyField(_l("Cash the villager gave (yuan)"), validators=[Optional(), Length(max=20)],
                       message=_l("Enter the cash received in yuan, e.g. 165.00."))
 
 

@@ -142,12 +142,17 @@ def hand_over(public_no):
     status = 200
     if form.validate_on_submit():
         try:
-            pickup.hand_over(current_user.id, public_no, form.code.data, cash_received_fen=form.cash.fen)
+            done = pickup.hand_over(current_user.id, public_no, form.code.data, cash_received_fen=form.cash.fen)
         except DomainError as error:
             flash(error.message, "error")
             status = error.status
         else:
-            flash(_("Handed over: order %(number)s is complete.", number=public_no), "info")
+            change_fen = pickup.ticket_for(done).change_fen
+            if change_fen:
+                flash(_("Handed over: order %(number)s is complete. Give back %(change)s in change.",
+                        number=public_no, change=format_fen(change_fen)), "info")
+            else:
+                flash(_("Handed over: order %(number)s is complete.", number=public_no), "info")
             return redirect(url_for("downlink.agent_home"))
     elif request.method == "POST":
         status = 422

@@ -8,10 +8,10 @@ from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.ledger import impact_receipt
 from marketplace.orders import cart as carts
-from marketplace.orders.cancellation import cancel_order
+from marketplace.orders.cancellation import CANCELLABLE, cancel_order
 from marketplace.orders.checkout import Delivery, order_for_buyer, pay_with_test_card, place_order, quote
 from marketplace.orders import fulfilment
-from marketplace.orders.history import buyer_orders, order_shipments, order_timeline
+from marketplace.orders.history import buyer_orders, order_refunds, order_shipments, order_timeline
 from marketplace.payments.models import Payment
 from marketplace.payments.settlement import settle_payment_intent
 from marketplace.places.models import ServicePoint
@@ -42,10 +42,12 @@ def checkout():
         return redirect(url_for("storefront.cart")), 303
     delivery_kind = form.delivery_kind.data if form.delivery_kind.data in ("address", "pickup") else "address"
     offer = quote(cart.id, delivery_kind)
+    quotes = {kind: quote(cart.id, kind) for kind in ("address", "pickup")}
     if request.method == "POST":
         if not form.validate():
             flash(_first_error(form), "error")
-            return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer), 400
+            return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer,
+                                   quotes=quotes), 400
         delivery = Delivery(kind=form.delivery_kind.data, recipient_name=form.recipient_name.data,
                             recipient_phone=form.recipient_phone.data, address=form.address.data or "",
                             service_point_id=form.service_point_id.data or None)
@@ -55,9 +57,9 @@ def checkout():
         except DomainError as error:
             flash(str(error.message), "error")
             return render_template("storefront/checkout.html", form=form, lines=carts.cart_lines(cart.id),
-                                   quote=offer), error.status
+                                   quote=offer, quotes=quotes), error.status
         return redirect(url_for("storefront.pay", public_no=order.public_no)), 303
-    return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer)
+    return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer, quotes=quotes)
 
 
 @bp.get("/orders/<public_no>/pay")
@@ -106,7 +108,8 @@ def order_detail(public_no):
             order = order_for_buyer(public_no, current_user.id)
     receipt = impact_receipt(order.id) if order.paid_at else None
     return render_template("storefront/order.html", order=order, timeline=order_timeline(order.id),
-                           shipments=order_shipments(order), receipt=receipt, form=ConfirmForm(formdata=None))
+                           shipments=order_shipments(order), receipt=receipt, refunds=order_refunds(order.id),
+                           form=ConfirmForm(formdata=None))
 
 
 @bp.post("/orders/<public_no>/shipments/<int:shipment_id>/received")
@@ -120,6 +123,16 @@ def confirm_receipt(public_no, shipment_id):
         except DomainError as error:
             flash(str(error.message), "error")
     return redirect(url_for("storefront.order_detail", public_no=public_no)), 303
+
+
+@bp.get("/orders/<public_no>/cancel")
+@login_required
+def confirm_cancel(public_no):
+    """The step before cancelling: what will be refunded and where, with a button to confirm."""
+    order = order_for_buyer(public_no, current_user.id)
+    if order.status not in CANCELLABLE:
+        return redirect(url_for("storefront.order_detail", public_no=public_no))
+    return render_template("storefront/cancel.html", order=order, form=ConfirmForm(formdata=None))
 
 
 @bp.post("/orders/<public_no>/cancel")

@@ -72,16 +72,26 @@ class BrowseForm(Form):
         return self.max_price.fen
 
 
+# Every refusal of the sign-up forms in the reader's language (WTForms' own are English, or
+# machine-like in Chinese: 「无效的 Email 地址」).
+EMAIL_VALIDATORS = [DataRequired(_("Enter your e-mail address.")),
+                    Email(_("This is not an e-mail address; it looks like name@example.com.")),
+                    Length(max=254, message=_("An e-mail address has at most %(max)d characters."))]
+
+
 class SignUpForm(Form):
-    name = StringField(_("Your name"), validators=[Optional(), Length(max=80)])
-    email = EmailField(_("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(_("Password"), validators=[DataRequired(), Length(min=8, max=200)])
+    name = StringField(_("Your name"), validators=[Optional(), Length(max=80, message=_("A name has at most %(max)d characters."))])
+    email = EmailField(_("E-mail"), validators=EMAIL_VALIDATORS)
+    password = PasswordField(_("Password"), validators=[
+        DataRequired(_("Choose a password.")),
+        Length(min=8, max=200, message=_("A password has %(min)d to %(max)d characters."))])
     confirm = PasswordField(_("Password again"),
-                            validators=[DataRequired(), EqualTo("password", _("The two passwords differ."))])
+                            validators=[DataRequired(_("Type the password again.")),
+                                        EqualTo("password", _("The two passwords differ."))])
 
 
 class ForgotPasswordForm(Form):
-    email = EmailField(_("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_("E-mail"), validators=EMAIL_VALIDATORS)
 
 
 class ResetPasswordForm(Form):

@@ -6,7 +6,7 @@ from flask_login import current_user
 from marketplace.documents import render_pdf
 from marketplace.spreadsheets import xlsx_bytes
 from marketplace.downlink import catalog, reports, runs
-from marketplace.downlink.statement import supplier_statement
+from marketplace.downlink.statement import owed_breakdown, supplier_statement
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.payouts.services import set_supplier_bank_account, supplier_payouts
@@ -27,7 +27,9 @@ def only_suppliers():
 
 @bp.get("/")
 def dashboard():
-    return render_template("supplier/dashboard.html", owed_fen=reports.supplier_owed(current_user.id),
+    owed_fen = reports.supplier_owed(current_user.id)
+    return render_template("supplier/dashboard.html", owed_fen=owed_fen,
+                           breakdown=owed_breakdown(current_user.id, owed_fen),
                            payouts=supplier_payouts(current_user.id),
                            runs=runs.supplier_runs(current_user.id, limit=20),
                            waiting=runs.waiting_for_a_run(current_user.id), form=ConfirmForm())

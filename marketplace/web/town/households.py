@@ -2,7 +2,12 @@
 from flask import Response, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from flask_babel import gettext as _
+
+from marketplace.local_time import local_today
+from marketplace.spreadsheets import xlsx_bytes
 from marketplace.statements import services as statements
+from marketplace.statements.household_table import household_table
 from marketplace.statements import village as village_files
 from marketplace.web.security.fields import whole_number
 from marketplace.web.town import bp
@@ -19,15 +24,35 @@ def requested_period():
     return form, form.start.data, form.end.data
 
 
+def _household_table():
+    town_id = my_town_id()
+    village_id = request.args.get("village", type=whole_number)
+    query = request.args.get("q", "")[:40]
+    table = household_table(town_id, query, village_id, request.args.get("sort", "name"),
+                            request.args.get("dir") == "desc")
+    return table, village_id, query
+
+
 @bp.get("/households")
 @staff_only
 def households():
-    town_id = my_town_id()
-    villages = town_villages(town_id)
-    village_id = request.args.get("village", type=whole_number)
-    query = request.args.get("q", "")[:40]
-    rows = statements.town_households(town_id, query, village_id)
-    return render_template("town/households.html", rows=rows, villages=villages, village_id=village_id, query=query)
+    table, village_id, query = _household_table()
+    return render_template("town/households.html", table=table, villages=town_villages(my_town_id()),
+                           village_id=village_id, query=query)
+
+
+@bp.get("/households.xlsx")
+@staff_only
+def households_xlsx():
+    """The table as shown (same filter and order), with its totals, for the town's own files."""
+    table, _village_id, _query = _household_table()
+    headers = [_("Household head"), _("Village"), _("Available (yuan)"), _("Pending (yuan)"), _("Paid to date (yuan)")]
+    rows = [(row.household.head_name, row.household.village.name_zh, row.available_fen / 100, row.pending_fen / 100,
+             row.paid_to_date_fen / 100) for row in table.rows]
+    rows.append((_("Total"), "", table.available_fen / 100, table.pending_fen / 100, table.paid_to_date_fen / 100))
+    body = xlsx_bytes(_("Households"), headers, rows)
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=households-{local_today():%Y%m%d}.xlsx"})
 
 
 def _statement(household_id):

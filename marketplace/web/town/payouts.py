@@ -1,4 +1,6 @@
 """Payout batches: draft, approve (another person), export, record each payment."""
+from urllib.parse import quote
+
 from flask import Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -87,15 +89,19 @@ def mark_payout_failed(item_id):
     return redirect(url_for("town.payout_batch", batch_id=batch_id) if batch_id else url_for("town.payouts_index"))
 
 
-def _download(content, mimetype, name):
-    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def _download(content, mimetype, name, ascii_name=None):
+    """An attachment; a Chinese file name goes in `filename*` (RFC 6266) with an ASCII fallback."""
+    if ascii_name is None:
+        return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return Response(content, mimetype=mimetype, headers={"Content-Disposition": disposition})
 
 
 @bp.get("/payouts/<int:batch_id>/bank.csv")
 @staff_only
 def payout_bank_csv(batch_id):
     batch, content = exports.bank_csv(current_user.id, batch_id)
-    return _download(content, "text/csv; charset=utf-8", f"payout-batch-{batch.id}.csv")
+    return _download(content, "text/csv; charset=utf-8", *exports.bank_file_names(batch, "csv"))
 
 
 @bp.get("/payouts/<int:batch_id>/bank.xlsx")
@@ -103,7 +109,7 @@ def payout_bank_csv(batch_id):
 def payout_bank_xlsx(batch_id):
     batch, content = exports.bank_xlsx(current_user.id, batch_id)
     return _download(content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     f"payout-batch-{batch.id}.xlsx")
+                     *exports.bank_file_names(batch, "xlsx"))
 
 
 @bp.get("/payouts/<int:batch_id>/cash-sheet.pdf")
