@@ -17,6 +17,9 @@ class Payment(db.Model):
     amount_fen: Mapped[int] = mapped_column(db.BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="cny")
     status: Mapped[str] = mapped_column(String(30), default="requires_payment_method")
+    # Stripe's payment method type: the one last confirmed with, then the one that paid
+    # (`card`, `wechat_pay`, `alipay`); Stripe's fee differs by method.
+    payment_method_type: Mapped[str | None] = mapped_column(String(30), index=True)
     stripe_charge_id: Mapped[str | None] = mapped_column(String(80), index=True)
     balance_transaction_id: Mapped[str | None] = mapped_column(String(80), index=True)
     fee_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)

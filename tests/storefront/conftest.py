@@ -10,6 +10,8 @@ from marketplace.extensions import db
 from marketplace.orders.models import Order
 from marketplace.payments import stripe_gateway
 
+# Every payment method a buyer can pick (Stripe PaymentIntent payment method types).
+PAYMENT_METHODS = ("card", "wechat_pay", "alipay")
 DELIVERY = {"delivery_kind": "address", "recipient_name": "小林", "recipient_phone": "13800000000",
             "address": "上海市徐汇区漕溪北路 1 号"}
 

@@ -94,3 +94,17 @@ class ConfirmForm(Form):
     """A button that only needs its CSRF token (pay, cancel, remove)."""
 
     confirm = HiddenField(default="1")
+
+
+class WalletForm(Form):
+    """Pay with WeChat Pay or Alipay (the methods Stripe offers besides cards)."""
+
+    method = SelectField(choices=[("wechat_pay", "wechat_pay"), ("alipay", "alipay")],
+                         validators=[DataRequired(message=_("Choose WeChat Pay or Alipay."))],
+                         validate_choice=True)
+
+
+class SimulateWalletForm(Form):
+    """The local test payment server only: what the buyer's phone does with the QR or Alipay page."""
+
+    outcome = SelectField(choices=[("succeed", "succeed"), ("fail", "fail"), ("expire", "expire")])
