@@ -227,10 +227,12 @@ def pay_with_test_card(order_id):
     intent_id = payment.stripe_payment_intent_id
     db.session.rollback()
     try:
-        stripe_gateway.confirm_payment_intent(intent_id, payment_method=None if intent.payment_method else method.id)
+        # The card is attached at confirmation unless the PaymentIntent was made with it (a buyer
+        # who opened a WeChat Pay QR or the Alipay page first switches to the card here).
+        stripe_gateway.confirm_payment_intent(intent_id,
+                                              payment_method=None if intent.payment_method == method.id else method.id)
     except stripe_gateway.StripeError as error:
-        # Another pay of this order confirmed it first (two clicks, two tabs), or the API made the
-        # PaymentIntent without a card: Stripe's state decides.
+        # Another pay of this order confirmed it first (two clicks, two tabs): Stripe's state decides.
         if stripe_gateway.retrieve_payment_intent(intent_id).status != "succeeded":
             raise Conflict(_("The test payment did not go through. Try again.")) from error
     settle_payment_intent(intent_id)

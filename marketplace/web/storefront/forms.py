@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _
 from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField,
                      StringField)
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from marketplace.catalog.browse import LABEL_COLUMNS, SORTS
 from marketplace.catalog.listings import MAX_PRICE_FEN
@@ -99,12 +99,10 @@ class ConfirmForm(Form):
 class WalletForm(Form):
     """Pay with WeChat Pay or Alipay (the methods Stripe offers besides cards)."""
 
-    method = SelectField(choices=[("wechat_pay", "wechat_pay"), ("alipay", "alipay")],
-                         validators=[DataRequired(message=_("Choose WeChat Pay or Alipay."))],
-                         validate_choice=True)
+    method = StringField(validators=[AnyOf(("wechat_pay", "alipay"), message=_("Choose WeChat Pay or Alipay."))])
 
 
 class SimulateWalletForm(Form):
     """The local test payment server only: what the buyer's phone does with the QR or Alipay page."""
 
-    outcome = SelectField(choices=[("succeed", "succeed"), ("fail", "fail"), ("expire", "expire")])
+    outcome = StringField(validators=[AnyOf(("succeed", "fail", "expire"))])
