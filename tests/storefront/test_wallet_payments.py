@@ -1,6 +1,8 @@
 """WeChat Pay and Alipay on the pay page, with the real `stripe` library against the local Stripe
 stand-in (marketplace/payments/local_stripe_wallets.py): the QR shown and scanned, the Alipay
 page approved and returned from, and every way it can go wrong changing nothing it should not."""
+import html
+import re
 from urllib.error import HTTPError
 from urllib.parse import parse_qs, urlencode, urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener, urlopen
@@ -34,6 +36,17 @@ def payments_count(app):
 class _Stay(HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def open_alipay(client, order):
+    """Choose Alipay: the pay page then goes on to the Alipay page by itself (no script); its address."""
+    response = client.post(f"/orders/{order.public_no}/pay/wallet", data={"method": "alipay"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/pay?go=alipay")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    alipay_page = html.unescape(re.search(r'href="([^"]+)" id="continue-alipay"', page)
+                                .group(1))
+    assert f'content="0;url={html.escape(alipay_page)}"' in page
+    return alipay_page
 
 
 def press_on_stand_in_page(url, outcome):
@@ -107,9 +120,7 @@ def test_a_qr_that_expires_or_is_declined_releases_the_goods_and_cannot_be_paid_
 
 def test_alipay_sends_the_buyer_away_and_only_stripe_says_whether_it_was_paid(shopper, client, app, stripe_server):
     order = shopper.buy("PEAR-5J", 1)
-    response = client.post(f"/orders/{order.public_no}/pay/wallet", data={"method": "alipay"})
-    assert response.status_code == 303
-    alipay_page = response.headers["Location"]
+    alipay_page = open_alipay(client, order)
     assert alipay_page.startswith(stripe_server + "/_config/wallets/") and "/alipay?" in alipay_page
     status, method, intent_id = order_and_payment(app, order.id)
     assert (status, method) == ("pending_payment", "alipay")
@@ -135,7 +146,7 @@ def test_alipay_sends_the_buyer_away_and_only_stripe_says_whether_it_was_paid(sh
 
 def test_a_declined_alipay_returns_to_a_released_order(shopper, client, app, stripe_server):
     order = shopper.buy("PEAR-5J", 2)
-    alipay_page = client.post(f"/orders/{order.public_no}/pay/wallet", data={"method": "alipay"}).headers["Location"]
+    alipay_page = open_alipay(client, order)
     back = press_on_stand_in_page(alipay_page, "fail")
     assert "redirect_status=failed" in back
     parts = urlsplit(back)
