@@ -72,10 +72,13 @@ class RefundLine(db.Model):
 
 
 class StripeEvent(db.Model):
-    """Each Stripe event id once: recorded in the same transaction as its effect."""
+    """Each Stripe event id once: received (the webhook's answer), then applied by the worker in
+    the same transaction as its effect (`applied_at`), with what that did (`outcome`)."""
 
     __tablename__ = "stripe_events"
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     type: Mapped[str] = mapped_column(String(80))
     object_id: Mapped[str] = mapped_column(String(80), default="")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(40))

@@ -26,6 +26,7 @@ from marketplace.payments.refunds import refund_order, send_refund
 from marketplace.payments.settlement import settle_payment_intent
 from marketplace.reconciliation.models import StripeBalanceRecord
 from marketplace.reconciliation.services import sync_with_stripe
+from tests.storefront.conftest import post_and_apply
 
 
 PAYMENT_METHODS = ("card", "wechat_pay", "alipay")
@@ -53,8 +54,7 @@ def send_event(app, client, event_type, obj, event_id):
     """A Stripe event about `obj`, signed with the library's own scheme, posted to our webhook."""
     payload = json.dumps({"id": event_id, "object": "event", "type": event_type, "data": {"object": obj}})
     header = stripe_gateway.sign_payload_for_tests(payload, app.config["STRIPE_WEBHOOK_SECRET"], int(time.time()))
-    response = client.post("/stripe/webhook", data=payload, headers={"Stripe-Signature": header},
-                           content_type="application/json")
+    response = post_and_apply(app, client, payload, header, event_id)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["outcome"]
 
