@@ -56,7 +56,7 @@ def gunicorn(env, log_path, workers=WEB_WORKERS):
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
     server = Server(process, port)
     try:
-        wait_for_url(f"{server.base}/healthz", process=process)
+        wait_for_url(f"{server.base}/healthz", seconds=120, process=process)  # a busy shared machine starts slowly
         yield server
     finally:
         _stop(process)
