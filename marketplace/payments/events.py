@@ -17,15 +17,13 @@ APPLY_TASK = "payments.apply_stripe_event"
 
 
 def receive_event(event_id, event_type, object_id):
-    """Record a verified event and queue its application; False if it was received before."""
-    if db.session.get(StripeEvent, event_id) is not None:
-        db.session.rollback()
-        return False
+    """Record a verified event and queue its application; False if it was received before (the
+    primary key says so: no lookup first, one round trip fewer on every delivery)."""
     try:
         db.session.add(StripeEvent(id=event_id, type=event_type, object_id=object_id))
         publish(APPLY_TASK, event_id=event_id)
         db.session.commit()
-    except IntegrityError:  # the same event delivered twice at once: the other request has it
+    except IntegrityError:  # delivered before, or twice at once: the other delivery has it
         db.session.rollback()
         return False
     return True
