@@ -46,6 +46,9 @@ def load_settings():
         "STRIPE_PUBLISHABLE_KEY": _env("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET", "whsec_localstripe_dev"),
         "STRIPE_API_BASE": _env("STRIPE_API_BASE", "http://127.0.0.1:8420"),
+        # The PaymentIntent payment method types the platform's Stripe account has turned on.
+        "STRIPE_PAYMENT_METHODS": tuple(
+            kind.strip() for kind in _env("STRIPE_PAYMENT_METHODS", "card,wechat_pay,alipay").split(",") if kind.strip()),
         "FIELD_ENCRYPTION_KEYS": _env("FIELD_ENCRYPTION_KEYS", DEV_FIELD_KEY),
         "PLATFORM_COMMISSION_RATE": _env("PLATFORM_COMMISSION_RATE", "0.05"),
         "RESERVATION_MINUTES": int(_env("RESERVATION_MINUTES", "30")),

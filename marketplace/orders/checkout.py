@@ -230,11 +230,99 @@ def pay_with_test_card(order_id):
     intent_id = payment.stripe_payment_intent_id
     db.session.rollback()
     try:
-        stripe_gateway.confirm_payment_intent(intent_id, payment_method=None if intent.payment_method else method.id)
+        # The card is attached at confirmation unless the PaymentIntent was made with it (a buyer
+        # who opened a WeChat Pay QR or the Alipay page first switches to the card here).
+        stripe_gateway.confirm_payment_intent(intent_id,
+                                              payment_method=None if intent.payment_method == method.id else method.id)
     except stripe_gateway.StripeError as error:
-        # Another pay of this order confirmed it first (two clicks, two tabs), or the API made the
-        # PaymentIntent without a card: Stripe's state decides.
+        # Another pay of this order confirmed it first (two clicks, two tabs): Stripe's state decides.
         if stripe_gateway.retrieve_payment_intent(intent_id).status != "succeeded":
             raise Conflict(_("The test payment did not go through. Try again.")) from error
+    settle_payment_intent(intent_id)
+    return db.session.get(Order, order_id)
+
+
+@dataclass
+class WalletStep:
+    """What the buyer does next for a WeChat Pay or Alipay payment, from Stripe's `next_action`."""
+
+    method: str
+    qr_data: str | None = None  # WeChat Pay: the string the QR encodes (a weixin:// link)
+    redirect_url: str | None = None  # Alipay: the page to send the buyer to
+
+
+def wallet_step(intent):
+    """The pending wallet action of a PaymentIntent, or None (paid, failed, a card, nothing asked)."""
+    action = getattr(intent, "next_action", None)
+    if intent.status != "requires_action" or not action:
+        return None
+    if action.type == "wechat_pay_display_qr_code":
+        return WalletStep("wechat_pay", qr_data=action.wechat_pay_display_qr_code.data)
+    if action.type == "redirect_to_url":
+        return WalletStep("alipay", redirect_url=action.redirect_to_url.url)
+    return None
+
+
+def start_wallet_payment(order_id, method, return_url):
+    """Confirm the order's PaymentIntent with WeChat Pay or Alipay; the WalletStep to show.
+
+    Asking again for the same method while its QR or page is still open reuses it (a reload does
+    not make a new QR); another method replaces the attempt, as Stripe allows."""
+    if method not in stripe_gateway.WALLETS or method not in stripe_gateway.enabled_payment_methods():
+        raise DomainError(_("This payment method is not available. Choose another one."), field="method")
+    payment, intent = start_payment(order_id)
+    step = wallet_step(intent)
+    if step is not None and step.method == method:
+        return step
+    intent_id = payment.stripe_payment_intent_id
+    db.session.rollback()
+    try:
+        intent = stripe_gateway.confirm_wallet_payment(intent_id, method, return_url)
+    except stripe_gateway.RequestRefused as error:
+        raise DomainError(_("This payment method is not available. Choose another one."), field="method") from error
+    db.session.execute(update(Payment).where(Payment.id == payment.id)
+                       .values(payment_method_type=method, status=intent.status))
+    db.session.commit()
+    return wallet_step(intent)
+
+
+def pending_wallet_step(order_id):
+    """The open WeChat Pay QR or Alipay page of an unpaid order, read from Stripe; None if none.
+
+    A wallet attempt that has ended (paid, declined, expired) is settled now from Stripe's state,
+    so a reload of the pay page without JavaScript moves on as the webhook would."""
+    from marketplace.payments.settlement import settle_payment_intent
+
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
+    if payment is None or payment.payment_method_type not in stripe_gateway.WALLETS:
+        return None
+    intent_id = payment.stripe_payment_intent_id
+    db.session.rollback()
+    intent = stripe_gateway.retrieve_payment_intent(intent_id)
+    step = wallet_step(intent)
+    ended = intent.status in ("succeeded", "canceled") or (
+        intent.status == "requires_payment_method" and getattr(intent, "last_payment_error", None))
+    if step is None and ended:
+        settle_payment_intent(intent_id)
+    return step
+
+
+def simulate_wallet_payment(order_id, outcome):
+    """Local Stripe stand-in only: the buyer's phone scans and pays, declines, or lets it expire.
+
+    Then the order is brought in line with Stripe, the same path as the webhook."""
+    from marketplace.payments.settlement import settle_payment_intent
+
+    if not stripe_gateway.uses_local_server():
+        raise Forbidden(_("Simulated payments work only with the local test payment server."))
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
+    if payment is None or outcome not in ("succeed", "fail", "expire"):
+        raise Conflict(_("There is no WeChat Pay or Alipay payment waiting for this order."))
+    intent_id = payment.stripe_payment_intent_id
+    db.session.rollback()
+    try:
+        stripe_gateway.simulate_wallet(intent_id, outcome)
+    except OSError as error:  # the stand-in answers 400 when nothing awaits the phone
+        raise Conflict(_("There is no WeChat Pay or Alipay payment waiting for this order.")) from error
     settle_payment_intent(intent_id)
     return db.session.get(Order, order_id)

@@ -20,6 +20,8 @@ emulated with Stripe's own object shapes and event types (as the `stripe` librar
   charge's fee after the fact: its balance transaction's `fee` and `fee_details` (so `net`)
   change and `charge.updated` is sent, as when Stripe learns a fee after the payment.
 
+WeChat Pay and Alipay PaymentIntents are taught by `local_stripe_wallets.py` (see there).
+
 Everything else is localstripe's own: `make run` and the tests start this module instead of the
 `localstripe` command, with the same arguments, plus `--in-memory` (the tests): keep nothing on
 disk. localstripe pickles its whole store to /tmp/localstripe.pickle after every object it
@@ -32,6 +34,8 @@ from localstripe import resources, server
 from localstripe.errors import UserError
 from localstripe.resources import BalanceTransaction, Charge, Event, PaymentMethod, Refund
 from localstripe.webhooks import schedule_webhook
+
+from marketplace.payments import local_stripe_wallets
 
 REFUND_PENDING_CARD = "4000000000007726"
 REFUND_FAILS_CARD = "4000000000005126"
@@ -136,8 +140,19 @@ def _keep_nothing_on_disk(_store):
     pass
 
 
+def _port_argument():
+    """The --port localstripe will listen on (its own parser reads it again)."""
+    for index, argument in enumerate(sys.argv):
+        if argument == "--port" and index + 1 < len(sys.argv):
+            return int(sys.argv[index + 1])
+        if argument.startswith("--port="):
+            return int(argument.split("=", 1)[1])
+    return 8420
+
+
 def main():
     install()
+    local_stripe_wallets.install(_port_argument())
     if "--in-memory" in sys.argv:
         sys.argv.remove("--in-memory")
         resources.Store.dump_to_disk = _keep_nothing_on_disk

@@ -17,6 +17,9 @@ class Payment(db.Model):
     amount_fen: Mapped[int] = mapped_column(db.BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="cny")
     status: Mapped[str] = mapped_column(String(30), default="requires_payment_method")
+    # Stripe's payment method type: the one last confirmed with, then the one that paid
+    # (`card`, `wechat_pay`, `alipay`); Stripe's fee differs by method.
+    payment_method_type: Mapped[str | None] = mapped_column(String(30), index=True)
     stripe_charge_id: Mapped[str | None] = mapped_column(String(80), index=True)
     balance_transaction_id: Mapped[str | None] = mapped_column(String(80), index=True)
     fee_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
@@ -69,10 +72,13 @@ class RefundLine(db.Model):
 
 
 class StripeEvent(db.Model):
-    """Each Stripe event id once: recorded in the same transaction as its effect."""
+    """Each Stripe event id once: received (the webhook's answer), then applied by the worker in
+    the same transaction as its effect (`applied_at`), with what that did (`outcome`)."""
 
     __tablename__ = "stripe_events"
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     type: Mapped[str] = mapped_column(String(80))
     object_id: Mapped[str] = mapped_column(String(80), default="")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(40))

@@ -41,6 +41,8 @@ class IntentFacts:
     fee_fen: int = 0
     settlement_currency: str | None = None
     settlement_amount: int | None = None
+    method: str | None = None  # the payment method type that paid (card, wechat_pay, alipay)
+    attempt_failed: bool = False  # an attempt failed or expired (declined card, QR not scanned in time)
 
 
 def _fee_in_fen(transaction):
@@ -53,13 +55,17 @@ def _fee_in_fen(transaction):
 
 def read_intent(payment_intent_id):
     intent = stripe_gateway.retrieve_payment_intent_with_charge(payment_intent_id)
-    facts = IntentFacts(status=intent.status, amount_fen=int(intent.amount))
+    facts = IntentFacts(status=intent.status, amount_fen=int(intent.amount),
+                        attempt_failed=intent.status == "requires_payment_method"
+                        and bool(getattr(intent, "last_payment_error", None)))
     charge = getattr(intent, "latest_charge", None)
     if intent.status == "succeeded" and charge:
         transaction = charge.balance_transaction
         if isinstance(transaction, str):
             transaction = stripe_gateway.retrieve_balance_transaction(transaction)
         facts.charge_id = charge.id
+        details = getattr(charge, "payment_method_details", None)
+        facts.method = getattr(details, "type", None) if details else None
         if transaction:
             facts.balance_transaction_id = transaction.id
             facts.fee_fen = _fee_in_fen(transaction)
@@ -71,6 +77,7 @@ def read_intent(payment_intent_id):
 def _mark_paid(payment, facts):
     fee_before = payment.fee_fen or 0
     payment.status = facts.status
+    payment.payment_method_type = facts.method or payment.payment_method_type
     payment.stripe_charge_id = facts.charge_id
     payment.balance_transaction_id = facts.balance_transaction_id
     payment.fee_fen = facts.fee_fen
@@ -123,7 +130,8 @@ def settle_payment_intent(payment_intent_id, event_id=None, event_type="", note=
         return "amount_mismatch"
     if facts.status == "succeeded":
         outcome = _mark_paid(payment, facts)
-    elif facts.status == "canceled" or (event_type == FAILED and facts.status == "requires_payment_method"):
+    elif facts.status == "canceled" or (facts.status == "requires_payment_method"
+                                        and (event_type == FAILED or facts.attempt_failed)):
         payment.status = facts.status
         outcome = "released" if release_order(payment.order_id, note) else "unchanged"
     else:

@@ -5,6 +5,8 @@ The client comes from the app's settings, so tests and `make run` point it at lo
 """
 import json
 import os
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
 
 import stripe
 from flask import current_app
@@ -39,18 +41,46 @@ def uses_local_server():
     return not current_app.config["STRIPE_API_BASE"].startswith("https://api.stripe.com")
 
 
+WALLETS = ("wechat_pay", "alipay")
+
+
+def enabled_payment_methods():
+    """The payment method types the platform's account has turned on (STRIPE_PAYMENT_METHODS)."""
+    return current_app.config["STRIPE_PAYMENT_METHODS"]
+
+
 def create_payment_intent(amount_fen, idempotency_key, metadata, payment_method=None):
-    """One PaymentIntent per order; on Stripe the idempotency key makes a retried create return the
-    same one (localstripe ignores idempotency keys, so callers also keep one Payment row per order)."""
-    params = {"amount": amount_fen, "currency": "cny", "metadata": metadata}
+    """One PaymentIntent per order, payable by every enabled method (the buyer picks at confirm);
+    on Stripe the idempotency key makes a retried create return the same one (localstripe ignores
+    idempotency keys, so callers also keep one Payment row per order)."""
+    params = {"amount": amount_fen, "currency": "cny", "metadata": metadata,
+              "payment_method_types": list(enabled_payment_methods())}
     if payment_method:
         params["payment_method"] = payment_method
-        params["payment_method_types"] = ["card"]
-    elif not uses_local_server():
-        params["automatic_payment_methods"] = {"enabled": True}
-    else:
-        params["payment_method_types"] = ["card"]
     return _client().v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
+
+
+def confirm_wallet_payment(payment_intent_id, method, return_url):
+    """Confirm with WeChat Pay (next_action: a QR to show) or Alipay (next_action: a page to send the
+    buyer to, who comes back to `return_url`)."""
+    params = {"payment_method_data": {"type": method}}
+    if method == "wechat_pay":
+        params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
+    else:
+        params["return_url"] = return_url
+    return _client().v1.payment_intents.confirm(payment_intent_id, params=params)
+
+
+def simulate_wallet(payment_intent_id, outcome):
+    """Local Stripe stand-in only: what the buyer's phone does (`succeed`, `fail` or `expire`).
+    A control of the stand-in (see local_stripe_wallets.py), not a Stripe API."""
+    if not uses_local_server():
+        raise RuntimeError("simulated wallets exist only on the local Stripe stand-in")
+    base = current_app.config["STRIPE_API_BASE"].rstrip("/")
+    request = Request(f"{base}/_config/payment_intents/{payment_intent_id}/simulate",
+                      data=urlencode({"outcome": outcome}).encode(), method="POST")
+    with urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def retrieve_payment_intent(payment_intent_id):

@@ -16,6 +16,7 @@ from marketplace.database import utcnow
 from marketplace.errors import Conflict, NotFound
 from marketplace.extensions import db
 from marketplace.payments import stripe_gateway
+from marketplace.payments.models import Payment, Refund
 from marketplace.places.scope import staff_town_id
 from marketplace.reconciliation import matching
 from marketplace.reconciliation.export import read_export, staging_row
@@ -86,6 +87,7 @@ def summary():
         .order_by(StripeBalanceRecord.reporting_category, StripeBalanceRecord.currency)).all()
     return {
         "totals": [dict(category=c, currency=cur, count=n, amount=a or 0, fee=f or 0) for c, cur, n, a, f in totals],
+        "by_method": totals_by_method(),
         "open": db.session.scalars(select(Discrepancy).where(Discrepancy.resolved_at.is_(None))
                                    .order_by(Discrepancy.occurred_at, Discrepancy.id).limit(OPEN_SHOWN)).all(),
         "open_count": db.session.scalar(select(func.count()).select_from(Discrepancy)
@@ -96,6 +98,26 @@ def summary():
         "cursor": db.session.get(StripeSyncCursor, "balance_transactions"),
         "imported": db.session.get(StripeSyncCursor, IMPORT_CURSOR),
     }
+
+
+def totals_by_method():
+    """Matched charges and refunds by the payment method that paid (card, WeChat Pay, Alipay):
+    count, amount and Stripe's fee in each settlement currency, since each method has its own fee."""
+    record = StripeBalanceRecord
+    charges = (select(Payment.payment_method_type, record.reporting_category, record.currency, func.count(),
+                      func.sum(record.amount), func.sum(record.fee))
+               .join(Payment, Payment.balance_transaction_id == record.id)
+               .where(record.matched.is_(True), record.reporting_category == "charge")
+               .group_by(Payment.payment_method_type, record.reporting_category, record.currency))
+    refunds = (select(Payment.payment_method_type, record.reporting_category, record.currency, func.count(),
+                      func.sum(record.amount), func.sum(record.fee))
+               .join(Refund, Refund.stripe_refund_id == record.source_id)
+               .join(Payment, Payment.id == Refund.payment_id)
+               .where(record.matched.is_(True), record.reporting_category == "refund")
+               .group_by(Payment.payment_method_type, record.reporting_category, record.currency))
+    rows = list(db.session.execute(charges)) + list(db.session.execute(refunds))
+    return [dict(method=m or "card", category=c, currency=cur, count=n, amount=a or 0, fee=f or 0)
+            for m, c, cur, n, a, f in sorted(rows, key=lambda row: (row[0] or "card", row[1], row[2]))]
 
 
 def _month_bounds(month):

@@ -26,14 +26,24 @@ from marketplace.payments.refunds import refund_order, send_refund
 from marketplace.payments.settlement import settle_payment_intent
 from marketplace.reconciliation.models import StripeBalanceRecord
 from marketplace.reconciliation.services import sync_with_stripe
+from tests.storefront.conftest import post_and_apply
 
 
-def paid(app, order, card=stripe_gateway.TEST_CARD["number"]):
-    """The order paid with `card` (one of Stripe's test cards) and attributed; its PaymentIntent id."""
+PAYMENT_METHODS = ("card", "wechat_pay", "alipay")
+
+
+def paid(app, order, card=stripe_gateway.TEST_CARD["number"], method="card"):
+    """The order paid with `card` (one of Stripe's test cards), or with WeChat Pay / Alipay (the
+    stand-in's simulated scan), and attributed; its PaymentIntent id."""
     with app.app_context():
-        method = stripe_gateway.create_test_card_payment_method(card)
-        payment, intent = start_payment(order.id, payment_method=method.id)
-        stripe_gateway.confirm_payment_intent(intent.id)
+        if method == "card":
+            card_method = stripe_gateway.create_test_card_payment_method(card)
+            payment, intent = start_payment(order.id, payment_method=card_method.id)
+            stripe_gateway.confirm_payment_intent(intent.id)
+        else:
+            payment, intent = start_payment(order.id)
+            stripe_gateway.confirm_wallet_payment(intent.id, method, "http://127.0.0.1:9/back")
+            stripe_gateway.simulate_wallet(intent.id, "succeed")
         assert settle_payment_intent(intent.id) == "paid"
         attribute_payment(db.session.scalar(select(Payment.id).where(Payment.order_id == order.id)))
         db.session.remove()
@@ -44,8 +54,7 @@ def send_event(app, client, event_type, obj, event_id):
     """A Stripe event about `obj`, signed with the library's own scheme, posted to our webhook."""
     payload = json.dumps({"id": event_id, "object": "event", "type": event_type, "data": {"object": obj}})
     header = stripe_gateway.sign_payload_for_tests(payload, app.config["STRIPE_WEBHOOK_SECRET"], int(time.time()))
-    response = client.post("/stripe/webhook", data=payload, headers={"Stripe-Signature": header},
-                           content_type="application/json")
+    response = post_and_apply(app, client, payload, header, event_id)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["outcome"]
 
@@ -73,10 +82,11 @@ def stripe_refunds(intent_id):
     return list(stripe_gateway._client().v1.refunds.list(params={"payment_intent": intent_id}).auto_paging_iter())
 
 
+@pytest.mark.parametrize("method", PAYMENT_METHODS)
 def test_a_cancel_records_the_refund_first_and_stripe_refunds_once_however_often_it_is_sent(
-        shopper, app, client, stripe_server):
+        shopper, app, client, stripe_server, method):
     order = shopper.buy("PEAR-5J", 2)
-    intent_id = paid(app, order)
+    intent_id = paid(app, order, method=method)
     assert client.post(f"/orders/{order.public_no}/cancel").status_code == 303
     assert client.post(f"/orders/{order.public_no}/cancel").status_code == 303  # the double click
     with app.app_context():
@@ -220,12 +230,14 @@ def test_a_refund_that_fails_after_it_was_reversed_is_unreversed_once(shopper, a
     assert "退款失败" in page
 
 
+@pytest.mark.parametrize("method", PAYMENT_METHODS)
 def test_a_fee_stripe_reports_after_attribution_posts_once_however_often_reported(shopper, app, client,
-                                                                                 stripe_server):
+                                                                                 stripe_server, method):
     order = shopper.buy("PEAR-5J", 1)
-    intent_id = paid(app, order)
+    intent_id = paid(app, order, method=method)
     with app.app_context():
         payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
+        assert payment.payment_method_type == method  # Stripe's fee differs by method: each is recorded
         payment_id, charge_id = payment.id, payment.stripe_charge_id
         assert (payment.fee_fen, balance_fen(account_id("payment_fees"))) == (0, 0)  # localstripe: no fee yet
         db.session.remove()

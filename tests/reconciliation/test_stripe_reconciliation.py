@@ -16,29 +16,39 @@ from marketplace.reconciliation.models import Discrepancy, StripeBalanceRecord, 
 from tests.ledger.builders import District
 
 
-def stripe_charge(amount_fen, key):
-    method = stripe_gateway.create_test_card_payment_method()
-    intent = stripe_gateway.create_payment_intent(amount_fen, key, {"test": key}, payment_method=method.id)
-    confirmed = stripe_gateway.confirm_payment_intent(intent.id).to_dict()
+PAYMENT_METHODS = ("card", "wechat_pay", "alipay")
+
+
+def stripe_charge(amount_fen, key, method="card"):
+    """A charge Stripe really made: by card, or by WeChat Pay / Alipay (the stand-in's simulated scan)."""
+    if method == "card":
+        card = stripe_gateway.create_test_card_payment_method()
+        intent = stripe_gateway.create_payment_intent(amount_fen, key, {"test": key}, payment_method=card.id)
+        confirmed = stripe_gateway.confirm_payment_intent(intent.id).to_dict()
+    else:
+        intent = stripe_gateway.create_payment_intent(amount_fen, key, {"test": key})
+        stripe_gateway.confirm_wallet_payment(intent.id, method, "http://127.0.0.1:9/back")
+        confirmed = stripe_gateway.simulate_wallet(intent.id, "succeed")
     return intent.id, confirmed["charges"]["data"][0]
 
 
 class History:
     """Paid orders whose Payment rows and ledger entries come from what Stripe really did."""
 
-    def __init__(self):
+    def __init__(self, method="card"):
+        self.method = method
         self.district = District()
         household = self.district.household()
         self.variant = self.district.variant(household, price_fen=2350)
 
     def paid_order(self, quantity, stripe_amount_fen=None):
         order = self.district.order([(self.variant, quantity)])
-        intent_id, charge = stripe_charge(stripe_amount_fen or order.total_fen, f"order:{order.id}")
+        intent_id, charge = stripe_charge(stripe_amount_fen or order.total_fen, f"order:{order.id}", self.method)
         transaction = stripe_gateway.retrieve_balance_transaction(charge["balance_transaction"])
         payment = self.district.add(Payment(
             order_id=order.id, stripe_payment_intent_id=intent_id, amount_fen=order.total_fen, status="succeeded",
             stripe_charge_id=charge["id"], balance_transaction_id=transaction.id, fee_fen=transaction.fee,
-            succeeded_at=order.paid_at))
+            payment_method_type=charge["payment_method_details"]["type"], succeeded_at=order.paid_at))
         db.session.commit()
         attribute_payment(payment.id)
         return order, payment
@@ -68,8 +78,9 @@ def open_discrepancies():
     return {(d.kind, d.reporting_category) for d in reconciliation.summary()["open"]}
 
 
-def test_charges_partial_refunds_and_fees_match_the_ledger_exactly(app_ctx, stripe_server):
-    history = History()
+@pytest.mark.parametrize("method", PAYMENT_METHODS)
+def test_charges_partial_refunds_and_fees_match_the_ledger_exactly(app_ctx, stripe_server, method):
+    history = History(method)
     first, first_payment = history.paid_order(3)
     second, _ = history.paid_order(1)
     third, third_payment = history.paid_order(4)
@@ -81,6 +92,9 @@ def test_charges_partial_refunds_and_fees_match_the_ledger_exactly(app_ctx, stri
     assert open_discrepancies() == set()
     charged = first.total_fen + second.total_fen + third.total_fen
     assert totals() == {("charge", "cny"): (3, charged, 0), ("refund", "cny"): (2, -3 * 2350, 0)}
+    assert [(row["method"], row["category"], row["count"], row["amount"])
+            for row in reconciliation.summary()["by_method"]] == [
+        (method, "charge", 3, charged), (method, "refund", 2, -3 * 2350)]
     payment = db.session.get(Payment, first_payment.id)
     assert (payment.settlement_currency, payment.settlement_amount) == ("cny", first.total_fen)
 

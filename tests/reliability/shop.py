@@ -67,4 +67,5 @@ def payment_succeeded_event(app, intent_id, event_id):
 
 
 def deliver(app, client, intent_id, event_id):
+    """Stripe posts the event; the webhook records it and answers ("queued", "duplicate"…)."""
     return client.post("/stripe/webhook", **payment_succeeded_event(app, intent_id, event_id))

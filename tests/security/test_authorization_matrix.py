@@ -31,7 +31,8 @@ SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "stor
 # Objects of the buyer buyer@demo.cn: every other person is refused.
 BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test_card", "storefront.cancel",
                "storefront.confirm_cancel",
-               "storefront.confirm_receipt",
+               "storefront.confirm_receipt", "storefront.pay_with_wallet", "storefront.simulate_wallet",
+               "storefront.payment_status",
                "storefront.change_quantity", "storefront.remove_from_cart"}
 # Tested on their own terms (signature, bearer token), not by session role.
 OWN_RULES = {"webhooks.stripe_webhook", "health.healthz"}
@@ -85,6 +86,8 @@ def form_data(world, endpoint):
         "downlink.new_order": {"customer": "walk-in", "walk_in_name": "路人", "payment_method": "cash",
                                f"qty-{world.variant_id}": "1"},
         "auth.login": {"email": "buyer@demo.cn", "password": "wrong-password"},
+        "storefront.pay_with_wallet": {"method": "wechat_pay"},
+        "storefront.simulate_wallet": {"outcome": "succeed"},
     }.get(endpoint, {})
 
 

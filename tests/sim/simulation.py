@@ -34,6 +34,7 @@ from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment
 from marketplace.payments.refunds import refund_order, send_refund
 from marketplace.payments.settlement import cancel_and_settle
+from marketplace.payments.webhooks import apply_event
 from marketplace.payouts.models import PayoutBatch, PayoutItem
 from marketplace.people.models import Household, User
 from marketplace.places.models import Town, Village
@@ -44,7 +45,10 @@ RULES = {"ledger.attribute_payment": ("payment_id", attribution.attribute_paymen
          "ledger.attribute_refund": ("refund_id", attribution.attribute_refund),
          "ledger.post_late_fee": ("payment_id", attribution.post_late_fee),
          "payments.send_refund": ("refund_id", send_refund),
-         "ledger.post_dividends": ("period_id", attribution.post_dividends)}
+         "ledger.post_dividends": ("period_id", attribution.post_dividends),
+         # The webhook only records an event; this task re-reads Stripe and applies it (it commits
+         # its own effect, so a "killed" run here is a worker dying after commit, before the ack).
+         "payments.apply_stripe_event": ("event_id", apply_event)}
 
 
 class SimulationFailure(AssertionError):
@@ -240,7 +244,9 @@ class Simulation:
 
     def _run_rule(self, rule, identifier, commit):
         try:
-            rule(identifier)
+            outcome = rule(identifier)
+            if rule is apply_event:
+                self.tally.add(f"event {outcome}")
         except NotReady:
             db.session.rollback()
             self.tally.add("tasks not ready (retried)")

@@ -10,6 +10,8 @@ from marketplace.extensions import db
 from marketplace.orders.models import Order
 from marketplace.payments import stripe_gateway
 
+# Every payment method a buyer can pick (Stripe PaymentIntent payment method types).
+PAYMENT_METHODS = ("card", "wechat_pay", "alipay")
 DELIVERY = {"delivery_kind": "address", "recipient_name": "小林", "recipient_phone": "13800000000",
             "address": "上海市徐汇区漕溪北路 1 号"}
 
@@ -93,5 +95,29 @@ def signed_event(app, event_type, intent_id, event_id):
 
 def send_event(app, client, event_type, intent_id, event_id):
     payload, header = signed_event(app, event_type, intent_id, event_id)
-    return client.post("/stripe/webhook", data=payload, headers={"Stripe-Signature": header},
-                       content_type="application/json")
+    return post_and_apply(app, client, payload, header, event_id)
+
+
+def post_and_apply(app, client, payload, header, event_id):
+    """Stripe posts a signed event; the webhook records it and answers "queued"; the worker then
+    applies it. Here it is applied at once, as the worker would (if a running worker got there
+    first, its recorded outcome is read). The response's `outcome` becomes what applying did."""
+    from marketplace.payments.models import StripeEvent
+    from marketplace.payments.webhooks import apply_event
+
+    response = client.post("/stripe/webhook", data=payload, headers={"Stripe-Signature": header},
+                           content_type="application/json")
+    body = json.loads(response.get_data(as_text=True)) if response.is_json else None
+    if response.status_code != 200 or not body or body.get("outcome") != "queued":
+        return response
+    with app.app_context():
+        outcome = apply_event(event_id)
+        deadline = time.monotonic() + 20
+        while outcome == "duplicate" and time.monotonic() < deadline:
+            outcome = db.session.scalar(select(StripeEvent.outcome).where(StripeEvent.id == event_id)) or "duplicate"
+            db.session.rollback()
+            if outcome == "duplicate":
+                time.sleep(0.05)
+        db.session.remove()
+    response.set_data(json.dumps({**body, "outcome": outcome}))
+    return response

@@ -3,6 +3,8 @@ the real Celery worker: browse → cart → checkout → PaymentIntent → signe
 attribution → an impact receipt that sums to what was paid."""
 import re
 
+import pytest
+
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
@@ -10,7 +12,7 @@ from marketplace.ledger import impact_receipt
 from marketplace.ledger.models import JournalEntry
 from marketplace.orders.models import Order
 from marketplace.payments.models import Payment
-from tests.storefront.conftest import DELIVERY, send_event
+from tests.storefront.conftest import DELIVERY, PAYMENT_METHODS, send_event
 from tests.storefront.test_webhook import payment_intent_for
 
 
@@ -19,7 +21,8 @@ def attributed(order_id):
                              .where(JournalEntry.order_id == order_id, JournalEntry.rule == "payment_received"))
 
 
-def test_browse_buy_pay_and_see_where_every_fen_went(shopper, client, app, stripe_server, celery_worker):
+@pytest.mark.parametrize("method", PAYMENT_METHODS)
+def test_browse_buy_pay_and_see_where_every_fen_went(shopper, client, app, stripe_server, celery_worker, method):
     results = client.get("/products", query_string={"q": "雪梨"}).get_data(as_text=True)
     assert "/products/jiao-snow-pears" in results
     product_page = client.get("/products/jiao-snow-pears").get_data(as_text=True)
@@ -35,7 +38,7 @@ def test_browse_buy_pay_and_see_where_every_fen_went(shopper, client, app, strip
     assert (order.subtotal_fen, order.shipping_fen, order.donation_fen, order.total_fen) == (16180, 0, 820, 17000)
     assert "¥170.00" in client.get(f"/orders/{order.public_no}/pay").get_data(as_text=True)
 
-    intent_id = payment_intent_for(app, order)
+    intent_id = payment_intent_for(app, order, method=method)
     assert send_event(app, client, "payment_intent.succeeded", intent_id, "evt_flow").status_code == 200
     before = client.get(f"/orders/{order.public_no}").get_data(as_text=True)
     assert "已付款" in before

@@ -27,3 +27,19 @@ def send_refund(refund_id, outbox_id=None):
     log.info("refund %s sent to Stripe: %s", refund_id, outcome)
     mark_processed(outbox_id)
     return outcome
+
+
+@shared_task(name="payments.apply_stripe_event", acks_late=True, reject_on_worker_lost=True,
+             autoretry_for=(stripe_gateway.StripeError, DBAPIError), retry_backoff=2,
+             retry_backoff_max=300, retry_jitter=True, max_retries=12)
+def apply_stripe_event(event_id, outbox_id=None):
+    """A Stripe event the webhook received: re-read Stripe and apply it once (see payments/webhooks.py)."""
+    from marketplace.payments.webhooks import apply_event
+
+    try:
+        outcome = apply_event(event_id)
+    finally:
+        db.session.remove()
+    log.info("stripe event %s applied: %s", event_id, outcome)
+    mark_processed(outbox_id)
+    return outcome

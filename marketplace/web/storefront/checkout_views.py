@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -8,10 +8,13 @@ from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.ledger import impact_receipt
 from marketplace.orders import cart as carts
+from marketplace.documents import qr_svg
 from marketplace.orders.cancellation import CANCELLABLE, cancel_order
-from marketplace.orders.checkout import Delivery, order_for_buyer, pay_with_test_card, place_order, quote
+from marketplace.orders.checkout import (Delivery, order_for_buyer, pay_with_test_card, pending_wallet_step,
+                                         place_order, quote, simulate_wallet_payment, start_wallet_payment)
 from marketplace.orders import fulfilment
 from marketplace.orders.history import buyer_orders, order_refunds, order_shipments, order_timeline
+from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment
 from marketplace.payments.settlement import settle_payment_intent
 from marketplace.places.models import ServicePoint
@@ -19,7 +22,7 @@ from marketplace.web.links import public_url
 from marketplace.web.payment_page import payment_page
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.cart_views import _first_error
-from marketplace.web.storefront.forms import CheckoutForm, ConfirmForm
+from marketplace.web.storefront.forms import CheckoutForm, ConfirmForm, SimulateWalletForm, WalletForm
 from marketplace.web.storefront.session_cart import visitor_cart
 
 def _pickup_choices():
@@ -66,11 +69,67 @@ def checkout():
 @login_required
 def pay(public_no):
     order = order_for_buyer(public_no, current_user.id)
+    wallet = pending_wallet_step(order.id) if order.status == "pending_payment" else None
+    order = order_for_buyer(public_no, current_user.id)  # a wallet attempt that ended was just settled
     if order.status != "pending_payment":
         return redirect(url_for("storefront.order_detail", public_no=public_no))
     return payment_page("storefront/pay.html", order,
                         public_url("storefront.order_detail", public_no=public_no),
-                        form=ConfirmForm(formdata=None))
+                        form=ConfirmForm(formdata=None), wallet=wallet,
+                        wallet_qr=qr_svg(wallet.qr_data) if wallet and wallet.qr_data else None,
+                        go_to_alipay=bool(wallet and wallet.redirect_url and request.args.get("go") == "alipay"),
+                        wallets=[kind for kind in stripe_gateway.enabled_payment_methods()
+                                 if kind in stripe_gateway.WALLETS])
+
+
+@bp.post("/orders/<public_no>/pay/wallet")
+@login_required
+def pay_with_wallet(public_no):
+    """WeChat Pay shows its QR on the pay page; Alipay's page is opened from the pay page, and
+    sends the buyer back to the order."""
+    form = WalletForm()
+    order = order_for_buyer(public_no, current_user.id)
+    if not form.validate():
+        flash(_first_error(form), "error")
+        return redirect(url_for("storefront.pay", public_no=public_no)), 303
+    try:
+        step = start_wallet_payment(order.id, form.method.data,
+                                    public_url("storefront.order_detail", public_no=public_no))
+    except DomainError as error:
+        flash(str(error.message), "error")
+        return redirect(url_for("storefront.pay", public_no=public_no)), 303
+    if step is not None and step.redirect_url:
+        # To Alipay by the pay page, which goes on by itself: the page's CSP (form-action 'self')
+        # would stop a form's redirect to another site.
+        return redirect(url_for("storefront.pay", public_no=public_no, go="alipay")), 303
+    return redirect(url_for("storefront.pay", public_no=public_no)), 303
+
+
+@bp.post("/orders/<public_no>/pay/simulate")
+@login_required
+def simulate_wallet(public_no):
+    """The local test payment server's stand-in for the buyer's phone (scan and pay, or not)."""
+    form = SimulateWalletForm()
+    order = order_for_buyer(public_no, current_user.id)
+    if not form.validate():
+        return redirect(url_for("storefront.pay", public_no=public_no)), 303
+    try:
+        order = simulate_wallet_payment(order.id, form.outcome.data)
+    except DomainError as error:
+        flash(str(error.message), "error")
+        return redirect(url_for("storefront.order_detail", public_no=public_no)), 303
+    if order.status == "paid":
+        flash(_("Payment received. Thank you!"), "info")
+    return redirect(url_for("storefront.order_detail", public_no=public_no)), 303
+
+
+@bp.get("/orders/<public_no>/payment-status")
+@login_required
+def payment_status(public_no):
+    """What the pay page polls while a QR is shown: the order's status as the webhook left it."""
+    order = order_for_buyer(public_no, current_user.id)
+    return jsonify(status=order.status, pending=order.status == "pending_payment",
+                   order_url=url_for("storefront.order_detail", public_no=public_no))
 
 
 @bp.post("/orders/<public_no>/pay/test-card")
@@ -107,8 +166,11 @@ def order_detail(public_no):
             settle_payment_intent(payment.stripe_payment_intent_id)
             order = order_for_buyer(public_no, current_user.id)
     receipt = impact_receipt(order.id) if order.paid_at else None
+    paid_with = db.session.scalar(select(Payment.payment_method_type).where(Payment.order_id == order.id)) \
+        if order.paid_at else None
     return render_template("storefront/order.html", order=order, timeline=order_timeline(order.id),
                            shipments=order_shipments(order), receipt=receipt, refunds=order_refunds(order.id),
+                           paid_with=paid_with,
                            form=ConfirmForm(formdata=None))
 
 

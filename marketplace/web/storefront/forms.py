@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _
 from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField,
                      StringField)
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from marketplace.catalog.browse import LABEL_COLUMNS, SORTS
 from marketplace.catalog.listings import MAX_PRICE_FEN
@@ -104,3 +104,15 @@ class ConfirmForm(Form):
     """A button that only needs its CSRF token (pay, cancel, remove)."""
 
     confirm = HiddenField(default="1")
+
+
+class WalletForm(Form):
+    """Pay with WeChat Pay or Alipay (the methods Stripe offers besides cards)."""
+
+    method = StringField(validators=[AnyOf(("wechat_pay", "alipay"), message=_("Choose WeChat Pay or Alipay."))])
+
+
+class SimulateWalletForm(Form):
+    """The local test payment server only: what the buyer's phone does with the QR or Alipay page."""
+
+    outcome = StringField(validators=[AnyOf(("succeed", "fail", "expire"))])
