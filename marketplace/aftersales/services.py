@@ -209,10 +209,7 @@ def seller_claims(actor_id, limit=100):
 def town_claims(actor_id, limit=100):
     """Claims of sellers in the staff member's town: escalated ones (to decide) first."""
     user = db.session.get(User, actor_id)
-    sellers = [seller for seller in db.session.scalars(select(Seller.id).where(
-        Seller.id.in_(select(Claim.seller_id).distinct())))
-        if fulfilment._town_of_seller(seller) == user.town_id]
-    return db.session.scalars(select(Claim).where(Claim.seller_id.in_(sellers))
+    return db.session.scalars(select(Claim).where(Claim.seller_id.in_(town_seller_ids(user.town_id)))
                               .order_by(Claim.status != "escalated", Claim.opened_at.desc()).limit(limit)).all()
 
 
@@ -396,3 +393,37 @@ def release_hold_if_clear(shipment_id):
     db.session.execute(update(Shipment).where(Shipment.id == shipment_id, ~open_claim_exists, ~unposted_refund)
                        .values(claim_opened_at=None).execution_options(synchronize_session=False))
 
+
+
+def claim_visible_to(actor_id, claim_id):
+    """The claim if the actor is its buyer, answers for its seller, or is staff of the seller's town; else NotFound."""
+    claim = db.session.get(Claim, claim_id)
+    user = db.session.get(User, actor_id)
+    if claim is None or user is None:
+        raise NotFound(_("No such claim."))
+    if claim.buyer_id == user.id:
+        return claim
+    if user.role == "town_staff":
+        return claim_for_staff(actor_id, claim_id)
+    if user.role in ("coop_manager", "agent", "supplier"):
+        return claim_for_seller(actor_id, claim_id)
+    raise NotFound(_("No such claim."))
+
+
+def claim_window_open(order):
+    """Ids of the order's delivered shipments whose after-sales window is still open."""
+    cutoff = _window_cutoff(_now())
+    return {shipment.id for shipment in order.shipments
+            if shipment.status == "delivered" and shipment.delivered_at and shipment.delivered_at > cutoff}
+
+
+def town_seller_ids(town_id):
+    """The sellers of a town: its cooperatives, the households of its villages, its suppliers."""
+    from marketplace.coops.models import Cooperative
+    from marketplace.people.models import Household, Supplier
+    from marketplace.places.models import Village
+    households = select(Household.id).join(Village, Household.village_id == Village.id).where(Village.town_id == town_id)
+    return list(db.session.scalars(select(Seller.id).where(
+        Seller.cooperative_id.in_(select(Cooperative.id).where(Cooperative.town_id == town_id))
+        | Seller.household_id.in_(households)
+        | Seller.supplier_id.in_(select(Supplier.id).where(Supplier.town_id == town_id)))))

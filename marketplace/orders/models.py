@@ -181,6 +181,8 @@ class Shipment(db.Model):
 class ReplacementLine:
     """An order line as a replacement shipment carries it: the claim's quantity, sent at no charge."""
 
+    refunded_quantity = 0
+
     def __init__(self, line, quantity):
         self._line, self.quantity = line, quantity
 
