@@ -40,7 +40,7 @@ from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.rules.refunds import BEARERS
 from marketplace.orders.fulfilment import close_refunded_shipments
-from marketplace.orders.models import Order, OrderEvent, OrderLine
+from marketplace.orders.models import ORDER_STATUSES, Order, OrderEvent, OrderLine
 from marketplace.outbox.services import publish
 from marketplace.payments import stripe_gateway
 from marketplace.payments.events import record_event
@@ -288,8 +288,9 @@ def _give_back_refunded_figures(refund, order):
 
 
 def _status_before_refunds(order_id):
-    """What the order's timeline said before anything was refunded (paid, packed, shipped…)."""
+    """What the order's timeline said before anything was refunded (paid, packed, shipped…); events
+    that are not order statuses (a shipment settling, an after-sales claim's steps) are skipped."""
+    statuses = [status for status in ORDER_STATUSES if status not in ("refunded", "partially_refunded")]
     return db.session.scalar(
-        select(OrderEvent.status).where(OrderEvent.order_id == order_id,
-                                        OrderEvent.status.not_in(("refunded", "partially_refunded")))
+        select(OrderEvent.status).where(OrderEvent.order_id == order_id, OrderEvent.status.in_(statuses))
         .order_by(OrderEvent.at.desc(), OrderEvent.id.desc()).limit(1)) or "paid"

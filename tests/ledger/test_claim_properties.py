@@ -11,7 +11,7 @@ an open claim, or a claim refund Stripe has not settled, has not settled.
 from datetime import timedelta
 from types import SimpleNamespace
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
@@ -36,8 +36,8 @@ from tests.ledger.test_properties import build_district
 SHARES = ({"seller": 100, "carrier": 0, "platform": 0}, {"seller": 0, "carrier": 100, "platform": 0},
           {"seller": 0, "carrier": 0, "platform": 100}, {"seller": 50, "carrier": 30, "platform": 20},
           {"seller": 34, "carrier": 33, "platform": 33}, {"seller": 1, "carrier": 0, "platform": 99})
-STEPS = ("claim", "claim", "answer", "offer_answer", "escalate", "decide", "stripe", "attribute", "settle", "refund",
-         "payout")
+STEPS = ("claim", "claim", "answer", "answer", "offer_answer", "escalate", "decide", "decide", "stripe", "stripe",
+         "attribute", "attribute", "settle", "refund", "payout")
 
 
 def deliver(order_id):
@@ -83,32 +83,40 @@ def actor_for(district, claim, cache):
 def step(data, kind, district, buyer, orders, staff, actors, clock):
     """One random move of the history, through the services; a refusal must change nothing."""
     all_claims = db.session.scalars(select(Claim).order_by(Claim.id)).all()
+
+    def pick(status):
+        """Mostly a claim waiting for this move; sometimes any claim (whose move must then be refused)."""
+        waiting = [claim for claim in all_claims if claim.status == status]
+        return data.draw(st.sampled_from(waiting if waiting and data.draw(st.integers(0, 4)) else all_claims),
+                         label="claim")
     if kind == "claim":
         order, _payment = data.draw(st.sampled_from(orders), label="order")
         line = data.draw(st.sampled_from(order.lines), label="line")
         claims.open_claim(order.public_no, line.id, buyer.id, data.draw(st.sampled_from(("damaged", "spoiled"))),
                           data.draw(st.integers(1, line.quantity), label="units"), "refund")
     elif kind == "answer" and all_claims:
-        claim = data.draw(st.sampled_from(all_claims), label="claim")
+        claim = pick("awaiting_seller")
         action = data.draw(st.sampled_from(("accept", "offer", "reject")), label="action")
         full = claim.quantity * db.session.get(OrderLine, claim.order_line_id).unit_price_fen
         offer = data.draw(st.integers(1, max(full - 1, 1)), label="offer")
         claims.respond(claim.id, actor_for(district, claim, actors), action, offer_fen=offer, reason="不同意")
     elif kind == "offer_answer" and all_claims:
-        claim = data.draw(st.sampled_from(all_claims), label="claim")
+        claim = pick("offered")
         claims.answer_offer(db.session.get(Order, claim.order_id).public_no, claim.id, buyer.id,
                             data.draw(st.booleans(), label="accept"))
     elif kind == "escalate":
         claims.escalate_overdue(now=clock + timedelta(hours=49))
     elif kind == "decide" and all_claims:
-        claim = data.draw(st.sampled_from(all_claims), label="claim")
+        claim = pick("escalated")
         full = claim.quantity * db.session.get(OrderLine, claim.order_line_id).unit_price_fen
         claims.decide(claim.id, staff.id, data.draw(st.integers(0, full), label="refund"),
                       data.draw(st.sampled_from(SHARES), label="shares"), "冷链")
     elif kind in ("stripe", "attribute"):
-        waiting = db.session.scalars(select(Refund).order_by(Refund.id)).all()
-        if waiting:
-            refund = data.draw(st.sampled_from(waiting), label="refund")
+        every = db.session.scalars(select(Refund).order_by(Refund.id)).all()
+        waiting = [refund for refund in every if refund.status == ("requested" if kind == "stripe" else "succeeded")]
+        if every:
+            refund = data.draw(st.sampled_from(waiting if waiting and data.draw(st.integers(0, 4)) else every),
+                               label="refund")
             if kind == "stripe" and refund.status == "requested":
                 status = data.draw(st.sampled_from(("succeeded", "succeeded", "failed")), label="stripe says")
                 apply_stripe_refund(SimpleNamespace(id=f"re_{refund.id}", status=status, metadata={},
@@ -167,7 +175,8 @@ def test_random_claim_histories_keep_every_invariant(app_ctx, data):
     staff = district.user("town_staff", town_id=district.town.id)
     db.session.commit()
     actors, clock = {}, utcnow()
-    for kind in data.draw(st.lists(st.sampled_from(STEPS), min_size=4, max_size=18), label="history"):
+    # Every history opens a claim first; the rest is drawn.
+    for kind in ["claim"] + data.draw(st.lists(st.sampled_from(STEPS), min_size=6, max_size=24), label="history"):
         try:
             step(data, kind, district, buyer, orders, staff, actors, clock)
         except DomainError:
@@ -177,7 +186,9 @@ def test_random_claim_histories_keep_every_invariant(app_ctx, data):
     for claim in db.session.scalars(select(Claim).where(Claim.status.in_(OPEN_CLAIM_STATUSES))).all():
         claims.escalate_overdue(now=clock + timedelta(hours=49))
         try:
-            claims.decide(claim.id, staff.id, 1, {"seller": 40, "carrier": 40, "platform": 20}, "收尾")
+            full = claim.quantity * db.session.get(OrderLine, claim.order_line_id).unit_price_fen
+            claims.decide(claim.id, staff.id, data.draw(st.integers(1, full), label="last refund"),
+                          data.draw(st.sampled_from(SHARES), label="last shares"), "收尾")
         except DomainError:  # its units were refunded meanwhile: nothing left to refund
             db.session.rollback()
             claims.decide(claim.id, staff.id, 0, {"seller": 100, "carrier": 0, "platform": 0}, "已退款")
@@ -188,5 +199,17 @@ def test_random_claim_histories_keep_every_invariant(app_ctx, data):
         attribute_refund(refund.id)
     settle_due(now=clock + timedelta(days=8))
     assert_holds(orders)
+    posted = db.session.scalars(select(JournalEntry.rule_settings).where(JournalEntry.rule == "after_sales_claim")).all()
+    event(f"claim entries posted: {min(len(posted), 4)}{'+' if len(posted) >= 4 else ''}")
+    all_claims = db.session.scalars(select(Claim)).all()
+    event(f"claims opened: {min(len(all_claims), 3)}{'+' if len(all_claims) >= 3 else ''}")
+    for claim in all_claims:
+        event(f"a claim ended {claim.status}{' with a refund' if claim.refund_id else ''}")
+    for settings_ in posted:
+        event(f"bearers {sorted(b for b, p in settings_['percent_by_bearer'].items() if p)}")
+        if settings_.get("protected_household_ids"):
+            event("a poor household's return covered by its cooperative")
+        if settings_.get("capped_by_account"):
+            event("an at-fault seller capped at zero")
     assert db.session.scalar(select(Shipment.id).where(Shipment.status == "delivered",
                                                        Shipment.replaces_claim_id.is_(None))) is None

@@ -191,3 +191,12 @@ def test_a_later_ordinary_refund_of_the_same_line_adds_up_with_the_claim(world):
     line = db.session.get(OrderLine, world.pears_line.id)
     assert (line.refunded_quantity, line.refunded_fen) == (5, 4_500)
     assert_ledger_clean()
+
+
+def test_a_failed_refund_after_a_claim_gives_the_order_back_a_real_status(world):
+    from marketplace.payments.refunds import refund_order
+    claim = open_pears_claim(world)
+    claims.respond(claim.id, world.manager.id, "reject", reason="照片里的梨是好的")
+    refund = refund_order(world.order.id, {world.eggs_line.id: 1}, world.staff.id, restock=False)
+    apply_stripe_refund(SimpleNamespace(id=f"re_{number()}", status="failed", metadata={}), refund_id=refund.id)
+    assert db.session.get(Order, world.order.id).status == "delivered"  # not a claim step of its timeline
