@@ -90,14 +90,16 @@ def claim_metrics(seller_ids, locale="zh"):
     seller_ids = list(seller_ids)
     if not seller_ids:
         return ClaimMetrics([], [], None, {"seller": 0, "carrier": 0, "platform": 0}, 0)
-    lines_by_seller, claims_by_seller = _delivered_lines(OrderLine.seller_id, seller_ids), _claims(Claim.seller_id, seller_ids)
+    lines_by_seller = _delivered_lines(OrderLine.seller_id, seller_ids)
+    claims_by_seller = _claims(Claim.seller_id, seller_ids)
     by_seller = []
     for seller in sorted(set(lines_by_seller) | set(claims_by_seller)):
         row = RateRow(seller, seller_name(seller, "zh"), seller_name(seller, "en"), lines_by_seller.get(seller, 0),
                       claims_by_seller.get(seller, 0))
         flagged = row.claims >= FLAG_MIN_CLAIMS and row.rate >= FLAG_RATE
         by_seller.append(RateRow(**{**row.__dict__, "flagged": flagged}))
-    lines_by_product, claims_by_product = _delivered_lines(OrderLine.product_id, seller_ids), _claims(Claim.product_id, seller_ids)
+    lines_by_product = _delivered_lines(OrderLine.product_id, seller_ids)
+    claims_by_product = _claims(Claim.product_id, seller_ids)
     products = {product.id: product for product in db.session.scalars(
         select(Product).where(Product.id.in_(set(lines_by_product) | set(claims_by_product))))}
     by_product = [RateRow(product_id, products[product_id].title_zh, products[product_id].title_en,

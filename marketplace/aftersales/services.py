@@ -333,7 +333,8 @@ def decide(claim_id, actor_id, refund_fen, percents, reason):
     else:
         release_hold_if_clear(claim.shipment_id)
     _event(claim, "claim_decided", actor_id, note=f"claim:{claim.id}")
-    _audit("claim.decided", claim, actor_id, refund_fen=refund_fen, reason=reason, **{f"{k}_percent": v for k, v in percents.items()})
+    _audit("claim.decided", claim, actor_id, refund_fen=refund_fen, reason=reason,
+           **{f"{bearer}_percent": percent for bearer, percent in percents.items()})
     db.session.commit()
     return claim
 
@@ -422,7 +423,8 @@ def town_seller_ids(town_id):
     from marketplace.coops.models import Cooperative
     from marketplace.people.models import Household, Supplier
     from marketplace.places.models import Village
-    households = select(Household.id).join(Village, Household.village_id == Village.id).where(Village.town_id == town_id)
+    households = (select(Household.id).join(Village, Household.village_id == Village.id)
+                  .where(Village.town_id == town_id))
     return list(db.session.scalars(select(Seller.id).where(
         Seller.cooperative_id.in_(select(Cooperative.id).where(Cooperative.town_id == town_id))
         | Seller.household_id.in_(households)

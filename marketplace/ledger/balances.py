@@ -59,7 +59,8 @@ def _postings_with_settlement():
             .join(Account, Posting.account_id == Account.id)
             .join(JournalEntry, Posting.entry_id == JournalEntry.id)
             .outerjoin(OrderLine, JournalEntry.order_line_id == OrderLine.id)
-            .outerjoin(Shipment, and_(Shipment.order_id == OrderLine.order_id, Shipment.seller_id == OrderLine.seller_id,
+            .outerjoin(Shipment, and_(Shipment.order_id == OrderLine.order_id,
+                                      Shipment.seller_id == OrderLine.seller_id,
                                       Shipment.replaces_claim_id.is_(None)))
             .outerjoin(Order, JournalEntry.order_id == Order.id))
 

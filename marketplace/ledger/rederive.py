@@ -114,7 +114,8 @@ class Causes:
         for row in _rows(RefundLine, RefundLine.refund_id, self.refunds):
             key = (row.refund_id, row.order_line_id)
             self.refund_lines[key] = self.refund_lines.get(key, 0) + row.amount_fen
-        self.claims = {row.refund_id: row for row in _rows(Claim, Claim.refund_id, [e.refund_id for e in of(names.CLAIM)])}
+        self.claims = {row.refund_id: row
+                       for row in _rows(Claim, Claim.refund_id, [e.refund_id for e in of(names.CLAIM)])}
         self.items = _by_id(PayoutItem, [e.payout_item_id for e in entries])
         self.periods = _by_id(CooperativePeriod, [_number(e.idempotency_key, 2) for e in of(names.DIVIDEND)])
         self.grants = _by_id(LoveFundGrant, [_number(e.idempotency_key, 2) for e in of(names.LOVE_FUND_AID)])
@@ -394,7 +395,8 @@ def after_sales_claim(entry, causes):
         if index == len(bearers) - 1:
             part = dict(remaining)
         else:
-            part = split_by_weight(amounts[bearer], [(account, max(remaining[account], 0)) for account, _fen in credits])
+            part = split_by_weight(amounts[bearer],
+                                   [(account, max(remaining[account], 0)) for account, _fen in credits])
             remaining = {account: remaining[account] - part[account] for account in remaining}
         if bearer == "carrier":
             legs.append((("claims_receivable", "", 0), sum(part.values())))
@@ -514,7 +516,8 @@ REDERIVATIONS = {
     names.EARNINGS_PAYMENT: earnings_payment, names.CASH_PAYMENT: cash_payment,
     names.DIRECT_SALE: direct_sale, names.SUPPLIER_SALE: supplier_sale, names.COOPERATIVE_SALE: cooperative_sale,
     names.SHIPPING: shipping, names.LOVE_FUND_DONATION: love_fund_donation, names.FLOOR_PURCHASE: floor_purchase,
-    names.REFUND: refund, names.CLAIM: after_sales_claim, names.REFUND_PAID: refund_paid, names.REFUND_FAILED: refund_failed, names.PAYOUT_APPROVED: payout_approved,
+    names.REFUND: refund, names.CLAIM: after_sales_claim,
+    names.REFUND_PAID: refund_paid, names.REFUND_FAILED: refund_failed, names.PAYOUT_APPROVED: payout_approved,
     names.PAYOUT_PAID: payout_paid, names.PAYOUT_FAILED: payout_failed, names.STRIPE_PAYOUT: stripe_payout,
     names.DIVIDEND: dividend, names.FIXED_RETURN: fixed_return, names.FIXED_RETURN_RECEIVED: fixed_return_received,
     names.LOVE_FUND_AID: love_fund_aid, names.LOVE_FUND_GIFT: love_fund_gift,

@@ -40,7 +40,8 @@ BEARER_ORDER = ("carrier", "platform", "seller")
 def shares_by_bearer(shares, amount_fen, percents):
     """{bearer: {account: fen}}: `shares` ({account: fen}, summing to `amount_fen`) split across the
     bearers by their percentages (largest remainder), each bearer's parts summing to its amount."""
-    amounts = split_largest_remainder(amount_fen, [(bearer, percents.get(bearer, 0)) for bearer in ("seller", "carrier", "platform")])
+    amounts = split_largest_remainder(amount_fen, [(bearer, percents.get(bearer, 0))
+                                                   for bearer in ("seller", "carrier", "platform")])
     remaining, parts = dict(shares), {}
     bearers = [bearer for bearer in BEARER_ORDER if amounts[bearer]]
     for index, bearer in enumerate(bearers):

@@ -24,8 +24,8 @@ def _photos(encoded):
         raise DomainError(_("This file is not a picture we can read."), field="photos") from None
 
 
-@operation("GET", "/orders/<public_no>/claims", tag="After-sales", summary="The claims on one of the token owner's orders",
-           roles=ANY_SIGNED_IN, response=schemas.ClaimList)
+@operation("GET", "/orders/<public_no>/claims", tag="After-sales",
+           summary="The claims on one of the token owner's orders", roles=ANY_SIGNED_IN, response=schemas.ClaimList)
 def list_order_claims(user, public_no):
     order = order_for_buyer(public_no, user.id)
     return schemas.ClaimList(items=[schemas.Claim.model_validate(claim) for claim in claims.claims_of_order(order.id)])

@@ -34,7 +34,8 @@ def decide_claim(claim_id):
         flash(next(iter(form.errors.values()))[0] if form.errors else _("Give the reason for the decision."), "error")
         return redirect(url_for("town.claims_page"), 303)
     try:
-        percents = claims.parse_percents(form.seller_percent.data, form.carrier_percent.data, form.platform_percent.data)
+        percents = claims.parse_percents(form.seller_percent.data, form.carrier_percent.data,
+                                         form.platform_percent.data)
         claims.decide(claim_id, current_user.id, form.refund.fen or 0, percents, form.reason.data)
     except (NotFound, Forbidden):
         raise

@@ -100,9 +100,10 @@ class PaidByCooperativeForm(Form):
 class ClaimDecisionForm(Form):
     """Town staff's decision on an escalated claim: the refund (0 for none), who bears it in whole percent, why."""
 
-    refund = MoneyField(_l("Refund to the buyer (yuan; 0 for none)"), validators=[InputRequired(_l("Enter the refund, 0 for none."))])
+    refund = MoneyField(_l("Refund to the buyer (yuan; 0 for none)"),
+                        validators=[InputRequired(_l("Enter the refund, 0 for none."))])
     seller_percent = WholeNumberField(_l("Seller bears (%)"), default=100, validators=[Optional()])
     carrier_percent = WholeNumberField(_l("Carrier bears (%)"), default=0, validators=[Optional()])
     platform_percent = WholeNumberField(_l("Platform bears (%)"), default=0, validators=[Optional()])
-    reason = TextAreaField(_l("Reason for the decision"), validators=[InputRequired(_l("Give the reason for the decision.")),
-                                                                    Length(max=500)])
+    reason = TextAreaField(_l("Reason for the decision"),
+                           validators=[InputRequired(_l("Give the reason for the decision.")), Length(max=500)])

@@ -26,7 +26,8 @@ class OfferAnswerIn(Input):
 
 
 class ClaimAnswerIn(Input):
-    """The seller's answer: `accept`, `offer` (with `offer_fen`, less than the full refund) or `reject` (with `reason`)."""
+    """The seller's answer: `accept`, `offer` (with `offer_fen`, less than the full refund) or `reject`
+    (with `reason`)."""
 
     action: Literal["accept", "offer", "reject"]
     offer_fen: api_whole_number(ge=1, le=1_000_000_000) | None = None
