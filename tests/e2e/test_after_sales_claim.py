@@ -132,3 +132,61 @@ def fulfilment_users(seller_id):
     from marketplace.catalog.models import Seller
     return select(User.id).where(User.cooperative_id == select(Seller.cooperative_id).where(
         Seller.id == seller_id).scalar_subquery())
+
+
+def test_town_staff_decide_an_escalated_claim_and_split_its_cost_on_a_phone(
+        app, district, live_server, stripe_server, celery_worker, browser):
+    from marketplace.aftersales import services as claims
+    from marketplace.coops.models import Cooperative
+    from marketplace.catalog.models import Seller
+    with app.app_context():
+        buyer = user_id("buyer@demo.cn")
+        buyer_cart = cart.open_cart(user_id=buyer)
+        cart.add_item(buyer_cart.id, db.session.scalar(select(Variant.id).filter_by(sku="PEAR-5J")), 1)
+        order = place_order(buyer_cart.id, buyer, DELIVERY)
+        order_id, public_no = order.id, order.public_no
+        pay_with_test_card(order_id)
+        db.session.remove()
+    celery_worker.wait_for(lambda: db.session.scalar(select(JournalEntry.id).where(
+        JournalEntry.idempotency_key.like("pay:%"), JournalEntry.order_id == order_id)))
+    with app.app_context():
+        shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == order_id))
+        manager = db.session.scalar(select(User.id).where(User.role == "coop_manager",
+                                                          User.id.in_(fulfilment_users(shipment.seller_id))))
+        fulfilment.mark_packed(shipment.id, manager)
+        fulfilment.mark_shipped(shipment.id, manager, "顺丰速运", "SF1234567891")
+        fulfilment.record_carrier_delivery(shipment.id, manager)
+        line_id = db.session.get(Order, order_id).lines[0].id
+        claim = claims.open_claim(public_no, line_id, buyer, "spoiled", 1, "refund", note="冷链断了，梨烂了")
+        claim_id = claim.id
+        claims.escalate_overdue(now=utcnow() + timedelta(hours=app.config["CLAIM_RESPONSE_HOURS"] + 1))
+        town_id = db.session.get(Cooperative, db.session.get(Seller, shipment.seller_id).cooperative_id).town_id
+        staff_email = db.session.scalar(select(User.email).where(User.role == "town_staff", User.town_id == town_id))
+        db.session.remove()
+
+    staff = signed_in(browser, live_server, staff_email)
+    staff.goto(f"{live_server}/town/claims")
+    card = staff.locator(f"#claim-{claim_id}")
+    card.locator("input[name=refund]").fill("20")
+    card.locator("input[name=seller_percent]").fill("0")
+    card.locator("input[name=carrier_percent]").fill("70")
+    card.locator("input[name=platform_percent]").fill("30")
+    card.locator("textarea[name=reason]").fill("冷链车故障，快递公司承担大部分，平台承担其余。")
+    assert staff.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling on a phone"
+    ARTIFACTS.mkdir(exist_ok=True)
+    staff.screenshot(path=str(ARTIFACTS / "after-sales-town-decision.png"), full_page=True)
+    card.locator("button[type=submit]").click()
+    expect(staff.locator(f"#claim-{claim_id} .status-claim-resolved")).to_be_visible()
+    celery_worker.wait_for(lambda: db.session.scalar(select(JournalEntry.id).where(
+        JournalEntry.rule == CLAIM, JournalEntry.order_id == order_id)))
+    with app.app_context():
+        from marketplace.ledger.services import account_id, balance_fen
+        assert balance_fen(account_id("claims_receivable")) == 1_400   # the carrier's 70 % of ¥20
+        assert balance_fen(account_id("refund_losses")) == 600          # the platform's 30 %
+        report = verify_ledger()
+        assert report.ok, report.failures
+        db.session.remove()
+    staff.reload()
+    expect(staff.locator(".claim-metrics")).to_contain_text("¥14.00")
+    staff.screenshot(path=str(ARTIFACTS / "after-sales-town-decided.png"), full_page=True)
+    staff.context.close()
