@@ -6,9 +6,11 @@ from io import BytesIO
 from sqlalchemy import func, select, update
 
 from marketplace.aftersales.models import Claim, ClaimPhoto
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.orders.models import Order, Shipment
 from tests.aftersales.builders import claimed_order, jpeg_bytes
+from tests.storefront.conftest import district  # noqa: F401  (the fixture: no app context left pushed)
 
 
 def counts():
@@ -38,21 +40,26 @@ def test_bad_claims_from_the_form_get_a_clear_message_and_change_nothing(demo, c
     assert "Claim between 1 and 2 units." in too_many.get_data(as_text=True)
     assert counts() == before
     db.session.execute(update(Shipment).where(Shipment.order_id == made.order_id)
-                       .values(delivered_at=Shipment.delivered_at - timedelta(days=8)))
+                       .values(delivered_at=utcnow() - timedelta(days=8)))
     db.session.commit()
     late = claim_form(client, made.order_no, made.line_id, photo=jpeg_bytes())
     assert "The after-sales window of 7 days after delivery has closed." in late.get_data(as_text=True)
     assert counts() == before
 
 
-def test_another_buyers_order_is_not_found_and_the_photo_is_the_buyers_sellers_and_towns(demo, client, auth, app):
-    made = claimed_order()
+def test_another_buyers_order_is_not_found_and_the_photo_is_the_buyers_sellers_and_towns(district, client, auth, app):
+    with app.app_context():
+        made = claimed_order()
+        db.session.remove()
     photo_url = f"/claims/{made.claim_id}/photos/{made.photo_id}"
-    assert client.get("/media/claims/x.jpg").status_code == 404  # never public
     for email, status in (("buyer@demo.cn", 200), ("coop@demo.cn", 200), ("town@demo.cn", 200),
                           ("coop2@demo.cn", 404), ("taihe@demo.cn", 404)):
         auth.login_as(email)
-        assert client.get(photo_url).status_code == status, email
+        response = client.get(photo_url)
+        assert response.status_code == status, (email, response.headers.get("Location"))
+    assert client.get("/media/claims/x.jpg").status_code == 404  # never public
     auth.login_as("coop2@demo.cn")
     assert claim_form(client, made.order_no, made.line_id, photo=jpeg_bytes()).status_code == 404
-    assert db.session.scalar(select(Order.status).where(Order.id == made.order_id)) == "delivered"
+    with app.app_context():
+        assert db.session.scalar(select(Order.status).where(Order.id == made.order_id)) == "delivered"
+        assert counts() == (1, 1)
