@@ -322,7 +322,10 @@ def refund(entry, causes):
         # What the sale should have credited (derived again, not as posted): a refund reverses the rule, not a tampering.
         original = _need(causes.originals.get(f"attr:line:{entry.order_line_id}"), "sale entry")
         credited = REDERIVATIONS[original.rule](original, causes)
-        credits = sorted((account, -fen) for account, fen in credited.items() if account != SALES_PENDING)
+        # In account-id order, as rule 8 splits them: a tie of remainders goes to the older account.
+        id_of = {name: account for account, name in causes.lookups.accounts.names.items()}
+        credits = sorted(((account, -fen) for account, fen in credited.items() if account != SALES_PENDING),
+                         key=lambda pair: id_of.get(pair[0], 0))
         before = sum(causes.refund_lines_before.get((row.refund_id, entry.order_line_id), 0)
                      for row in earlier if row.order_line_id == entry.order_line_id)
         amount = causes.refund_lines.get((this_refund.id, entry.order_line_id), 0)
