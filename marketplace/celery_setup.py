@@ -9,6 +9,7 @@ BEAT_SCHEDULE = {
     # Settlement: hourly sweeps; each moves only what is due, in chunks, and is safe to run twice.
     "orders-auto-confirm-deliveries": {"task": "orders.auto_confirm_deliveries", "schedule": crontab(minute=5)},
     "orders-settle-shipments": {"task": "orders.settle_shipments", "schedule": crontab(minute=10)},
+    "orders-escalate-overdue-claims": {"task": "orders.escalate_overdue_claims", "schedule": crontab(minute="*/15")},
     "ledger-seal-entries": {"task": "ledger.seal_entries", "schedule": 5.0},
     "ledger-checkpoint": {"task": "ledger.write_checkpoint", "schedule": crontab(hour=0, minute=5)},
     "ledger-fixed-returns": {"task": "ledger.run_fixed_returns", "schedule": crontab(hour=3, minute=15)},

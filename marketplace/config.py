@@ -58,6 +58,8 @@ def load_settings():
         # unless the buyer confirmed sooner; its sale settles this many days after delivery.
         "AUTO_CONFIRM_DAYS": int(_env("AUTO_CONFIRM_DAYS", "10")),
         "AFTER_SALES_DAYS": int(_env("AFTER_SALES_DAYS", "7")),
+        # A seller answers an after-sales claim (and a buyer an offer) within this; then town staff decide.
+        "CLAIM_RESPONSE_HOURS": int(_env("CLAIM_RESPONSE_HOURS", "48")),
         # Lot intake: above these (lot units in one lot, or one household's in a season, a calendar
         # year in China) town staff confirm the lot before its floor money is owed.
         "LOT_CONFIRM_ABOVE_UNITS": int(_env("LOT_CONFIRM_ABOVE_UNITS", "5000")),

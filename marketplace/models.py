@@ -1,6 +1,7 @@
 """Every model, imported once so Alembic and the app see the whole schema."""
 from marketplace.api.models import ApiToken, IdempotencyRecord  # noqa: F401
 from marketplace.audit.models import AuditLog  # noqa: F401
+from marketplace.aftersales.models import Claim, ClaimPhoto  # noqa: F401
 from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, SupplyLot, Variant  # noqa: F401
 from marketplace.catalog import search  # noqa: F401  (keeps products' search terms on every flush)
 from marketplace.coops.models import (  # noqa: F401

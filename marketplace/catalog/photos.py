@@ -57,12 +57,18 @@ def reencoded_photo(data):
     return full.getvalue(), small.getvalue()
 
 
-def save_photo_files(data):
-    """Re-encode and write the photo and its thumbnail under UPLOAD_DIR; returns their relative names."""
-    full, small = reencoded_photo(data)
+def save_photo_files(data, folder_name="products"):
+    """Re-encode and write the photo and its thumbnail under UPLOAD_DIR/`folder_name`; returns their
+    relative names."""
+    return write_reencoded(reencoded_photo(data), folder_name)
+
+
+def write_reencoded(reencoded, folder_name):
+    """Write (full, thumbnail) JPEG bytes from `reencoded_photo` under random names; returns their relative names."""
+    full, small = reencoded
     name = uuid.uuid4().hex
-    folder = Path(current_app.config["UPLOAD_DIR"]) / "products"
+    folder = Path(current_app.config["UPLOAD_DIR"]) / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.jpg").write_bytes(full)
     (folder / f"{name}-thumb.jpg").write_bytes(small)
-    return f"products/{name}.jpg", f"products/{name}-thumb.jpg"
+    return f"{folder_name}/{name}.jpg", f"{folder_name}/{name}-thumb.jpg"

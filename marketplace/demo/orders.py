@@ -8,8 +8,12 @@
 - 2 斤 of grains paid today: waiting to be packed;
 - in the village (downlink): a cash order of cooking oil delivered to 北坪村's service point and
   waiting for pickup, and a bag of washing powder waiting for the next delivery run;
-- a box of pears the buyer cancelled before it was packed, refunded in full (SXDEMO0005);
-- ¥500 of love-fund education aid to a 北坪村 household: earnings its agent can spend.
+- a box of pears the buyer cancelled before it was packed, refunded in full (SXDEMO0007);
+- ¥500 of love-fund education aid to a 北坪村 household: earnings its agent can spend;
+- 2 boxes of pears delivered yesterday, one claimed as crushed (with a photo): waiting for the
+  cooperative's answer, so that shipment does not settle;
+- 10 斤 of grains delivered two days ago, 2 斤 claimed as short weight: the cooperative offered half,
+  the buyer accepted, and the refund went back (recorded as if Stripe had reported it).
 
 The payments are recorded as if Stripe had reported them (`pi_demo_…`); `make run` starts an
 empty local Stripe, which therefore does not know them, and reconciliation does not match them.
@@ -35,6 +39,8 @@ ORDERS = [
     ("SXDEMO0002", [("GRAIN-1J", 3)], 6, "delivered"),
     ("SXDEMO0003", [("PEAR-5J", 1)], 5, "shipped"),
     ("SXDEMO0004", [("GRAIN-1J", 2)], 0, "open"),
+    ("SXDEMO0005", [("PEAR-5J", 2)], 4, "delivered"),
+    ("SXDEMO0006", [("GRAIN-1J", 10)], 5, "delivered"),
 ]
 
 
@@ -53,6 +59,7 @@ def seed_demo_orders():
     _pay_lingzi()
     _seed_village_orders()
     _seed_refunded_order(buyer)
+    _seed_claims(buyer)
 
 
 def _paid_order(public_no, items, buyer_id, paid_at, step):
@@ -141,8 +148,8 @@ def _seed_refunded_order(buyer_id):
     from marketplace.outbox.models import OutboxMessage
     from marketplace.payments.refunds import refund_lines_uncommitted
 
-    _paid_order("SXDEMO0005", [("PEAR-5J", 1)], buyer_id, utcnow() - timedelta(days=3), "open")
-    order = db.session.scalar(select(Order).filter_by(public_no="SXDEMO0005"))
+    _paid_order("SXDEMO0007", [("PEAR-5J", 1)], buyer_id, utcnow() - timedelta(days=3), "open")
+    order = db.session.scalar(select(Order).filter_by(public_no="SXDEMO0007"))
     dispatch = current_app.config.get("OUTBOX_DISPATCH", True)
     current_app.config["OUTBOX_DISPATCH"] = False
     try:
@@ -172,3 +179,50 @@ def _grant_education_aid(household_id):
     funds.record_donation(maker, "charity_market", 2_000_00, "西河镇义集（演示）")
     grant = funds.propose_grant(maker, household_id, "education", 500_00, "孩子上初中的学杂费（演示）")
     funds.approve_grant(checker, grant.id)
+
+
+def _manager_of(order_line):
+    from marketplace.catalog.models import Seller
+    cooperative_id = db.session.get(Seller, order_line.seller_id).cooperative_id
+    return db.session.scalar(select(User.id).filter_by(role="coop_manager", cooperative_id=cooperative_id))
+
+
+def _claim_photo():
+    """A stand-in for a phone photo of crushed pears: a real JPEG, through the same photo pipeline."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+    picture = Image.new("RGB", (640, 480), (236, 226, 180))
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((180, 120, 460, 400), fill=(214, 196, 96), outline=(120, 90, 30), width=6)
+    draw.polygon([(300, 200), (360, 260), (320, 330), (270, 270)], fill=(140, 100, 40))
+    data = BytesIO()
+    picture.save(data, "JPEG")
+    return data.getvalue()
+
+
+def _seed_claims(buyer_id):
+    """An open claim (SXDEMO0005) and a resolved one (SXDEMO0006), each made through the claim services."""
+    from types import SimpleNamespace
+
+    from marketplace.aftersales import services as claims
+    from marketplace.ledger.attribution import attribute_refund
+    from marketplace.outbox.models import OutboxMessage
+    from marketplace.payments.refunds import apply_stripe_refund
+
+    pears = db.session.scalar(select(Order).filter_by(public_no="SXDEMO0005")).lines[0]
+    claims.open_claim("SXDEMO0005", pears.id, buyer_id, "damaged", 1, "refund",
+                      note="一箱被压坏了，好几个梨都裂开了。", photos=[_claim_photo()])
+    grains = db.session.scalar(select(Order).filter_by(public_no="SXDEMO0006")).lines[0]
+    claim = claims.open_claim("SXDEMO0006", grains.id, buyer_id, "short_weight", 2, "refund",
+                              note="称了一下，少了差不多两斤。")
+    claims.respond(claim.id, _manager_of(grains), "offer", offer_fen=grains.unit_price_fen)
+    claims.answer_offer("SXDEMO0006", claim.id, buyer_id, accept=True)
+    # As if Stripe had refunded it: the demo's payments are not known to the local Stripe either.
+    db.session.execute(OutboxMessage.__table__.update()
+                       .where(OutboxMessage.task_name == "payments.send_refund", OutboxMessage.processed_at.is_(None))
+                       .values(processed_at=utcnow()))
+    db.session.commit()
+    apply_stripe_refund(SimpleNamespace(id="re_demo_SXDEMO0006", status="succeeded", metadata={}),
+                        refund_id=claim.refund_id)
+    attribute_refund(claim.refund_id)

@@ -23,12 +23,12 @@ from marketplace.extensions import db
 from marketplace.ledger.models import Account, JournalEntry, Posting
 from marketplace.ledger.rules.names import (
     COOPERATIVE_DEPOSIT, COOPERATIVE_SALE, DIRECT_SALE, FLOOR_PAID_BY_COOPERATIVE, LOVE_FUND_AID,
-    LOVE_FUND_DONATION, PAYOUT_APPROVED, PAYOUT_FAILED, REFUND, SUPPLIER_SALE,
+    LOVE_FUND_DONATION, PAYOUT_APPROVED, PAYOUT_FAILED, REFUND, SUPPLIER_SALE, CLAIM,
 )
 from marketplace.ledger.services import account_id, among, owed_to_fen
 from marketplace.orders.models import Order, OrderLine, Shipment
 
-SALE_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, REFUND)
+SALE_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, REFUND, CLAIM)
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,9 @@ def _postings_with_settlement():
             .join(Account, Posting.account_id == Account.id)
             .join(JournalEntry, Posting.entry_id == JournalEntry.id)
             .outerjoin(OrderLine, JournalEntry.order_line_id == OrderLine.id)
-            .outerjoin(Shipment, and_(Shipment.order_id == OrderLine.order_id, Shipment.seller_id == OrderLine.seller_id))
+            .outerjoin(Shipment, and_(Shipment.order_id == OrderLine.order_id,
+                                      Shipment.seller_id == OrderLine.seller_id,
+                                      Shipment.replaces_claim_id.is_(None)))
             .outerjoin(Order, JournalEntry.order_id == Order.id))
 
 

@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
 
+from marketplace.aftersales.models import Claim
 from marketplace.catalog.models import Seller, SupplyLot
 from marketplace.coops.models import CooperativePeriod, SharingRule
 from marketplace.extensions import db
@@ -107,12 +108,14 @@ class Causes:
             self.allocations.setdefault(row.order_line_id, []).append(row)
         self.payments = _by_id(Payment, [_number(e.idempotency_key, 1) for e in of(names.PAYMENT_RECEIVED)])
         self.lots = _by_id(SupplyLot, [e.lot_id for e in of(names.FLOOR_PURCHASE)])
-        refund_entries = of(names.REFUND, names.REFUND_PAID)
+        refund_entries = of(names.REFUND, names.REFUND_PAID, names.CLAIM)
         self.refunds = _by_id(Refund, [e.refund_id for e in refund_entries])
         self.refund_lines = {}
         for row in _rows(RefundLine, RefundLine.refund_id, self.refunds):
             key = (row.refund_id, row.order_line_id)
             self.refund_lines[key] = self.refund_lines.get(key, 0) + row.amount_fen
+        self.claims = {row.refund_id: row
+                       for row in _rows(Claim, Claim.refund_id, [e.refund_id for e in of(names.CLAIM)])}
         self.items = _by_id(PayoutItem, [e.payout_item_id for e in entries])
         self.periods = _by_id(CooperativePeriod, [_number(e.idempotency_key, 2) for e in of(names.DIVIDEND)])
         self.grants = _by_id(LoveFundGrant, [_number(e.idempotency_key, 2) for e in of(names.LOVE_FUND_AID)])
@@ -125,10 +128,10 @@ class Causes:
             [(e.rule_settings or {}).get("stripe_payout_id") for e in of(names.STRIPE_PAYOUT)])}
         # Refunds are stateful (each takes its part of what the line or order has left): every
         # refund entry of the lines and orders refunded in this chunk, and what they reverse.
-        refunds = of(names.REFUND)
+        refunds = of(names.REFUND, names.CLAIM)
         history = read(select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.refund_id,
                                             JournalEntry.order_id, JournalEntry.order_line_id)
-                                     .where(JournalEntry.rule == names.REFUND,
+                                     .where(JournalEntry.rule.in_((names.REFUND, names.CLAIM)),
                                             among(JournalEntry.order_id, {e.order_id for e in refunds} or {0}))
                                      .order_by(JournalEntry.id)).all() if refunds else []
         self.refund_history = history
@@ -319,7 +322,10 @@ def refund(entry, causes):
         # What the sale should have credited (derived again, not as posted): a refund reverses the rule, not a tampering.
         original = _need(causes.originals.get(f"attr:line:{entry.order_line_id}"), "sale entry")
         credited = REDERIVATIONS[original.rule](original, causes)
-        credits = sorted((account, -fen) for account, fen in credited.items() if account != SALES_PENDING)
+        # In account-id order, as rule 8 splits them: a tie of remainders goes to the older account.
+        id_of = {name: account for account, name in causes.lookups.accounts.names.items()}
+        credits = sorted(((account, -fen) for account, fen in credited.items() if account != SALES_PENDING),
+                         key=lambda pair: id_of.get(pair[0], 0))
         before = sum(causes.refund_lines_before.get((row.refund_id, entry.order_line_id), 0)
                      for row in earlier if row.order_line_id == entry.order_line_id)
         amount = causes.refund_lines.get((this_refund.id, entry.order_line_id), 0)
@@ -342,6 +348,71 @@ def refund(entry, causes):
     donation = _need(causes.originals.get(f"attr:order:{order.id}:donation"), "round-up entry")
     town = order.donation_town_id or (donation.rule_settings or {}).get("town_id")
     return _legs((("love_fund", "town", town), give), (SALES_PENDING, -give))
+
+
+# --- after-sales claims --------------------------------------------------------------------------
+
+CLAIM_BEARER_ORDER = ("carrier", "platform", "seller")  # the seller last: left-over fen land on the recipients
+
+
+def after_sales_claim(entry, causes):
+    """A claim's refund of a line: the line's recipients' shares of it as rule 8 takes them (largest
+    remainder of all refunded of the line so far), split again across the claim's bearers by the
+    percentages its decision records; the seller's part reverses the recipients' credits (a verified
+    poor household's profit return on a cooperative's line covered by the cooperative), the
+    carrier's is a receivable from the carrier, the platform's a loss."""
+    this_refund = _refund(entry, causes)
+    settings = entry.rule_settings or {}
+    order_refunds = {row.refund_id for row in causes.refund_history if row.order_id == entry.order_id}
+    a_refund_failed = any(getattr(causes.refunds.get(refund_id), "status", None) in NOT_REFUNDED_STATUSES
+                          for refund_id in order_refunds | {this_refund.id})
+    if settings.get("refund_failed") or settings.get("capped_by_account") or a_refund_failed:
+        # A failed refund's mirror, a seller that could not give everything back (its balance at the
+        # time decided), or an order one of whose refunds failed: checked for its shape, like rule 8.
+        posted = causes.postings.get(entry.id, {})
+        if sum(posted.values()) != 0 or not any(account == SALES_PENDING for account in posted):
+            raise Underivable("a claim entry that does not balance against sales_pending")
+        return dict(posted)
+    claim = _need(causes.claims.get(this_refund.id), "claim")
+    percents = {"seller": claim.seller_percent, "carrier": claim.carrier_percent, "platform": claim.platform_percent}
+    if settings.get("percent_by_bearer") != percents:
+        raise Underivable(f"it records bearers {settings.get('percent_by_bearer')}, the claim says {percents}")
+    line = _need(causes.lines.get(entry.order_line_id), "order line")
+    seller = _need(causes.sellers.get(line.seller_id), "seller")
+    original = _need(causes.originals.get(f"attr:line:{line.id}"), "sale entry")
+    credited = REDERIVATIONS[original.rule](original, causes)
+    id_of = {name: account for account, name in causes.lookups.accounts.names.items()}
+    credits = sorted(((account, -fen) for account, fen in credited.items() if account != SALES_PENDING),
+                     key=lambda pair: id_of.get(pair[0], 0))
+    earlier = [row for row in causes.refund_history if row.order_id == entry.order_id and row.id < entry.id
+               and row.order_line_id == line.id]
+    before = sum(causes.refund_lines_before.get((row.refund_id, line.id), 0) for row in earlier)
+    amount = causes.refund_lines.get((this_refund.id, line.id), 0)
+    after, done = split_by_weight(before + amount, credits), split_by_weight(before, credits)
+    remaining = {account: after[account] - done[account] for account, _fen in credits}
+    amounts = split_by_weight(amount, [(bearer, percents[bearer]) for bearer in ("seller", "carrier", "platform")])
+    bearers = [bearer for bearer in CLAIM_BEARER_ORDER if amounts[bearer]]
+    protected = set(settings.get("protected_household_ids") or ())
+    legs = [(SALES_PENDING, -amount)]
+    for index, bearer in enumerate(bearers):
+        if index == len(bearers) - 1:
+            part = dict(remaining)
+        else:
+            part = split_by_weight(amounts[bearer],
+                                   [(account, max(remaining[account], 0)) for account, _fen in credits])
+            remaining = {account: remaining[account] - part[account] for account in remaining}
+        if bearer == "carrier":
+            legs.append((("claims_receivable", "", 0), sum(part.values())))
+        elif bearer == "platform":
+            legs.append((("refund_losses", "", 0), sum(part.values())))
+        else:
+            for account, fen in part.items():
+                kind, _owner_type, owner = account
+                if kind == "household_payable" and line.seller_kind == "cooperative" and owner in protected:
+                    legs.append((("claims_receivable", "cooperative", seller.cooperative_id), fen))
+                else:
+                    legs.append((account, fen))
+    return _legs(*legs)
 
 
 # --- rules 5, 9 (spending), 10, 11, 12, 13 -----------------------------------------------------
@@ -448,7 +519,8 @@ REDERIVATIONS = {
     names.EARNINGS_PAYMENT: earnings_payment, names.CASH_PAYMENT: cash_payment,
     names.DIRECT_SALE: direct_sale, names.SUPPLIER_SALE: supplier_sale, names.COOPERATIVE_SALE: cooperative_sale,
     names.SHIPPING: shipping, names.LOVE_FUND_DONATION: love_fund_donation, names.FLOOR_PURCHASE: floor_purchase,
-    names.REFUND: refund, names.REFUND_PAID: refund_paid, names.REFUND_FAILED: refund_failed, names.PAYOUT_APPROVED: payout_approved,
+    names.REFUND: refund, names.CLAIM: after_sales_claim,
+    names.REFUND_PAID: refund_paid, names.REFUND_FAILED: refund_failed, names.PAYOUT_APPROVED: payout_approved,
     names.PAYOUT_PAID: payout_paid, names.PAYOUT_FAILED: payout_failed, names.STRIPE_PAYOUT: stripe_payout,
     names.DIVIDEND: dividend, names.FIXED_RETURN: fixed_return, names.FIXED_RETURN_RECEIVED: fixed_return_received,
     names.LOVE_FUND_AID: love_fund_aid, names.LOVE_FUND_GIFT: love_fund_gift,

@@ -42,10 +42,14 @@ class ImpactReceipt:
     total_fen: int
 
 
-ROW_ORDER = ("household", "cooperative", "supplier", "platform", "shipping", "love_fund", "payment_fees")
+ROW_ORDER = ("household", "cooperative", "supplier", "platform", "shipping", "love_fund", "payment_fees",
+             "borne_by_cooperative", "borne_by_supplier", "borne_by_carrier", "borne_by_platform")
 KIND_OF_ACCOUNT = {"household_payable": "household", "cooperative_revenue": "cooperative",
                    "supplier_payable": "supplier", "platform_fees": "platform", "shipping": "shipping",
-                   "love_fund": "love_fund"}
+                   "love_fund": "love_fund", "refund_losses": "borne_by_platform"}
+# What a bearer gave back for a refund in a payee's place (an after-sales claim, or a refund after
+# settlement): a receivable from the cooperative, the supplier or (no owner) the carrier.
+RECEIVABLE_ROW = {"cooperative": "borne_by_cooperative", "supplier": "borne_by_supplier", "": "borne_by_carrier"}
 
 
 def _label(kind, owner_id):
@@ -61,7 +65,15 @@ def _label(kind, owner_id):
     if kind == "love_fund":
         town = db.session.get(Town, owner_id)
         return f"{town.name_zh}爱心基金", f"{town.name_en} love fund"
-    return {"platform": ("平台服务费", "Platform commission"), "shipping": ("运费", "Shipping"),
+    if kind == "borne_by_cooperative":
+        coop = db.session.get(Cooperative, owner_id)
+        return f"售后退款（{coop.name_zh}承担）", f"After-sales refund borne by {coop.name_en}"
+    if kind == "borne_by_supplier":
+        supplier = db.session.get(Supplier, owner_id)
+        return f"售后退款（{supplier.name_zh}承担）", f"After-sales refund borne by {supplier.name_en}"
+    return {"borne_by_carrier": ("售后退款（承运方承担）", "After-sales refund borne by the carrier"),
+            "borne_by_platform": ("售后退款（平台承担）", "After-sales refund borne by the platform"),
+            "platform": ("平台服务费", "Platform commission"), "shipping": ("运费", "Shipping"),
             "payment_fees": ("支付手续费（平台承担）", "Payment fees (borne by the platform)")}[kind]
 
 
@@ -93,12 +105,12 @@ def impact_receipt(order_id):
     if not paid:
         return ImpactReceipt(attributed=False, rows=[], total_fen=0)
     credited = db.session.execute(
-        select(Account.kind, Account.owner_id, func.sum(Posting.amount_fen))
+        select(Account.kind, Account.owner_type, Account.owner_id, func.sum(Posting.amount_fen))
         .join(Posting, Posting.account_id == Account.id)
         .join(JournalEntry, Posting.entry_id == JournalEntry.id)
         .where(JournalEntry.order_id == order.id, JournalEntry.rule.in_(ORDER_ATTRIBUTION_RULES),
                Account.kind.in_(RECIPIENT_KINDS))
-        .group_by(Account.kind, Account.owner_id)
+        .group_by(Account.kind, Account.owner_type, Account.owner_id)
     ).all()
     fees = -int(db.session.scalar(
         select(func.coalesce(func.sum(Posting.amount_fen), 0))
@@ -107,9 +119,10 @@ def impact_receipt(order_id):
         .where(JournalEntry.order_id == order.id, JournalEntry.rule == PAYMENT_FEE, Account.kind == "stripe_receivable")
     ))
     amounts = {}
-    for account_kind, owner_id, total in credited:
-        kind = KIND_OF_ACCOUNT[account_kind]
-        key = (kind, owner_id if kind in ("household", "cooperative", "supplier", "love_fund") else None)
+    for account_kind, owner_type, owner_id, total in credited:
+        kind = RECEIVABLE_ROW[owner_type] if account_kind == "claims_receivable" else KIND_OF_ACCOUNT[account_kind]
+        owned = ("household", "cooperative", "supplier", "love_fund", "borne_by_cooperative", "borne_by_supplier")
+        key = (kind, owner_id if kind in owned else None)
         amounts[key] = amounts.get(key, 0) - int(total)
     if fees:
         amounts[("platform", None)] = amounts.get(("platform", None), 0) - fees

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.catalog.models import DIRECTIONS, SELLER_KINDS, Variant
@@ -153,6 +153,8 @@ class Shipment(db.Model):
     # Set while an after-sales claim on it is open: it does not settle until the claim closes.
     claim_opened_at: Mapped[datetime | None]
     settled_at: Mapped[datetime | None]
+    # A replacement the seller sends for an after-sales claim: that claim's units of its line, at no charge.
+    replaces_claim_id: Mapped[int | None] = mapped_column(ForeignKey("after_sales_claims.id", use_alter=True))
     order: Mapped[Order] = relationship(back_populates="shipments")
 
     __table_args__ = (
@@ -160,14 +162,33 @@ class Shipment(db.Model):
         CheckConstraint(f"delivery_confirmed_by IS NULL OR delivery_confirmed_by IN "
                         f"({', '.join(repr(kind) for kind in DELIVERY_CONFIRMATIONS)})", name="delivery_confirmation_known"),
         CheckConstraint("status != 'settled' OR settled_at IS NOT NULL", name="settled_has_time"),
-        db.UniqueConstraint("order_id", "seller_id", name="uq_shipments_order_seller"),
+        # One shipment per seller of an order, besides the replacements sent for claims.
+        db.Index("uq_shipments_order_seller", "order_id", "seller_id", unique=True,
+                 postgresql_where=text("replaces_claim_id IS NULL"), sqlite_where=text("replaces_claim_id IS NULL")),
         # The settlement sweeps: delivered shipments by delivery time, shipped ones by shipping time.
         db.Index("ix_shipments_status_delivered_at", "status", "delivered_at"),
         db.Index("ix_shipments_status_shipped_at", "status", "shipped_at"),
     )
 
     def lines(self):
+        if self.replaces_claim_id is not None:
+            from marketplace.aftersales.models import Claim  # the claims package builds on orders
+            claim = db.session.get(Claim, self.replaces_claim_id)
+            line = db.session.get(OrderLine, claim.order_line_id)
+            return [ReplacementLine(line, claim.quantity)]
         return [line for line in self.order.lines if line.seller_id == self.seller_id]
+
+
+class ReplacementLine:
+    """An order line as a replacement shipment carries it: the claim's quantity, sent at no charge."""
+
+    refunded_quantity = 0
+
+    def __init__(self, line, quantity):
+        self._line, self.quantity = line, quantity
+
+    def __getattr__(self, name):
+        return getattr(self._line, name)
 
 
 class StockReservation(db.Model):

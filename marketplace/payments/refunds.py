@@ -40,7 +40,7 @@ from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.rules.refunds import BEARERS
 from marketplace.orders.fulfilment import close_refunded_shipments, reopen_unrefunded_shipments
-from marketplace.orders.models import Order, OrderEvent, OrderLine
+from marketplace.orders.models import ORDER_STATUSES, Order, OrderEvent, OrderLine
 from marketplace.outbox.services import publish
 from marketplace.payments import stripe_gateway
 from marketplace.payments.events import record_event
@@ -126,6 +126,40 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
     db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refund_requested", actor_id=actor_id))
     db.session.flush()
     close_refunded_shipments(order.id)
+    publish("payments.send_refund", refund_id=refund.id)
+    return refund
+
+
+def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, actor_id, reason=""):
+    """An after-sales claim's refund: `amount_fen` (at most those units' price) for `quantity` units of
+    one line, to the buyer's original payment method; never the shipping or the round-up.
+
+    Recorded in the caller's transaction and sent to Stripe once committed, like `refund_order`;
+    the ledger posts it under the claim rule (marketplace/ledger/rules/claims.py)."""
+    order, payment = lock_payment_then_order(order_id)
+    if order is None:
+        raise NotFound(_("No such order."))
+    if payment is None or payment.status != "succeeded":
+        raise Conflict(_("This order has no completed payment to refund."))
+    line = next((line for line in order.lines if line.id == order_line_id), None)
+    if line is None:
+        raise NotFound(_("That item is not part of this order."))
+    if not 1 <= quantity <= line.quantity - line.refunded_quantity:
+        raise DomainError(_("Refund between 1 and the units not yet refunded."), field="quantity")
+    if not 0 < amount_fen <= line.unit_price_fen * quantity:
+        raise DomainError(_("The refund must be more than nothing and at most what those units cost."),
+                          field="amount")
+    refund = Refund(order_id=order.id, payment_id=payment.id, amount_fen=amount_fen, status=REQUESTED,
+                    reason=reason[:200], restock=False, created_by_id=actor_id)
+    refund.lines.append(RefundLine(order_line_id=line.id, quantity=quantity, amount_fen=amount_fen))
+    line.refunded_quantity += quantity
+    line.refunded_fen += amount_fen
+    order.refunded_fen += amount_fen
+    if order.status in REFUNDABLE_STATUSES:
+        order.status = "refunded" if order.refunded_fen == order.total_fen else "partially_refunded"
+    db.session.add(refund)
+    db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refund_requested", actor_id=actor_id))
+    db.session.flush()
     publish("payments.send_refund", refund_id=refund.id)
     return refund
 
@@ -281,8 +315,9 @@ def _take_back_restocked(refund, lines):
 
 
 def _status_before_refunds(order_id):
-    """What the order's timeline said before anything was refunded (paid, packed, shipped…)."""
+    """What the order's timeline said before anything was refunded (paid, packed, shipped…); events
+    that are not order statuses (a shipment settling, an after-sales claim's steps) are skipped."""
+    statuses = [status for status in ORDER_STATUSES if status not in ("refunded", "partially_refunded")]
     return db.session.scalar(
-        select(OrderEvent.status).where(OrderEvent.order_id == order_id,
-                                        OrderEvent.status.not_in(("refunded", "partially_refunded")))
+        select(OrderEvent.status).where(OrderEvent.order_id == order_id, OrderEvent.status.in_(statuses))
         .order_by(OrderEvent.at.desc(), OrderEvent.id.desc()).limit(1)) or "paid"

@@ -48,7 +48,8 @@ def test_the_demo_orders_show_every_step_of_settlement_and_a_payout_of_settled_i
     seed_demo_orders()  # once
     steps = dict(db.session.execute(select(Order.public_no, Order.status).where(Order.public_no.like("SXDEMO%"))).all())
     assert steps == {"SXDEMO0001": "completed", "SXDEMO0002": "delivered", "SXDEMO0003": "shipped",
-                     "SXDEMO0004": "paid", "SXDEMO0005": "cancelled"}
+                     "SXDEMO0004": "paid", "SXDEMO0005": "delivered", "SXDEMO0006": "partially_refunded",
+                     "SXDEMO0007": "cancelled"}
     awaiting_confirmation = db.session.scalars(select(Shipment).where(Shipment.status == "shipped")).all()
     assert len(awaiting_confirmation) == 1
     assert db.session.scalar(select(CooperativeDeposit.status)) == "approved"
@@ -60,3 +61,20 @@ def test_the_demo_orders_show_every_step_of_settlement_and_a_payout_of_settled_i
 
     agent = db.session.scalar(select(User.id).filter_by(email="agent@demo.cn"))
     assert max(available for _household, available in point_households(agent)) >= 500_00
+
+
+def test_the_demo_has_an_open_claim_holding_its_shipment_and_a_resolved_one_refunded(demo):
+    from marketplace.aftersales.models import Claim
+    from marketplace.demo.orders import seed_demo_orders
+    from marketplace.ledger.verify import verify_ledger
+    from marketplace.orders.models import Order, Shipment
+
+    seed_demo_orders()
+    by_order = {no: claim for no, claim in db.session.execute(
+        select(Order.public_no, Claim).join(Claim, Claim.order_id == Order.id)).all()}
+    open_claim, resolved = by_order["SXDEMO0005"], by_order["SXDEMO0006"]
+    assert open_claim.status == "awaiting_seller" and len(open_claim.photos) == 1
+    assert db.session.get(Shipment, open_claim.shipment_id).claim_opened_at is not None
+    assert resolved.status == "resolved" and resolved.refund_fen > 0
+    assert db.session.get(Shipment, resolved.shipment_id).claim_opened_at is None  # its refund is posted
+    assert verify_ledger().ok

@@ -18,6 +18,7 @@ from marketplace.extensions import db
 from marketplace.orders import cart
 from marketplace.orders.checkout import Delivery, place_order
 from marketplace.people.models import Household, Supplier, User
+from tests.aftersales.builders import claimed_order
 from marketplace.places.models import ServicePoint, Town, Village
 
 PASSWORD = "demo1234"
@@ -80,8 +81,10 @@ def _owned_objects():
     run_id = db.session.scalar(select(DeliveryRun.id).where(DeliveryRun.supplier_id == supplier_id))
     downlink_order = ordering.place_order(agent, supplier_id, {soap: 1}, "cash", household_id=households[1].id)
     area_id = db.session.scalar(select(DeliveryArea.id).where(DeliveryArea.supplier_id == supplier_id))
+    claim = claimed_order()
     objects = SimpleNamespace(
-        order_no=order.public_no, cart_item_id=cart_item_id, downlink_order_no=downlink_order.public_no,
+        claim_order_no=claim.order_no, claim_line_id=claim.line_id, claim_id=claim.claim_id,
+        claim_photo_id=claim.photo_id, order_no=order.public_no, cart_item_id=cart_item_id, downlink_order_no=downlink_order.public_no,
         run_id=run_id, supplier_id=supplier_id, variant_id=soap, area_id=area_id,
         product_slug="jiao-snow-pears", town_slug="lingzi", buyer_id=buyer,
         lingzi_town_id=db.session.scalar(select(Town.id).where(Town.slug == "lingzi")),

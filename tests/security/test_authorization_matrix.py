@@ -32,8 +32,12 @@ SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "stor
 BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test_card", "storefront.cancel",
                "storefront.confirm_cancel",
                "storefront.confirm_receipt", "storefront.pay_with_wallet", "storefront.simulate_wallet",
-               "storefront.payment_status",
+               "storefront.payment_status", "storefront.open_claim", "storefront.answer_offer",
+               "storefront.appeal_claim", "storefront.claim_photo",
                "storefront.change_quantity", "storefront.remove_from_cart"}
+# Routes of the buyer's delivered order that holds an open after-sales claim (with a photo).
+CLAIM_ORDER_ROUTES = {"storefront.open_claim", "storefront.answer_offer", "storefront.appeal_claim",
+                      "api.list_order_claims", "api.open_claim", "api.answer_offer"}
 # Tested on their own terms (signature, bearer token), not by session role.
 OWN_RULES = {"webhooks.stripe_webhook", "health.healthz"}
 # Areas whose every route is walked by an access test of their own, with the area's objects:
@@ -62,7 +66,9 @@ OWNER_OVERRIDE = {"admin.export_households": "town@demo.cn"}
 
 def url_values(world, endpoint, arguments):
     """The owners' real ids for each URL parameter of `endpoint`."""
-    values = {"public_no": world.downlink_order_no if endpoint.startswith("downlink.") else world.order_no,
+    values = {"public_no": world.downlink_order_no if endpoint.startswith("downlink.") else
+              world.claim_order_no if endpoint in CLAIM_ORDER_ROUTES else world.order_no,
+              "claim_id": world.claim_id, "photo_id": world.claim_photo_id, "order_line_id": world.claim_line_id,
               "slug": world.town_slug if endpoint == "storefront.town_impact_page" else world.product_slug,
               "item_id": world.cart_item_id, "run_id": world.run_id, "supplier_id": world.supplier_id,
               "variant_id": world.variant_id, "area_id": world.area_id, "token": "not-a-real-token",

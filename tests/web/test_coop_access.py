@@ -9,6 +9,7 @@ from marketplace.catalog.models import Product, ProductPhoto, SupplyLot, Variant
 from marketplace.coops.models import CooperativePeriod, FloorPriceChange, Membership, ShareChange, SharingRule
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent, Shipment
+from tests.aftersales.builders import claimed_order
 from tests.coops.conftest import lili, paid_order  # noqa: F401
 
 WATCHED = (Product, Variant, ProductPhoto, SupplyLot, Membership, ShareChange, SharingRule, FloorPriceChange,
@@ -41,7 +42,9 @@ def cooperative_a_ids(app, lili, paid_order):
         xihe_household = db.session.scalar(select(Membership.household_id).join(Membership.household)
                                            .where(Membership.cooperative_id != lili.cooperative_id))
         shipment_id = db.session.scalar(select(Shipment.id).where(Shipment.order_id == paid_order))
-    return {"product_id": lili.product_id, "variant_id": lili.variant_id, "order_id": paid_order,
+        claim_id = claimed_order().claim_id
+        db.session.remove()
+    return {"claim_id": claim_id, "product_id": lili.product_id, "variant_id": lili.variant_id, "order_id": paid_order,
             "membership_id": membership_id, "household_id": lili.household_id, "day": "2026-11-28",
             "other_household": xihe_household, "shipment_id": shipment_id}
 

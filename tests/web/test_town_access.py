@@ -19,6 +19,7 @@ from marketplace.people.models import Household
 from marketplace.places.models import Village
 from marketplace.reconciliation.models import Discrepancy
 from marketplace.statements.models import StatementJob
+from tests.aftersales.builders import claimed_order
 from tests.town.fixtures import release
 
 # Stripe reconciliation is of the platform's one Stripe account: every town's staff work its queue.
@@ -54,7 +55,7 @@ def lingzi_objects(app, lingzi):
     objects = {
         "values": {"batch_id": draft.id, "household_id": household_id, "item_id": approved.items[0].id,
                    "job_id": job.id, "grant_id": grant.id, "discrepancy_id": discrepancy.id,
-                   "deposit_id": deposit.id, "lot_id": lot},
+                   "deposit_id": deposit.id, "lot_id": lot, "claim_id": claimed_order().claim_id},
         "form": {"method": "cash", "min_amount": "0", "reference": "R-1", "reason": "x", "village_id": village_id,
                  "start": "2026-01-01", "end": "2026-12-31", "grant-household_id": household_id,
                  "grant-purpose": "illness", "grant-amount": "1", "grant-note": "x", "note": "x"},

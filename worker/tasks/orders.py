@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from marketplace.aftersales import services as claims
 from marketplace.orders import reservations, settlement
 
 
@@ -19,3 +20,9 @@ def auto_confirm_deliveries():
 def settle_shipments():
     """Beat: shipments delivered AFTER_SALES_DAYS ago with no open claim settle; their credits become available."""
     return settlement.settle_due()
+
+
+@shared_task(name="orders.escalate_overdue_claims")
+def escalate_overdue_claims():
+    """Beat: after-sales claims nobody answered by their deadline go to town staff."""
+    return claims.escalate_overdue()

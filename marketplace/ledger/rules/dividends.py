@@ -24,7 +24,7 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.ledger.balances import cooperative_cover
 from marketplace.ledger.models import JournalEntry, LotAllocation, Posting
-from marketplace.ledger.rules.names import COOPERATIVE_SALE, DIVIDEND, REFUND
+from marketplace.ledger.rules.names import CLAIM, COOPERATIVE_SALE, DIVIDEND, REFUND
 from marketplace.ledger.rules.sales import sharing_rule_in_force
 from marketplace.ledger.services import account_id, entry_for_key, household_account, post_entry
 from marketplace.local_time import day_bounds_utc
@@ -70,7 +70,7 @@ def distributable_profit(cooperative_id, period_start, period_end):
         select(func.coalesce(func.sum(Posting.amount_fen), 0))
         .join(JournalEntry, Posting.entry_id == JournalEntry.id)
         .where(Posting.account_id == account_id("cooperative_revenue", "cooperative", cooperative_id),
-               JournalEntry.rule.in_((COOPERATIVE_SALE, REFUND)),
+               JournalEntry.rule.in_((COOPERATIVE_SALE, REFUND, CLAIM)),
                JournalEntry.created_at >= start, JournalEntry.created_at < end)
     ))
     sold_lines = (select(JournalEntry.order_line_id)

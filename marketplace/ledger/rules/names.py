@@ -12,6 +12,7 @@ PAYMENT_FEE = "payment_fee"                  # rule 7
 REFUND = "refund"                            # rule 8, reversal of one line (or shipping/donation)
 REFUND_PAID = "refund_paid"                  # rule 8, the money going back to the buyer
 REFUND_FAILED = "refund_failed"              # rule 8 undone: Stripe failed the refund, the money stayed
+CLAIM = "after_sales_claim"                  # an after-sales claim's refund of a line, charged to its bearers
 EARNINGS_PAYMENT = "earnings_payment"        # rule 9
 CASH_PAYMENT = "cash_payment"                # a downlink order paid in cash at pickup (rule 1's counterpart)
 PAYOUT_APPROVED = "payout_approved"          # rule 10
@@ -26,7 +27,7 @@ COOPERATIVE_DEPOSIT = "cooperative_deposit"  # a cooperative funds its floor pur
 FLOOR_PAID_BY_COOPERATIVE = "floor_paid_by_cooperative"  # the cooperative paid a household's floor money itself
 
 # Entries that carry an order's money to the people it is owed to (the per-order invariant).
-ORDER_ATTRIBUTION_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, SHIPPING, LOVE_FUND_DONATION, REFUND)
+ORDER_ATTRIBUTION_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, SHIPPING, LOVE_FUND_DONATION, REFUND, CLAIM)
 # Entries through which an order is paid.
 ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT)
 # Account kinds that receive an order's money, and those that bear what a settled sale's payees
@@ -57,6 +58,6 @@ def household_mechanism(entry):
 
 def mechanism_of(rule, rule_settings):
     """The mechanism of a household posting made by an entry of `rule` with these recorded settings."""
-    if rule == REFUND:
+    if rule in (REFUND, CLAIM):
         return MECHANISM_OF_RULE.get((rule_settings or {}).get("reverses_rule"), "other")
     return MECHANISM_OF_RULE.get(rule, "other")

@@ -24,8 +24,10 @@ from marketplace.errors import DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.errors import NotReady
 from marketplace.ledger.models import JournalEntry, Posting
+from marketplace.aftersales.models import Claim
+from marketplace.ledger.rules.claims import release_claim_hold, reverse_claim_line
 from marketplace.ledger.rules.lots import return_units_to_lots
-from marketplace.ledger.rules.names import REFUND, REFUND_FAILED, REFUND_PAID
+from marketplace.ledger.rules.names import CLAIM, REFUND, REFUND_FAILED, REFUND_PAID
 from marketplace.ledger.rules.sales import lock_payment
 from marketplace.ledger.services import account_id, entry_for_key, post_entry
 from marketplace.money import split_largest_remainder
@@ -54,9 +56,12 @@ def attribute_refund(refund_id):
     refund = db.session.scalar(select(Refund).where(Refund.id == refund_id)
                                .execution_options(populate_existing=True))
     existing = entry_for_key(f"refund:{refund.id}")
+    claim = db.session.scalar(select(Claim).where(Claim.refund_id == refund.id))
     if refund.status in NOT_REFUNDED_STATUSES:
         if existing is not None:
             reverse_failed_refund(refund)
+        if claim is not None:
+            release_claim_hold(claim)
         db.session.commit()
         return None
     if existing is not None:
@@ -72,7 +77,12 @@ def attribute_refund(refund_id):
         line = db.session.get(OrderLine, refund_line.order_line_id)
         if line is None or line.order_id != order.id:
             raise DomainError(f"Refund {refund.id} names a line that is not in order {order.public_no}.")
-        reverse_line(refund, line, refund_line.amount_fen)
+        if claim is not None:
+            reverse_claim_line(refund, claim, line, refund_line.amount_fen,
+                               _reversed_so_far(order.id, _credited_accounts(line), line.id),
+                               _shortfalls_so_far(order.id, line.id))
+        else:
+            reverse_line(refund, line, refund_line.amount_fen)
         lines_fen += refund_line.amount_fen
         if refund.restock and refund_line.quantity:
             return_units_to_lots(line.id, refund_line.quantity * line.lot_units)
@@ -92,15 +102,22 @@ def attribute_refund(refund_id):
         rule_settings={"amount_fen": refund.amount_fen, "stripe_refund_id": refund.stripe_refund_id},
         memo=f"refund {refund.id} to the buyer of order {order.public_no}", order_id=order.id, refund_id=refund.id,
     )
+    if claim is not None:
+        release_claim_hold(claim)
     db.session.commit()
     return entry
 
 
+def _credited_accounts(line):
+    pending = account_id("sales_pending")
+    return [p.account_id for p in entry_for_key(f"attr:line:{line.id}").postings if p.account_id != pending]
+
+
 def _reversed_so_far(order_id, accounts, order_line_id=None):
-    """Per account, what refund entries of this order (or line) have already taken back."""
+    """Per account, what refund (and after-sales claim) entries of this order (or line) have already taken back."""
     query = (select(Posting.account_id, func.sum(Posting.amount_fen))
              .join(JournalEntry, Posting.entry_id == JournalEntry.id)
-             .where(JournalEntry.rule == REFUND, JournalEntry.order_id == order_id,
+             .where(JournalEntry.rule.in_(REVERSING_RULES), JournalEntry.order_id == order_id,
                     JournalEntry.order_line_id.is_(None) if order_line_id is None
                     else JournalEntry.order_line_id == order_line_id,
                     Posting.account_id.in_(accounts))
@@ -109,12 +126,15 @@ def _reversed_so_far(order_id, accounts, order_line_id=None):
 
 
 PROTECTED_KINDS = ("household_payable", "supplier_payable", "love_fund")
+# Entries that take back part of a line: what each recipient gave back, or a bearer for it, adds up across them.
+REVERSING_RULES = (REFUND, CLAIM)
 BEARERS = ("platform", "cooperative", "supplier", "carrier")
 
 
 def _shortfalls_so_far(order_id, order_line_id, what=None):
-    """Per account, what earlier refunds of this line (or extra) had a bearer give back instead of it."""
-    query = select(JournalEntry.rule_settings).where(JournalEntry.rule == REFUND, JournalEntry.order_id == order_id)
+    """Per account, what earlier refunds (and claims) of this line (or extra) had a bearer give back instead of it."""
+    query = select(JournalEntry.rule_settings).where(JournalEntry.rule.in_(REVERSING_RULES),
+                                                     JournalEntry.order_id == order_id)
     key = JournalEntry.idempotency_key
     query = query.where(JournalEntry.order_line_id == order_line_id) if order_line_id else \
         query.where(JournalEntry.order_line_id.is_(None), key.like(f"%:{what}") | key.like(f"%:{what}:failed"))
@@ -166,7 +186,8 @@ def _settled(order_id, seller_id=None):
     if seller_id is None:
         return db.session.get(Order, order_id).settled_at is not None
     return db.session.scalar(select(Shipment.settled_at).where(Shipment.order_id == order_id,
-                                                               Shipment.seller_id == seller_id)) is not None
+                                                               Shipment.seller_id == seller_id,
+                                                               Shipment.replaces_claim_id.is_(None))) is not None
 
 
 def reverse_line(refund, line, amount_fen):
@@ -233,7 +254,8 @@ def reverse_failed_refund(refund):
     if done is not None:
         return done
     entries = db.session.scalars(
-        select(JournalEntry).where(JournalEntry.refund_id == refund.id, JournalEntry.rule.in_((REFUND, REFUND_PAID)))
+        select(JournalEntry).where(JournalEntry.refund_id == refund.id,
+                                   JournalEntry.rule.in_((REFUND, CLAIM, REFUND_PAID)))
         .options(selectinload(JournalEntry.postings)).order_by(JournalEntry.id)).all()
     paid_back = None
     for entry in entries:
@@ -241,7 +263,7 @@ def reverse_failed_refund(refund):
             paid_back = entry
             continue
         post_entry(
-            f"{entry.idempotency_key}:failed", REFUND, [(p.account_id, -p.amount_fen) for p in entry.postings],
+            f"{entry.idempotency_key}:failed", entry.rule, [(p.account_id, -p.amount_fen) for p in entry.postings],
             rule_settings={**(entry.rule_settings or {}), "refund_failed": True, "mirrors_entry_id": entry.id},
             memo=f"refund {refund.id} failed at Stripe: {entry.memo}", order_id=entry.order_id,
             order_line_id=entry.order_line_id, refund_id=refund.id, reverses_entry_id=entry.id)

@@ -163,3 +163,13 @@ class DirectListingForm(ProductForm):
     def variant_values(self):
         return {"name_zh": self.variant_name_zh.data, "name_en": self.variant_name_en.data, "unit": self.unit.data,
                 "price_fen": self.price.fen, "stock_available": self.stock_available.data}
+
+
+class ClaimAnswerForm(Form):
+    """A seller's answer to an after-sales claim: accept, offer a partial refund (yuan), or reject with a reason."""
+
+    action = SelectField(_("Answer"), choices=[("accept", _("Accept")), ("offer", _("Offer a partial refund")),
+                                               ("reject", _("Reject"))],
+                         validators=[InputRequired(_("Choose how to answer the claim."))])
+    offer = MoneyField(_("Partial refund (yuan)"), validators=[Optional()], minimum_fen=1)
+    reason = TextAreaField(_("Reason (needed to reject)"), validators=[Optional(), Length(max=500)])

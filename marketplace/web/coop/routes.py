@@ -3,8 +3,11 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from flask import flash, render_template
+from flask_babel import get_locale
 from flask_login import current_user
 
+from marketplace.aftersales.metrics import claim_metrics
+from marketplace.aftersales.services import seller_ids_for as claim_sellers
 from marketplace.coops import dashboard as dashboard_service
 from marketplace.errors import Forbidden, NotFound
 from marketplace.web.access import role_required
@@ -48,4 +51,5 @@ def coop_labels():
 @bp.get("/")
 @role_required("coop_manager")
 def dashboard():
-    return render_template("coop/dashboard.html", **dashboard_service.dashboard(current_user.id))
+    return render_template("coop/dashboard.html", **dashboard_service.dashboard(current_user.id),
+                           metrics=claim_metrics(claim_sellers(current_user.id), get_locale()))

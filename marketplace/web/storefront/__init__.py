@@ -17,4 +17,6 @@ def _connect_signals(state):
     user_logged_in.connect(_merge_cart_on_sign_in, state.app)
 
 
-from marketplace.web.storefront import account, cart_views, checkout_views, impact_views, routes  # noqa: E402,F401
+from marketplace.web.storefront import (  # noqa: E402,F401
+    account, cart_views, checkout_views, claims_views, impact_views, routes,
+)

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from marketplace.aftersales.services import claim_window_open, claims_of_order
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.ledger import impact_receipt
@@ -168,10 +169,13 @@ def order_detail(public_no):
     receipt = impact_receipt(order.id) if order.paid_at else None
     paid_with = db.session.scalar(select(Payment.payment_method_type).where(Payment.order_id == order.id)) \
         if order.paid_at else None
+    shipments = order_shipments(order)
     return render_template("storefront/order.html", order=order, timeline=order_timeline(order.id),
-                           shipments=order_shipments(order), receipt=receipt, refunds=order_refunds(order.id),
-                           paid_with=paid_with,
-                           form=ConfirmForm(formdata=None))
+                           shipments=shipments, receipt=receipt, refunds=order_refunds(order.id), paid_with=paid_with,
+                           form=ConfirmForm(formdata=None),
+                           claims=claims_of_order(order.id), lines_by_id={line.id: line for line in order.lines},
+                           shipment_status={view.shipment.id: view.shipment.status for view in shipments},
+                           claim_window_open=claim_window_open(order))
 
 
 @bp.post("/orders/<public_no>/shipments/<int:shipment_id>/received")

@@ -116,3 +116,24 @@ class SimulateWalletForm(Form):
     """The local test payment server only: what the buyer's phone does with the QR or Alipay page."""
 
     outcome = StringField(validators=[AnyOf(("succeed", "fail", "expire"))])
+
+
+from wtforms import TextAreaField  # noqa: E402  (the claim form's note)
+
+CLAIM_QUANTITY_MESSAGE = _("Enter how many units are affected.")
+
+
+class ClaimForm(Form):
+    """A buyer's after-sales claim on one line of a delivered parcel (photos come as files)."""
+
+    reason = RadioField(_("What is wrong?"), choices=[
+        ("damaged", _("Damaged in transit")), ("spoiled", _("Spoiled or rotten")), ("short_weight", _("Short weight")),
+        ("wrong_item", _("Wrong item")), ("not_received", _("Not received"))],
+        validators=[InputRequired(_("Choose what is wrong."))])
+    quantity = WholeNumberField(_("Units affected"), validators=[InputRequired(CLAIM_QUANTITY_MESSAGE),
+                                                                NumberRange(1, 9_999, CLAIM_QUANTITY_MESSAGE)],
+                                message=CLAIM_QUANTITY_MESSAGE)
+    remedy = RadioField(_("What would you like?"), default="refund", choices=[
+        ("refund", _("A refund to my original payment method")), ("replacement", _("A replacement"))],
+        validators=[InputRequired(_("Choose a refund or a replacement."))])
+    note = TextAreaField(_("Note (optional)"), validators=[Optional(), Length(max=500)])

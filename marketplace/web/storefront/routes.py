@@ -128,5 +128,8 @@ def set_language(code):
 
 @bp.get("/media/<path:filename>")
 def media(filename):
-    """Uploaded and generated pictures, served from UPLOAD_DIR (re-encoded JPEGs only)."""
+    """Uploaded and generated pictures, served from UPLOAD_DIR (re-encoded JPEGs only). Claim photos are
+    evidence about a buyer's order: only `claim_photo` serves them, to those who may see the claim."""
+    if filename.startswith("claims/") or "/claims/" in filename:
+        abort(404)
     return send_from_directory(current_app.config["UPLOAD_DIR"], filename, max_age=3600)

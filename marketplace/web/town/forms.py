@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from marketplace.web.forms import Form
-from marketplace.web.security.fields import MoneyField, parse_yuan, whole_number
+from marketplace.web.security.fields import MoneyField, WholeNumberField, parse_yuan, whole_number
 
 
 def yuan_amount(_form, field):
@@ -95,3 +95,15 @@ class DepositForm(Form):
 class PaidByCooperativeForm(Form):
     amount = StringField(_l("Amount the cooperative paid (yuan)"), validators=[DataRequired(), Length(max=20), yuan_amount])
     reference = StringField(_l("Receipt or bank reference"), validators=[DataRequired(), Length(max=80)])
+
+
+class ClaimDecisionForm(Form):
+    """Town staff's decision on an escalated claim: the refund (0 for none), who bears it in whole percent, why."""
+
+    refund = MoneyField(_l("Refund to the buyer (yuan; 0 for none)"),
+                        validators=[InputRequired(_l("Enter the refund, 0 for none."))])
+    seller_percent = WholeNumberField(_l("Seller bears (%)"), default=100, validators=[Optional()])
+    carrier_percent = WholeNumberField(_l("Carrier bears (%)"), default=0, validators=[Optional()])
+    platform_percent = WholeNumberField(_l("Platform bears (%)"), default=0, validators=[Optional()])
+    reason = TextAreaField(_l("Reason for the decision"),
+                           validators=[InputRequired(_l("Give the reason for the decision.")), Length(max=500)])

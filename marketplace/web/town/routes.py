@@ -1,9 +1,12 @@
 """The town e-commerce staff portal: shared helpers and the dashboard."""
 from flask import abort, flash, render_template
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from marketplace.aftersales.metrics import claim_metrics
+from marketplace.aftersales.services import town_seller_ids
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.funds.models import LoveFundGrant
@@ -50,4 +53,5 @@ def dashboard():
     discrepancies = db.session.scalar(select(func.count()).select_from(Discrepancy)
                                       .where(Discrepancy.resolved_at.is_(None)))
     return render_template("town/dashboard.html", town=db.session.get(Town, town_id), waiting=waiting,
-                           proposals=proposals, discrepancies=discrepancies, fund=love_fund_summary(town_id))
+                           proposals=proposals, discrepancies=discrepancies, fund=love_fund_summary(town_id),
+                           metrics=claim_metrics(town_seller_ids(town_id), get_locale()))

@@ -130,7 +130,8 @@ class PaymentStart(Output):
 
 
 class ReceiptRow(Output):
-    kind: Literal["household", "cooperative", "supplier", "platform", "shipping", "love_fund", "payment_fees"]
+    kind: Literal["household", "cooperative", "supplier", "platform", "shipping", "love_fund", "payment_fees",
+                  "borne_by_cooperative", "borne_by_supplier", "borne_by_carrier", "borne_by_platform"]
     label_zh: str
     label_en: str
     fen: int
