@@ -110,6 +110,8 @@ def register_errorhandlers(app):
 
 
 def register_template_helpers(app):
+    from marketplace.catalog.units import unit_name
+    from marketplace.local_time import format_local
     from marketplace.web.links import template_url_for
     from marketplace.web.storefront.cards import product_cards
 
@@ -125,6 +127,12 @@ def register_template_helpers(app):
         return format_fen(amount_fen, "en" if english else "zh_CN")
 
     app.add_template_filter(format_percent, "percent")
+    # One clock: every stored (UTC) moment is shown in the district's time (DISPLAY_TIMEZONE).
+    app.add_template_filter(format_local, "china_time")
+
+    @app.template_filter("unit")
+    def unit_filter(unit):
+        return unit_name(unit, get_locale() or "zh")
 
     @app.context_processor
     def inject_locale():

@@ -67,7 +67,7 @@ def town_households(town_id, query="", village_id=None, after=None, limit=None):
 def explain_in_period(household_id, start, end):
     """The ledger's explanation (`ledger explain`) of each posting in [start, end], with the running balance."""
     _balance, traces = explain_household(household_id)
-    return [trace for trace in traces if start.isoformat() <= trace.at[:10] <= end.isoformat()]
+    return [trace for trace in traces if start <= trace.day <= end]
 
 
 def statement_for(town_id, household_id, start, end):
