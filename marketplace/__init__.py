@@ -1,6 +1,6 @@
 """The two-way-flow marketplace (双向流通): the Flask application factory."""
 from flask import Flask, has_request_context, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale, get_translations, lazy_gettext
 from jinja2 import pass_context
 
 from marketplace import config, crypto, database
@@ -56,6 +56,9 @@ def register_extensions(app):
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Please sign in to open this page.")
+    login_manager.needs_refresh_message = lazy_gettext("Please sign in again to open this page.")
+    login_manager.localize_callback = str  # rendered in the request's language when flashed
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=";".join(translation_directories()))
@@ -110,6 +113,8 @@ def register_errorhandlers(app):
 
 
 def register_template_helpers(app):
+    from marketplace.audit.sentences import ACTIONS as AUDIT_ACTIONS
+    from marketplace.audit.sentences import describe as describe_audit_row
     from marketplace.catalog.units import unit_name
     from marketplace.local_time import format_local
     from marketplace.web.links import template_url_for
@@ -117,6 +122,8 @@ def register_template_helpers(app):
 
     app.jinja_env.globals["url_for"] = template_url_for
     app.jinja_env.globals["product_cards"] = product_cards
+    app.jinja_env.globals["describe"] = describe_audit_row
+    app.jinja_env.globals["audit_actions"] = AUDIT_ACTIONS
 
     @app.template_filter("fen")
     @pass_context

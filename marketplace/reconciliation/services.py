@@ -140,7 +140,7 @@ def lock_month(actor_id, month, today=None):
     still_open = db.session.scalar(select(func.count()).select_from(Discrepancy).where(
         Discrepancy.resolved_at.is_(None), Discrepancy.occurred_at >= start, Discrepancy.occurred_at < end))
     if still_open:
-        raise Conflict(f"{still_open} discrepancies in {month} are still open.")
+        raise Conflict("%(count)s discrepancies in %(month)s are still open.", count=still_open, month=month)
     period = ReconciliationPeriod(month=month, locked_by_id=actor_id)
     db.session.add(period)
     db.session.flush()
