@@ -123,6 +123,7 @@ def register_template_helpers(app):
     app.jinja_env.globals["url_for"] = template_url_for
     app.jinja_env.globals["product_cards"] = product_cards
     app.jinja_env.globals["describe"] = describe_audit_row
+    app.jinja_env.globals["unit_name"] = unit_name
     app.jinja_env.globals["audit_actions"] = AUDIT_ACTIONS
 
     @app.template_filter("fen")

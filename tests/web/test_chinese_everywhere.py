@@ -98,7 +98,9 @@ def demo_ids():
         "household_id": household, "user_id": buyer.id, "order_id": coop_order or 999999,
         "product_id": product.id, "variant_id": product.variants[0].id if product.variants else 999999,
         "slug": product.slug, "day": date.today().isoformat(),
-        "public_no": db.session.scalar(select(Order.public_no).where(Order.buyer_id == buyer.id).limit(1)) or "none",
+        # The buyer's order furthest along (paid, packed, shipped, delivered: the longest timeline).
+        "public_no": db.session.scalar(select(Order.public_no).where(Order.buyer_id == buyer.id)
+                                       .order_by((Order.status == "delivered").desc(), Order.id).limit(1)) or "none",
         "batch_id": db.session.scalar(select(PayoutBatch.id).where(PayoutBatch.town_id == town_staff.town_id)
                                       .limit(1)) or 999999,
         "run_id": db.session.scalar(select(DeliveryRun.id).where(DeliveryRun.supplier_id == supplier.supplier_id)
@@ -118,6 +120,8 @@ def page_urls(app, ids):
             if "GET" not in rule.methods or rule.endpoint in NOT_HTML or rule.endpoint.startswith(("api.", "webhooks.")):
                 continue
             values = {name: ids[name] for name in rule.arguments}
+            if rule.endpoint.startswith("downlink.") and "public_no" in values:
+                values["public_no"] = ids["downlink_no"]
             if "kind" in values:
                 values["kind"] = sorted(rule._converters["kind"].items)[0]
             if rule.endpoint == "storefront.town_impact_page":
@@ -164,13 +168,18 @@ def data_words():
 def demo_world(app):
     """The demo district and its ids, with no app context left pushed: each request then loads its
     own signed-in user (a pushed context would share `g`, and so one user, across the clients)."""
+    from marketplace.demo.orders import seed_demo_orders
     from marketplace.demo.seed import seed_demo
+    from tests.security.conftest import _owned_objects
 
     with app.app_context():
         seed_demo()
+        seed_demo_orders()  # orders at every step, settled income paid out: as `flask seed-demo` builds
+        objects = _owned_objects()  # a downlink order and delivery run of the demo agent and supplier
         ids, known = demo_ids(), data_words()
         db.session.remove()
-    return ids, known
+    # The agent's pages show the agent's order, the rest the demo buyer's newest order.
+    return {**ids, "run_id": objects.run_id, "downlink_no": objects.downlink_order_no}, known
 
 
 def test_every_page_as_every_role_is_chinese(app, demo_world):
