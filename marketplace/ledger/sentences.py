@@ -277,7 +277,7 @@ def refund(entry, household_id, fen):
 
 
 def _plain(entry, fen):
-    """The entries that never touch a household's account: what moved, where, and when."""
+    """What moved and when: for entries that never touch a household's account (and any whose cause is gone)."""
     return Sentence(OTHER_RULES.get(entry.rule, "On %(day)s: %(amount)s"),
                     {"day": Day(local_day(entry.created_at)), "amount": Money(abs(fen))})
 
@@ -313,11 +313,17 @@ HOUSEHOLD_TEMPLATES = {
 }
 
 
+# What each household template reads besides the entry's settings: without it, the plain sentence.
+NEEDS = {names.FLOOR_PURCHASE: "lot_id", names.FLOOR_PAID_BY_COOPERATIVE: "lot_id",
+         names.COOPERATIVE_SALE: "order_line_id", names.DIRECT_SALE: "order_line_id",
+         names.EARNINGS_PAYMENT: "order_id"}
+
+
 def entry_sentences(entry, household_id=None, fen=0):
     """The sentences explaining `entry` to household `household_id`, whose account it moved by `fen`
     (credit positive); for an entry that touches no household, one sentence of what moved."""
     template = HOUSEHOLD_TEMPLATES.get(entry.rule)
-    if template is None or household_id is None:
+    if template is None or household_id is None or (entry.rule in NEEDS and getattr(entry, NEEDS[entry.rule]) is None):
         return [_plain(entry, fen or sum(p.amount_fen for p in entry.postings if p.amount_fen > 0))]
     return template(entry, household_id, fen)
 

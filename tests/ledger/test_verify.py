@@ -82,4 +82,6 @@ def test_explain_traces_each_fen_of_a_household_in_plain_sentences(history, runn
 
 def test_explain_an_unknown_household_says_so(app_ctx, runner):
     result = runner.invoke(args=["ledger", "explain", "--household", "999"])
-    assert result.exit_code != 0 and "No such household" in result.output
+    assert result.exit_code != 0 and "没有这户农户" in result.output
+    english = runner.invoke(args=["ledger", "explain", "--household", "999", "--lang", "en"])
+    assert english.exit_code != 0 and "No such household" in english.output
