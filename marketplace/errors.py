@@ -45,7 +45,11 @@ class DomainError(Exception):
         return gettext(self.message_id, **params)
 
     def __str__(self):
-        return self.message
+        """The English message id with its figures: for logs and tracebacks, not for people."""
+        if not isinstance(self.message_id, str):
+            return self.message
+        params = {key: str(value) for key, value in self.params.items()}
+        return self.message_id % params if params else self.message_id
 
 
 class NotFound(DomainError):
