@@ -7,8 +7,6 @@ a million transactions never sit in memory at once.
 import json
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext
-
 from marketplace.errors import Conflict
 
 CHUNK_CHARS = 1 << 20
@@ -46,8 +44,10 @@ def read_export(stream):
         yield from _list_items(first, stream)
 
 
-NOT_STRIPE = {"line": lazy_gettext("Line %(number)s is not a Stripe balance transaction or payout."),
-              "item": lazy_gettext("Item %(number)s is not a Stripe balance transaction or payout.")}
+def _not_stripe(where, number):
+    if where == "line":
+        return Conflict("Line %(number)s is not a Stripe balance transaction or payout.", number=number)
+    return Conflict("Item %(number)s is not a Stripe balance transaction or payout.", number=number)
 
 
 def _checked(obj, where, number):
@@ -55,9 +55,9 @@ def _checked(obj, where, number):
     try:
         row = staging_row(obj)
     except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise Conflict(NOT_STRIPE[where], number=number) from error
+        raise _not_stripe(where, number) from error
     if not (isinstance(row[0], str) and isinstance(row[6], str)):
-        raise Conflict(NOT_STRIPE[where], number=number)
+        raise _not_stripe(where, number)
     return row
 
 

@@ -223,3 +223,15 @@ def test_the_latin_word_finder_sees_what_a_reader_sees():
     html = ('<p title="Close">订单 SX2612020A1B 已付款</p><script>var x = "hidden";</script>'
             '<input type="submit" value="Save"><input placeholder="Email"> town@demo.cn PEAR-5J')
     assert latin_words(html) == ["Close", "Email", "Save"]
+
+
+def test_a_refusal_flashed_on_a_page_is_chinese(app, demo_world):
+    """Asking the love fund for more than it holds: the refusal, with its figures, in Chinese."""
+    ids, known = demo_world
+    client = client_as(app, "town@demo.cn")
+    page = client.post("/town/love-fund/grants", data={"grant-household_id": ids["household_id"],
+                                                       "grant-purpose": "illness", "grant-amount": "500",
+                                                       "grant-note": "大病住院"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "基金中尚未发放或申请的只有 ¥0.00" in page
+    assert latin_words(page, known) == []
