@@ -17,6 +17,7 @@ from marketplace.extensions import db
 from marketplace.ledger.balances import HouseholdBalance, household_balance, household_balances
 from marketplace.ledger.explain import explain_household
 from marketplace.ledger.reports import household_statement
+from marketplace.local_time import local_today
 from marketplace.people.models import Household
 from marketplace.places.models import Village
 from marketplace.places.scope import household_in_town
@@ -85,7 +86,8 @@ def statement_for(town_id, household_id, start, end):
 
 
 def default_period(today=None):
-    today = today or date.today()
+    """This year so far, in the district's calendar."""
+    today = today or local_today()
     return date(today.year, 1, 1), today
 
 
