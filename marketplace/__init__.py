@@ -56,9 +56,9 @@ def register_extensions(app):
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
-    # Flask-Login's own prompt is English; this one is translated (lazily, per request).
-    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
-    login_manager.login_message_category = "info"
+    login_manager.login_message = lazy_gettext("Please sign in to open this page.")
+    login_manager.needs_refresh_message = lazy_gettext("Please sign in again to open this page.")
+    login_manager.localize_callback = str  # rendered in the request's language when flashed
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=";".join(translation_directories()))
@@ -117,11 +117,18 @@ def register_errorhandlers(app):
 
 
 def register_template_helpers(app):
+    from marketplace.audit.sentences import ACTIONS as AUDIT_ACTIONS
+    from marketplace.audit.sentences import describe as describe_audit_row
+    from marketplace.catalog.units import unit_name
+    from marketplace.local_time import format_local
     from marketplace.web.links import template_url_for
     from marketplace.web.storefront.cards import product_cards
 
     app.jinja_env.globals["url_for"] = template_url_for
     app.jinja_env.globals["product_cards"] = product_cards
+    app.jinja_env.globals["describe"] = describe_audit_row
+    app.jinja_env.globals["unit_name"] = unit_name
+    app.jinja_env.globals["audit_actions"] = AUDIT_ACTIONS
 
     @app.template_filter("fen")
     @pass_context
@@ -132,6 +139,12 @@ def register_template_helpers(app):
         return format_fen(amount_fen, "en" if english else "zh_CN")
 
     app.add_template_filter(format_percent, "percent")
+    # One clock: every stored (UTC) moment is shown in the district's time (DISPLAY_TIMEZONE).
+    app.add_template_filter(format_local, "china_time")
+
+    @app.template_filter("unit")
+    def unit_filter(unit):
+        return unit_name(unit, get_locale() or "zh")
 
     @app.context_processor
     def inject_locale():

@@ -49,8 +49,12 @@ def extracted_message_ids(project_root=PACKAGE_ROOT.parent):
     """Every message id the code and templates ask to translate."""
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
+    from marketplace.errors import domain_error_names
+
     method_map = [("marketplace/**.py", "python"), ("templates/**.html", "jinja2")]
     keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}  # form labels are translated lazily
+    # A domain error's first argument and a ledger sentence's are message ids, rendered at the edge.
+    keywords.update({name: None for name in domain_error_names()}, Sentence=None)
     ids = set()
     for _filename, _line, message, _comments, _context in extract_from_dir(str(project_root), method_map,
                                                                            keywords=keywords):

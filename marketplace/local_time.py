@@ -26,6 +26,16 @@ def local_today():
     return local_day(utcnow())
 
 
+def local_time(moment):
+    """A stored (naive UTC) timestamp as the district's wall-clock time (naive, for display)."""
+    return moment.replace(tzinfo=UTC).astimezone(display_zone()).replace(tzinfo=None)
+
+
+def format_local(moment, pattern="%Y-%m-%d %H:%M"):
+    """A stored timestamp as people read it, in the district's time; "—" for none."""
+    return local_time(moment).strftime(pattern) if moment else "—"
+
+
 def local_day(moment):
     """The district's calendar day of a stored (naive UTC) timestamp."""
     return moment.replace(tzinfo=UTC).astimezone(display_zone()).date()

@@ -1,10 +1,10 @@
 """Reading the audit log: filtered, newest first. (Writing is `services.record`; rows never change.)"""
-from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from marketplace.audit.models import AuditLog
 from marketplace.extensions import db
+from marketplace.local_time import day_bounds_utc
 from marketplace.people.models import User
 
 
@@ -22,10 +22,10 @@ def search_audit(action="", actor_email="", object_type="", town_id=None, since=
         query = query.where(AuditLog.object_type == object_type.strip()[:40])
     if town_id:
         query = query.where(AuditLog.town_id == town_id)
-    if since:
-        query = query.where(AuditLog.at >= datetime.combine(since, time.min))
+    if since:  # the district's calendar days
+        query = query.where(AuditLog.at >= day_bounds_utc(since)[0])
     if until:
-        query = query.where(AuditLog.at < datetime.combine(until + timedelta(days=1), time.min))
+        query = query.where(AuditLog.at < day_bounds_utc(until)[1])
     return query
 
 

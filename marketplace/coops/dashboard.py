@@ -4,7 +4,6 @@ Money to households is read from the ledger's journal entries (their `rule` name
 mechanism), never recomputed from today's settings.
 """
 from collections import defaultdict
-from datetime import date
 from types import SimpleNamespace
 
 from sqlalchemy import or_, select
@@ -17,6 +16,7 @@ from marketplace.ledger.models import Account, JournalEntry, Posting
 from marketplace.ledger.rules.names import household_mechanism
 from marketplace.orders.models import Order, OrderLine
 from marketplace.orders.fulfilment import local_day
+from marketplace.local_time import local_today
 
 SOLD_STATUSES = ("paid", "packed", "shipped", "delivered", "completed", "partially_refunded", "refunded")
 LOW_STOCK_UNITS = 10
@@ -35,7 +35,7 @@ def sales_by_product_and_month(cooperative_id, months=6, today=None):
 
     Returns (months, rows): rows are (product title pair, {month: fen}, total fen), best seller first.
     """
-    month_keys = _months_back(today or date.today(), months)
+    month_keys = _months_back(today or local_today(), months)
     seller_id = scope.cooperative_seller_id(cooperative_id)
     lines = db.session.execute(
         select(OrderLine.product_id, Product.title_zh, Product.title_en, OrderLine.line_total_fen,

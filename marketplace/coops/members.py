@@ -1,5 +1,4 @@
 """Member households of a cooperative and their shares (入股) by kind, with a kept history."""
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _
@@ -12,6 +11,7 @@ from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.people.models import Household
 from marketplace.places.models import Village
+from marketplace.local_time import local_today
 
 MAX_SHARES = Decimal("1000000")
 
@@ -59,7 +59,7 @@ def admit_member(actor_id, household_id, joined_on=None):
         raise NotFound(_("No such household in this town."))
     if db.session.scalar(select(Membership).filter_by(cooperative_id=cooperative_id, household_id=household.id)):
         raise Conflict(_("That household is already a member."))
-    membership = Membership(cooperative_id=cooperative_id, household_id=household.id, joined_on=joined_on or date.today())
+    membership = Membership(cooperative_id=cooperative_id, household_id=household.id, joined_on=joined_on or local_today())
     db.session.add(membership)
     db.session.flush()
     record("member.admitted", actor_id=actor_id, obj=membership, town_id=cooperative.town_id,

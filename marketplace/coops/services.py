@@ -16,6 +16,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.ledger.attribution import post_floor_purchase
 from marketplace.places.scope import staff_town_id
+from marketplace.local_time import local_today
 
 GRADES = ("特级", "一级", "二级", "三级")
 # Refused outright: no household delivers a million units at once.
@@ -80,7 +81,7 @@ def record_supply_lot(cooperative_id, product_id, household_id, quantity, idempo
         raise DomainError(_("Quantity must be a whole number above zero."), field="quantity")
     if grade and grade not in GRADES:
         raise DomainError(_("Choose a quality grade."), field="grade")
-    if received_on is not None and received_on > date.today():
+    if received_on is not None and received_on > local_today():
         raise DomainError(_("The delivery date cannot be in the future."), field="received_on")
     product = scope.cooperative_product(cooperative_id, product_id)
     if product.floor_price_fen is None:
@@ -93,7 +94,7 @@ def record_supply_lot(cooperative_id, product_id, household_id, quantity, idempo
         variant = db.session.get(Variant, variant_id)
         if variant is None or variant.product_id != product.id:
             raise DomainError(_("Choose a variant of this product."), field="variant_id")
-    received_on = received_on or date.today()
+    received_on = received_on or local_today()
     confirmed = not needs_town_confirmation(household_id, quantity, received_on)
     lot = SupplyLot(
         product_id=product_id, cooperative_id=cooperative_id, household_id=household_id,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from marketplace.audit.services import record
 from marketplace.database import utcnow
-from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.errors import Conflict, Forbidden, NotFound, Yuan
 from marketplace.extensions import db
 from marketplace.funds.models import AID_PURPOSES, LoveFundGrant
 from marketplace.ledger.attribution import post_love_fund_aid, record_love_fund_donation
@@ -52,7 +52,8 @@ def propose_grant(actor_id, household_id, purpose, amount_fen, note):
         raise Conflict("Say why the household needs the aid (at most 300 characters).", field="note")
     free = love_fund_summary(town_id)["available_fen"] - _committed_fen(town_id)
     if amount_fen > free:
-        raise Conflict(f"The fund has only ¥{max(free, 0) / 100:,.2f} not yet granted or proposed.", field="amount")
+        raise Conflict("The fund has only %(amount)s not yet granted or proposed.", field="amount",
+                       amount=Yuan(max(free, 0)))
     grant = LoveFundGrant(town_id=town_id, household_id=household_id, purpose=purpose, amount_fen=amount_fen,
                           note=note, proposed_by_id=actor_id)
     db.session.add(grant)

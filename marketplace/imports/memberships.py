@@ -17,6 +17,7 @@ from marketplace.extensions import db
 from marketplace.imports.households import REGISTRY_NO
 from marketplace.imports.plans import Plan, chunks, insert_rows, report_progress
 from marketplace.people.models import Household
+from marketplace.local_time import local_today
 
 SHARE_COLUMNS = {"land": ("土地股(亩)", "土地股", "land shares"), "house": ("房屋股", "house shares"),
                  "fund": ("资金股", "折股量化股", "fund shares"), "cash": ("现金股", "cash shares")}
@@ -65,7 +66,7 @@ def plan(rows, scope_town_id=None, mark_verified=False, on_progress=None):
             _plan_existing(result, item, memberships[key], shown)
         else:
             result.creates.append({"cooperative_id": key[0], "household_id": key[1],
-                                   "joined_on": item["joined_on"] or date.today(), "shares": item["shares"]})
+                                   "joined_on": item["joined_on"] or local_today(), "shares": item["shares"]})
             result.add(item["row"], "create", **shown)
     return result
 

@@ -73,20 +73,22 @@ def checkpoint_command():
 
 @ledger_cli.command("explain")
 @click.option("--household", "household_id", type=int, required=True, help="Household id")
-def explain_command(household_id):
-    """Trace each fen of a household's balance to its orders, lots, rules and payouts."""
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", help="Language of the explanations")
+def explain_command(household_id, lang):
+    """Trace each fen of a household's balance to its orders, lots, rules and payouts, in plain sentences."""
+    from flask_babel import force_locale
+
     from marketplace.errors import NotFound
     from marketplace.ledger.explain import chain_summary, explain_household
 
-    try:
-        balance, traces = explain_household(household_id)
-    except NotFound as error:
-        raise click.ClickException(error.message) from error
-    for trace in traces:
-        settings = ", ".join(f"{key}={value}" for key, value in trace.settings.items())
-        click.echo(f"#{trace.entry_id} {trace.at} {trace.mechanism:<18} {format_fen(trace.fen):>14} "
-                   f"balance {format_fen(trace.balance_fen):>14}  [{trace.rule}] {trace.cause}"
-                   + (f" {{{settings}}}" if settings else ""))
+    with force_locale("en" if lang == "en" else "zh_CN"):
+        try:
+            balance, traces = explain_household(household_id)
+        except NotFound as error:
+            raise click.ClickException(error.message) from error
+        for trace in traces:
+            click.echo(f"#{trace.entry_id} {trace.at:%Y-%m-%d %H:%M} {format_fen(trace.fen):>14} "
+                       f"balance {format_fen(trace.balance_fen):>14}  {trace.explanation}")
     click.echo(f"posted {format_fen(balance.posted_fen)}, pending {format_fen(balance.pending_fen)}, "
                f"available {format_fen(balance.available_fen)}, paid to date {format_fen(balance.paid_to_date_fen)}")
     click.echo(chain_summary())

@@ -1,62 +1,43 @@
 """Each fen of a household's balance traced to its orders, lots, rules and payouts."""
 from dataclasses import dataclass
-from datetime import UTC
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy import select
 
-from marketplace.catalog.models import SupplyLot
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.ledger.balances import household_balance
 from marketplace.ledger.chain import chain_head
 from marketplace.ledger.models import JournalEntry, Posting
 from marketplace.ledger.rules.names import household_mechanism
+from marketplace.ledger.sentences import entry_sentences
 from marketplace.ledger.services import household_account
-from marketplace.orders.models import Order, OrderLine
+from marketplace.local_time import local_time
 from marketplace.people.models import Household
 
-DISPLAY_TIME = ZoneInfo("Asia/Shanghai")
-SETTING_KEYS = ("commission_rate", "platform_commission_rate", "sharing_rule_id", "profit_return_rate",
-                "unit_price_per_lot_unit_fen", "floor_price_fen", "dividend_rate", "distributable_profit_fen",
-                "annual_rate", "period", "purpose", "reverses_rule", "batch_id", "reason")
 
 
 @dataclass(frozen=True)
 class Trace:
+    """One posting on a household's account: when (the district's time), how much, the running
+    balance, and the sentences that say why (rendered in the reader's language when read)."""
+
     entry_id: int
-    at: str
+    at: datetime
+    day: date
     rule: str
     mechanism: str
     fen: int
     balance_fen: int
-    cause: str
-    settings: dict
+    sentences: tuple
 
-
-def _cause(entry, household_id):
-    parts = []
-    if entry.order_id:
-        parts.append(f"order {db.session.get(Order, entry.order_id).public_no}")
-    if entry.order_line_id:
-        line = db.session.get(OrderLine, entry.order_line_id)
-        parts.append(f"line {line.id} {line.title_zh} × {line.quantity} @ {line.unit_price_fen} fen")
-    if entry.lot_id:
-        lot = db.session.get(SupplyLot, entry.lot_id)
-        parts.append(f"lot {lot.id} ({lot.quantity} units at floor {lot.floor_price_fen} fen, {lot.received_on})")
-    for allocation in (entry.rule_settings or {}).get("allocations", []):
-        if allocation["household_id"] == household_id:
-            parts.append(f"lot {allocation['lot_id']}: {allocation['lot_units']} units over floor "
-                         f"{allocation['floor_price_fen']} fen → {allocation['return_fen']} fen")
-    if entry.refund_id:
-        parts.append(f"refund {entry.refund_id}")
-    if entry.payout_item_id:
-        parts.append(f"payout item {entry.payout_item_id}")
-    return "; ".join(parts) or entry.memo
+    @property
+    def explanation(self):
+        return " ".join(str(sentence) for sentence in self.sentences)
 
 
 def explain_household(household_id):
-    """(balance, traces oldest first): every posting on the household's account with its cause."""
+    """(balance, traces oldest first): every posting on the household's account, explained."""
     if db.session.get(Household, household_id) is None:
         raise NotFound("No such household.")
     account = household_account(household_id)
@@ -66,16 +47,21 @@ def explain_household(household_id):
     traces, balance = [], 0
     for entry, amount in rows:
         balance -= amount
-        settings = {key: value for key, value in (entry.rule_settings or {}).items() if key in SETTING_KEYS}
-        traces.append(Trace(entry_id=entry.id, at=entry.created_at.isoformat(timespec="seconds"), rule=entry.rule,
-                            mechanism=household_mechanism(entry), fen=-amount, balance_fen=balance,
-                            cause=_cause(entry, household_id), settings=settings))
+        traces.append(trace_of(entry, household_id, -amount, balance))
     return household_balance(household_id), traces
 
 
+def trace_of(entry, household_id, fen, balance_fen):
+    """The trace of `entry`'s posting of `fen` (credit positive) on the household's account."""
+    local = local_time(entry.created_at)
+    return Trace(entry_id=entry.id, at=local, day=local.date(), rule=entry.rule,
+                 mechanism=household_mechanism(entry), fen=fen, balance_fen=balance_fen,
+                 sentences=tuple(entry_sentences(entry, household_id, fen)))
+
+
 def shanghai_time(moment):
-    """A stored UTC time as the district reads it (Asia/Shanghai)."""
-    return moment.replace(tzinfo=UTC).astimezone(DISPLAY_TIME).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    """A stored UTC time as the district reads it (DISPLAY_TIMEZONE)."""
+    return local_time(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 def chain_summary():

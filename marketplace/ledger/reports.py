@@ -4,7 +4,7 @@ Everything is read from posted entries (with the settings they recorded), never 
 from today's configuration.
 """
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 
@@ -17,6 +17,7 @@ from marketplace.ledger.rules.names import (
     household_mechanism,
 )
 from marketplace.ledger.services import household_account
+from marketplace.local_time import day_bounds_utc
 from marketplace.orders.models import Order, OrderLine
 from marketplace.people.models import Household, Supplier
 from marketplace.places.models import Town, Village
@@ -139,9 +140,9 @@ def impact_receipt(order_id):
 
 
 def _bounds(start, end):
-    low = datetime.combine(start, time.min) if isinstance(start, date) and not isinstance(start, datetime) else start
-    high = (datetime.combine(end + timedelta(days=1), time.min)
-            if isinstance(end, date) and not isinstance(end, datetime) else end)
+    """[low, high) in stored UTC of the district's days start … end (or the moments themselves)."""
+    low = day_bounds_utc(start)[0] if isinstance(start, date) and not isinstance(start, datetime) else start
+    high = day_bounds_utc(end)[1] if isinstance(end, date) and not isinstance(end, datetime) else end
     return low, high
 
 
@@ -214,7 +215,7 @@ class HouseholdStatement:
 
 
 def household_statement(household_id, start, end):
-    """A household's statement for [start, end] (dates, inclusive, UTC days).
+    """A household's statement for [start, end] (the district's calendar days, inclusive).
 
     Opening balance, every credit by mechanism (refunds counted against the mechanism they
     reverse), spending on downlink goods and payouts (positive numbers, net of failed payouts),

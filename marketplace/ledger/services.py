@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.database import is_postgres, utcnow
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, Yuan
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, JournalEntry, Posting, UnsealedEntry
 
@@ -95,11 +95,12 @@ def net_legs(idempotency_key, legs):
     netted = {}
     for account, amount in legs:
         if not isinstance(amount, int):
-            raise UnbalancedEntry("amounts must be whole fen")
+            raise UnbalancedEntry("Amounts must be whole fen.")
         netted[account] = netted.get(account, 0) + amount
     netted = {account: amount for account, amount in netted.items() if amount != 0}
     if sum(netted.values()) != 0:
-        raise UnbalancedEntry(f"entry {idempotency_key} does not balance: {sum(netted.values())} fen")
+        raise UnbalancedEntry("The entry %(key)s does not balance: it is off by %(amount)s.", key=idempotency_key,
+                              amount=Yuan(sum(netted.values())))
     return netted
 
 

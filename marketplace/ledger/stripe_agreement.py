@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from marketplace.extensions import db
 from marketplace.ledger.rules.names import PAYMENT_FEE, PAYMENT_RECEIVED, REFUND_PAID, STRIPE_PAYOUT
 from marketplace.ledger.models import Account
+from marketplace.local_time import format_local
 from marketplace.reconciliation.models import Discrepancy, StripeBalanceRecord, StripeSyncCursor
 
 PULL_CURSORS = ("balance_transactions", "payouts", "export_import")
@@ -126,5 +127,5 @@ def compare_with_last_pull():
             .order_by(Discrepancy.occurred_at, Discrepancy.id)):
         agreement.differences.append(Difference(
             f"discrepancy {discrepancy.kind} {discrepancy.reference} ({discrepancy.detail}) open since "
-            f"{discrepancy.occurred_at:%Y-%m-%d %H:%M} UTC, before the last pull", {"discrepancy_id": discrepancy.id}))
+            f"{format_local(discrepancy.occurred_at)} (district time), before the last pull", {"discrepancy_id": discrepancy.id}))
     return agreement

@@ -187,7 +187,7 @@ def send_refund(refund_id):
     what Stripe says (see `apply_stripe_refund`). Returns what happened, for logs and tests."""
     refund = db.session.get(Refund, refund_id)
     if refund is None:
-        raise NotFound(f"No such refund {refund_id}.")
+        raise NotFound("No such refund.")
     stripe_refund_id = refund.stripe_refund_id
     intent_id = db.session.get(Payment, refund.payment_id).stripe_payment_intent_id
     amount_fen, order_no = refund.amount_fen, db.session.get(Order, refund.order_id).public_no

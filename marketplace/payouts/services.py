@@ -19,7 +19,7 @@ from marketplace.audit.services import record
 from marketplace.database import utcnow
 from marketplace.downlink.scope import supplier_of
 from marketplace.crypto import mask
-from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Yuan
 from marketplace.extensions import db
 from marketplace.imports.households import BANK_ACCOUNT
 from marketplace.ledger.attribution import post_payout_failed, post_payout_paid
@@ -27,7 +27,6 @@ from marketplace.ledger.balances import available_by_account
 from marketplace.ledger.errors import InsufficientBalance
 from marketplace.ledger.models import Account
 from marketplace.ledger.rules.payouts import post_payouts_approved
-from marketplace.money import format_fen
 from marketplace.payouts.models import PayoutBatch, PayoutItem
 from marketplace.people.models import Household, Supplier
 from marketplace.places.models import Village
@@ -137,8 +136,9 @@ def approve_batch(actor_id, batch_id):
     except InsufficientBalance as refusal:
         db.session.rollback()
         raise PayoutExceedsBalance(
-            f"{payee_name(refusal.household_id, refusal.supplier_id)} now has only "
-            f"{format_fen(max(refusal.available_fen, 0))} available; cancel this batch and draft a new one.") from None
+            "%(payee)s now has only %(available)s available; cancel this batch and draft a new one.",
+            payee=payee_name(refusal.household_id, refusal.supplier_id),
+            available=Yuan(max(refusal.available_fen, 0))) from None
     db.session.execute(update(PayoutItem).where(PayoutItem.batch_id == batch.id, PayoutItem.status == "pending")
                        .values(status="approved"), execution_options={"synchronize_session": False})
     batch.status = "approved"

@@ -44,13 +44,20 @@ def read_export(stream):
         yield from _list_items(first, stream)
 
 
-def _checked(obj, where):
+def _not_stripe(where, number):
+    if where == "line":
+        return Conflict("Line %(number)s is not a Stripe balance transaction or payout.", number=number)
+    return Conflict("Item %(number)s is not a Stripe balance transaction or payout.", number=number)
+
+
+def _checked(obj, where, number):
+    """`obj` as a staging row; refused, naming the file's line or the list's item, if it is not Stripe's."""
     try:
         row = staging_row(obj)
     except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise Conflict(f"{where}: not a Stripe balance transaction or payout ({error}).") from error
+        raise _not_stripe(where, number) from error
     if not (isinstance(row[0], str) and isinstance(row[6], str)):
-        raise Conflict(f"{where}: not a Stripe balance transaction or payout (no id or currency).")
+        raise _not_stripe(where, number)
     return row
 
 
@@ -61,8 +68,8 @@ def _lines(first, stream):
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as error:
-                raise Conflict(f"Line {number} is not JSON ({error.msg}).") from error
-            yield _checked(obj, f"Line {number}")
+                raise Conflict("Line %(number)s is not JSON.", number=number) from error
+            yield _checked(obj, "line", number)
         number += 1
 
 
@@ -93,9 +100,9 @@ def _list_items(head, stream):
         if end is None:  # the object runs past the buffer: read on
             more = stream.read(CHUNK_CHARS)
             if not more:
-                raise Conflict(f"The list ends inside item {number + 1}.")
+                raise Conflict("The list ends inside item %(number)s.", number=number + 1)
             buffer, position = buffer[position:] + more, 0
             continue
         number += 1
-        yield _checked(obj, f"Item {number}")
+        yield _checked(obj, "item", number)
         position = end

@@ -6,7 +6,7 @@ records and match them in a few set-based statements (see `matching`). What does
 becomes a discrepancy staff resolve with a note; a month whose discrepancies are all resolved
 can be locked.
 """
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from itertools import chain
 
 from sqlalchemy import func, select
@@ -21,6 +21,7 @@ from marketplace.places.scope import staff_town_id
 from marketplace.reconciliation import matching
 from marketplace.reconciliation.export import read_export, staging_row
 from marketplace.reconciliation.models import Discrepancy, ReconciliationPeriod, StripeBalanceRecord, StripeSyncCursor
+from marketplace.local_time import local_today
 
 PULL_CURSORS = ("balance_transactions", "payouts")
 IMPORT_CURSOR = "export_import"
@@ -151,7 +152,7 @@ def lock_month(actor_id, month, today=None):
     """Lock a past month once every discrepancy in it is resolved and Stripe was pulled past its end."""
     town_id = staff_town_id(actor_id)
     start, end = _month_bounds(month)
-    if end.date() > (today or date.today()):
+    if end.date() > (today or local_today()):
         raise Conflict("A month can be locked only after it ends.")
     if db.session.scalar(select(ReconciliationPeriod.id).filter_by(month=month)) is not None:
         raise Conflict("That month is already locked.")
@@ -162,7 +163,7 @@ def lock_month(actor_id, month, today=None):
     still_open = db.session.scalar(select(func.count()).select_from(Discrepancy).where(
         Discrepancy.resolved_at.is_(None), Discrepancy.occurred_at >= start, Discrepancy.occurred_at < end))
     if still_open:
-        raise Conflict(f"{still_open} discrepancies in {month} are still open.")
+        raise Conflict("%(count)s discrepancies in %(month)s are still open.", count=still_open, month=month)
     period = ReconciliationPeriod(month=month, locked_by_id=actor_id)
     db.session.add(period)
     db.session.flush()

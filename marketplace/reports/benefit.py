@@ -8,7 +8,6 @@ earned. Wages are not recorded by any ledger rule yet, so the report has no wage
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from marketplace.spreadsheets import xlsx_bytes
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, JournalEntry, Posting
 from marketplace.ledger.rules.names import household_mechanism
+from marketplace.local_time import day_bounds_utc
 from marketplace.people.models import Household
 from marketplace.places.models import Town, Village
 from marketplace.statements.services import check_period, render_chinese_pdf
@@ -58,8 +58,8 @@ def benefit_report(town_id, start, end):
         .join(Posting, Posting.account_id == Account.id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .join(Village, Village.id == Household.village_id)
         .where(Village.town_id == town_id,
-               JournalEntry.created_at >= datetime.combine(start, time.min),
-               JournalEntry.created_at < datetime.combine(end + timedelta(days=1), time.min))).all()
+               JournalEntry.created_at >= day_bounds_utc(start, end)[0],  # the district's calendar days
+               JournalEntry.created_at < day_bounds_utc(start, end)[1])).all()
     earned = defaultdict(int)
     for household_id, village_id, entry, amount in rows:
         mechanism = household_mechanism(entry)

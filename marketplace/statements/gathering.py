@@ -4,19 +4,20 @@
 each, and one more per order or lot it mentions). For a whole village this reads every posting
 of the village's households in one query, loads the orders, order lines and lots they name in
 three more, and builds the same statements from them in memory: the same numbers and the same
-explanation text (`_cause` finds the preloaded rows in the session instead of asking again).
+explanation sentences (`trace_of` finds the preloaded rows in the session instead of asking again).
 """
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from marketplace.catalog.models import SupplyLot
+from marketplace.catalog.models import Product, SupplyLot
 from marketplace.extensions import db
 from marketplace.ledger.balances import household_balances
-from marketplace.ledger.explain import SETTING_KEYS, Trace, _cause
+from marketplace.ledger.explain import trace_of
 from marketplace.ledger.models import Account, JournalEntry, Posting
 from marketplace.ledger.reports import _bounds, statement_from_postings
-from marketplace.ledger.rules.names import household_mechanism
+from marketplace.local_time import local_day
 from marketplace.orders.models import Order, OrderLine
+from marketplace.payouts.models import PayoutItem
 from marketplace.people.models import Household
 from marketplace.places.models import Village
 
@@ -40,13 +41,18 @@ def village_statements(village_id, start, end):
         .where(Posting.account_id.in_(accounts)).order_by(JournalEntry.id)).all()
     named = select(JournalEntry.id).join(Posting, Posting.entry_id == JournalEntry.id) \
         .where(Posting.account_id.in_(accounts))
-    # Held here so the session's identity map keeps them while `_cause` and the statement look them up.
+    # Held here so the session's identity map keeps them while `trace_of` and the statement look them up.
     orders = {order.id: order for order in db.session.scalars(
         select(Order).where(Order.id.in_(select(JournalEntry.order_id).where(JournalEntry.id.in_(named)))))}
     preloaded = [*db.session.scalars(select(OrderLine).where(
                      OrderLine.id.in_(select(JournalEntry.order_line_id).where(JournalEntry.id.in_(named))))),
                  *db.session.scalars(select(SupplyLot).where(
-                     SupplyLot.id.in_(select(JournalEntry.lot_id).where(JournalEntry.id.in_(named)))))]
+                     SupplyLot.id.in_(select(JournalEntry.lot_id).where(JournalEntry.id.in_(named))))),
+                 *db.session.scalars(select(PayoutItem).options(joinedload(PayoutItem.batch)).where(
+                     PayoutItem.id.in_(select(JournalEntry.payout_item_id).where(JournalEntry.id.in_(named)))))]
+    # The products the sentences name: those of the lots and of the order lines.
+    preloaded += db.session.scalars(select(Product).where(
+        Product.id.in_([row.product_id for row in preloaded if isinstance(row, (OrderLine, SupplyLot))]))).all()
     by_household = {household.id: [] for household in households}
     for household_id, entry, amount in postings:
         by_household[household_id].append((entry, amount))
@@ -74,15 +80,10 @@ def _period_statement(household_id, postings, orders, start, end, low, high):
 
 
 def _traces_in_period(household_id, postings, start, end):
-    """As `explain_in_period`: each posting in the period with its cause and the running balance."""
+    """As `explain_in_period`: each posting in the period (district days) explained, with the running balance."""
     traces, balance = [], 0
-    first, last = start.isoformat(), end.isoformat()
     for entry, amount in postings:
         balance -= amount
-        at = entry.created_at.isoformat(timespec="seconds")
-        if not first <= at[:10] <= last:
-            continue
-        settings = {key: value for key, value in (entry.rule_settings or {}).items() if key in SETTING_KEYS}
-        traces.append(Trace(entry_id=entry.id, at=at, rule=entry.rule, mechanism=household_mechanism(entry),
-                            fen=-amount, balance_fen=balance, cause=_cause(entry, household_id), settings=settings))
+        if start <= local_day(entry.created_at) <= end:
+            traces.append(trace_of(entry, household_id, -amount, balance))
     return traces

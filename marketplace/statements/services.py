@@ -17,6 +17,7 @@ from marketplace.extensions import db
 from marketplace.ledger.balances import HouseholdBalance, household_balance, household_balances
 from marketplace.ledger.explain import explain_household
 from marketplace.ledger.reports import household_statement
+from marketplace.local_time import local_today
 from marketplace.people.models import Household
 from marketplace.places.models import Village
 from marketplace.places.scope import household_in_town
@@ -67,7 +68,7 @@ def town_households(town_id, query="", village_id=None, after=None, limit=None):
 def explain_in_period(household_id, start, end):
     """The ledger's explanation (`ledger explain`) of each posting in [start, end], with the running balance."""
     _balance, traces = explain_household(household_id)
-    return [trace for trace in traces if start.isoformat() <= trace.at[:10] <= end.isoformat()]
+    return [trace for trace in traces if start <= trace.day <= end]
 
 
 def statement_for(town_id, household_id, start, end):
@@ -85,7 +86,8 @@ def statement_for(town_id, household_id, start, end):
 
 
 def default_period(today=None):
-    today = today or date.today()
+    """This year so far, in the district's calendar."""
+    today = today or local_today()
     return date(today.year, 1, 1), today
 
 

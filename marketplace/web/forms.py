@@ -18,6 +18,24 @@ class Form(FlaskForm):
             return wtforms_translations(str(get_locale()))
 
 
+# WTForms' own Chinese says "Email" in Latin letters; ours says it in Chinese.
+CHINESE_OVERRIDES = {"Invalid email address.": "电子邮箱地址无效。"}
+
+
+class _Overridden:
+    """WTForms' catalogue, with a few of its Chinese messages replaced by ours."""
+
+    def __init__(self, translations, overrides):
+        self.translations, self.overrides = translations, overrides
+
+    def gettext(self, string):
+        return self.overrides.get(string) or self.translations.gettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return self.translations.ngettext(singular, plural, n)
+
+
 @functools.cache
 def wtforms_translations(locale):
-    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+    translations = support.Translations.load(messages_path(), [locale], domain="wtforms")
+    return _Overridden(translations, CHINESE_OVERRIDES) if locale.startswith("zh") else translations

@@ -1,10 +1,10 @@
 """Impact receipts, town impact and household statements, read from the ledger."""
 from datetime import timedelta
 
-from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.ledger import household_statement, impact_receipt, town_impact
 from marketplace.ledger.attribution import attribute_payment, attribute_refund, pay_order_from_earnings
+from marketplace.local_time import local_today
 
 
 def test_the_impact_receipt_shows_where_every_fen_went_and_respects_consent(district):
@@ -51,7 +51,7 @@ def test_a_household_statement_explains_opening_credits_spending_and_closing(dis
     downlink = district.order([(soap, 2)], household=household, status="pending_payment")
     pay_order_from_earnings(downlink.id, district.agent_for().id)
 
-    today = utcnow().date()
+    today = local_today()  # statements are the district's calendar days
     statement = household_statement(household.id, today, today)
     assert statement.opening_fen == 0
     assert statement.credits_by_mechanism["floor_purchase"] == 500_00
@@ -80,6 +80,6 @@ def test_town_impact_counts_households_reached_and_income_by_mechanism(district)
     assert impact.by_mechanism["floor_purchase"] == 5_000
     assert impact.by_mechanism["direct_sale"] == 3_000
     assert impact.income_fen == 8_000
-    yesterday = utcnow().date() - timedelta(days=1)
+    yesterday = local_today() - timedelta(days=1)
     assert town_impact(district.town.id, yesterday, yesterday).households_reached == 0
     db.session.rollback()

@@ -63,17 +63,25 @@ def test_verify_catches_lot_units_that_went_missing(history, runner):
     assert f"[lots] lot has 50 units left, allocations say 40 (lot_id={lot.id})" in result.output
 
 
-def test_explain_traces_each_fen_of_a_household_to_its_lot_and_order(history, runner):
+def test_explain_traces_each_fen_of_a_household_in_plain_sentences(history, runner):
     grower, lot, order = history
     result = runner.invoke(args=["ledger", "explain", "--household", str(grower.id)])
     assert result.exit_code == 0, result.output
-    assert f"lot {lot.id} (100 units at floor 500 fen" in result.output
-    assert f"order {order.public_no}" in result.output
-    assert "profit_return_rate=0.3000" in result.output
+    product, day = lot.product.title_zh, f"{lot.received_on.month}月{lot.received_on.day}日"
+    assert f"{day}交售{product} 100 斤，按保底价每斤 5.00 元收购：500.00 元" in result.output
+    assert f"您交售的{product} 60 斤在" in result.output
+    assert "售价每斤 8.00 元，高出保底价 3.00 元，合作社按 30% 返还：54.00 元" in result.output
+    assert f"退款 56.00 元，相应的利润返还扣回：6.30 元" in result.output
+    for developer_word in ("lot ", "fen", "rate=", "_id", "0.3000", "floor_purchase"):
+        assert developer_word not in result.output.split("posted ")[0]
     # 500元 floor + 0.3 × 60 × 3元 − 0.3 × 7 × 3元 returned
     assert "posted ¥547.70" in result.output
+    english = runner.invoke(args=["ledger", "explain", "--household", str(grower.id), "--lang", "en"])
+    assert "you delivered 100 jin of" in english.output and "bought at the guaranteed floor price of ¥5.00 per jin: ¥500.00" in english.output
 
 
 def test_explain_an_unknown_household_says_so(app_ctx, runner):
     result = runner.invoke(args=["ledger", "explain", "--household", "999"])
-    assert result.exit_code != 0 and "No such household" in result.output
+    assert result.exit_code != 0 and "没有这户农户" in result.output
+    english = runner.invoke(args=["ledger", "explain", "--household", "999", "--lang", "en"])
+    assert english.exit_code != 0 and "No such household" in english.output

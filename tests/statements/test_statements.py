@@ -5,6 +5,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from marketplace.catalog.models import SupplyLot
+from marketplace.catalog.units import unit_name
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.ledger.balances import household_balance
@@ -31,16 +33,24 @@ def test_statement_totals_equal_the_ledger(lingzi):
         assert statement.closing_fen == household_balance(household_id).posted_fen
 
 
-def test_the_household_page_explains_each_payment(client, auth, lingzi):
+def test_the_household_page_explains_each_payment_in_a_sentence(client, auth, lingzi):
     household = lingzi.earning("cash")[0]
     available = household_balance(household.id).available_fen
+    lot = db.session.scalars(select(SupplyLot).where(SupplyLot.household_id == household.id)
+                             .order_by(SupplyLot.id)).first()
+    product, unit = lot.product.title_zh, unit_name(lot.product.lot_unit)
+    floor = f"{lot.floor_price_fen / 100:,.2f} 元"
+    expected = (f"{lot.received_on.month}月{lot.received_on.day}日交售{product} {lot.quantity} {unit}，"
+                f"按保底价每{unit} {floor}收购：{lot.quantity * lot.floor_price_fen / 100:,.2f} 元")
     release()
     auth.login_as("town@demo.cn")
     page = client.get(f"/town/households/{household.id}?start=2026-01-01&end=2026-12-31").get_data(as_text=True)
     assert household.head_name in page
     assert f"¥{available / 100:,.2f}" in page
-    assert "保底收购" in page or "Guaranteed purchase" in page
-    assert "lot " in page  # the cause: which lot, how many units, at what floor
+    assert "保底收购" in page
+    assert expected in page  # the product, the day the household delivered, how many, at what floor
+    for developer_word in ("lot ", "fen", "rule", "_id", "0.4000"):
+        assert developer_word not in page.split("<main", 1)[1]
 
 
 def test_households_are_found_by_name_or_village(client, auth, lingzi):
@@ -99,14 +109,3 @@ def test_a_village_pdf_is_prepared_in_the_background_and_downloaded(client, auth
     text = "".join(page.extract_text() for page in reader.pages)
     assert all(name in text for name in names)
     assert len(reader.pages) >= len(names)
-
-
-def test_rule_settings_with_a_fractional_fen_price_are_shown_as_recorded(app):
-    """A cooperative sale records the lot unit's price in fen with its fraction ("399.6"): the
-    statement shows it as recorded, and whole fen amounts as money."""
-    settings = {"unit_price_per_lot_unit_fen": "399.6", "profit_return_fen": 900, "lot_units_sold": 25}
-    with app.test_request_context():
-        macros = app.jinja_env.get_template("town/_statement.html").module
-        text = str(macros.settings_text(settings))
-    assert "unit price per lot unit: 399.6" in text
-    assert "profit return: ¥9.00" in text and "lot units sold: 25" in text

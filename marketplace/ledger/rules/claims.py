@@ -67,7 +67,7 @@ def reverse_claim_line(refund, claim, line, amount_fen, reversed_before, shortfa
         done[account] = done.get(account, 0) + fen
     refunded_before = sum(done.values())
     if refunded_before + amount_fen > line.line_total_fen:
-        raise DomainError(f"Refund {refund.id} would refund line {line.id} beyond its total.")
+        raise DomainError("The refund would refund %(item)s beyond its total.", item=line.title_zh)
     target = split_largest_remainder(refunded_before + amount_fen, credits)
     shares = {account: target[account] - done.get(account, 0) for account, _fen in credits}
     percents = dict(claim.shares())

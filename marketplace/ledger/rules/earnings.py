@@ -3,14 +3,13 @@ from sqlalchemy import select, update
 
 from marketplace.audit.services import record
 from marketplace.database import utcnow
-from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Yuan
 from marketplace.extensions import db
 from marketplace.ledger.balances import household_balance, lock_household_account
 from marketplace.ledger.errors import InsufficientBalance
 from marketplace.ledger.rules.names import EARNINGS_PAYMENT
 from marketplace.ledger.rules.sales import attribute_order
 from marketplace.ledger.services import account_id, entry_for_key, post_entry
-from marketplace.money import format_fen
 from marketplace.orders.models import Order, OrderEvent, StockReservation
 from marketplace.people.models import Household, User
 from marketplace.places.models import ServicePoint, Village
@@ -57,9 +56,8 @@ def pay_order_from_earnings(order_id, actor_id):
     account = lock_household_account(household.id)
     available = household_balance(household.id).available_fen
     if available < order.total_fen:
-        raise InsufficientBalance(
-            f"Not enough earnings: {format_fen(max(available, 0))} available, "
-            f"the order costs {format_fen(order.total_fen)}.")
+        raise InsufficientBalance("Not enough earnings: %(available)s available, the order costs %(total)s.",
+                                  available=Yuan(max(available, 0)), total=Yuan(order.total_fen))
     entry = post_entry(
         key, EARNINGS_PAYMENT, [(account, order.total_fen), (account_id("sales_pending"), -order.total_fen)],
         rule_settings={"household_id": household.id, "available_before_fen": available},

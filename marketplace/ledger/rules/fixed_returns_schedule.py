@@ -7,6 +7,7 @@ from marketplace.errors import Conflict
 from marketplace.extensions import db
 from marketplace.funds.models import FixedReturnInvestment
 from marketplace.ledger.rules.funds import post_fixed_returns
+from marketplace.local_time import local_today
 
 
 def last_ended_quarter(today):
@@ -18,7 +19,7 @@ def last_ended_quarter(today):
 
 def run_fixed_returns(today=None):
     """Post the last ended quarter's fixed return of every investment started by then; returns how many."""
-    label, first_day = last_ended_quarter(today or date.today())
+    label, first_day = last_ended_quarter(today or local_today())
     posted = 0
     investments = db.session.scalars(select(FixedReturnInvestment.id).where(
         FixedReturnInvestment.started_on <= first_day).order_by(FixedReturnInvestment.id)).all()

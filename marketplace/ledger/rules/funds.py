@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import select
 
 from marketplace.audit.services import record
-from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Yuan
 from marketplace.extensions import db
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding, LoveFundGrant
 from marketplace.ledger.balances import lock_account, love_fund_summary
@@ -13,7 +13,7 @@ from marketplace.ledger.errors import InsufficientFunds
 from marketplace.ledger.models import JournalEntry
 from marketplace.ledger.rules.names import FIXED_RETURN, FIXED_RETURN_RECEIVED, LOVE_FUND_AID, LOVE_FUND_GIFT
 from marketplace.ledger.services import account_id, entry_for_key, household_account, post_entry
-from marketplace.money import apply_rate, format_fen, split_largest_remainder
+from marketplace.money import apply_rate, split_largest_remainder
 from marketplace.people.models import User
 
 DONATION_SOURCES = ("charity_market", "gift", "one_day_pay")
@@ -24,7 +24,8 @@ def period_months(period_label):
     """The (year, month) pairs a label covers: "2026" a year, "2026-Q3" a quarter, "2026-07" a month."""
     match = re.fullmatch(r"(\d{4})(?:-Q([1-4])|-(\d{2}))?", str(period_label))
     if match is None or (match.group(3) and not 1 <= int(match.group(3)) <= 12):
-        raise DomainError(f"Unknown period {period_label!r}: use 2026, 2026-Q3 or 2026-07.", field="period_label")
+        raise DomainError("Unknown period %(period)s: use 2026, 2026-Q3 or 2026-07.", field="period_label",
+                          period=period_label)
     year = int(match.group(1))
     if match.group(2):
         first = 3 * (int(match.group(2)) - 1) + 1
@@ -55,13 +56,15 @@ def post_fixed_returns(investment_id, period_label):
         return existing
     months = period_months(period_label)
     if date(*months[0], 1) < date(investment.started_on.year, investment.started_on.month, 1):
-        raise Conflict(f"Investment {investment.id} had not started by {period_label}.")
+        raise Conflict("%(investment)s had not started by %(period)s.", investment=investment.name_zh,
+                       period=period_label)
     if _months_posted(investment.id) & set(months):
-        raise Conflict(f"Fixed returns of investment {investment.id} were already paid for part of {period_label}.")
+        raise Conflict("Fixed returns of %(investment)s were already paid for part of %(period)s.",
+                       investment=investment.name_zh, period=period_label)
     holdings = db.session.scalars(select(InvestmentHolding).where(InvestmentHolding.investment_id == investment.id)
                                   .order_by(InvestmentHolding.household_id)).all()
     if not holdings:
-        raise Conflict(f"Investment {investment.id} has no holders to pay.")
+        raise Conflict("%(investment)s has no holders to pay.", investment=investment.name_zh)
     amount = apply_rate(investment.principal_fen, investment.annual_rate * len(months) / 12)
     shares = split_largest_remainder(amount, [(h.household_id, h.units) for h in holdings])
     legs = [(account_id("fixed_return_receivable", "investment", investment.id), amount)]
@@ -111,8 +114,8 @@ def post_love_fund_aid(grant_id):
     fund = lock_account("love_fund", "town", grant.town_id)
     balance = love_fund_summary(grant.town_id)["available_fen"]
     if grant.amount_fen > balance:
-        raise InsufficientFunds(f"The love fund holds {format_fen(balance)}; "
-                                f"it cannot grant {format_fen(grant.amount_fen)}.")
+        raise InsufficientFunds("The love fund holds %(balance)s; it cannot grant %(amount)s.",
+                                balance=Yuan(balance), amount=Yuan(grant.amount_fen))
     return post_entry(
         key, LOVE_FUND_AID, [(fund, grant.amount_fen), (household_account(grant.household_id), -grant.amount_fen)],
         rule_settings={"purpose": grant.purpose, "fund_balance_before_fen": balance,

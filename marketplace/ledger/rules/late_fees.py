@@ -28,7 +28,7 @@ def post_late_fee(payment_id):
         db.session.commit()
         return existing
     if entry_for_key(f"pay:{payment.id}") is None:
-        raise NotReady(f"Payment {payment.id} is not attributed yet: its fee is posted with it.")
+        raise NotReady("The payment is not attributed yet: its fee is posted with it.")
     fees = account_id("payment_fees")
     posted_entry = entry_for_key(f"fee:{payment.id}")
     posted = sum(p.amount_fen for p in posted_entry.postings if p.account_id == fees) if posted_entry else 0

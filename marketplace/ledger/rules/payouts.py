@@ -5,7 +5,7 @@ confirmation commits them together with its own changes).
 """
 from sqlalchemy import select
 
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import Conflict, NotFound, Yuan
 from marketplace.extensions import db
 from marketplace.ledger.balances import available_by_account, lock_accounts
 from marketplace.ledger.errors import InsufficientBalance
@@ -14,7 +14,6 @@ from marketplace.ledger.rules.names import PAYOUT_APPROVED, PAYOUT_FAILED, PAYOU
 from marketplace.ledger.services import (
     EntryDraft, account_id, account_ids, among, entry_for_key, post_entries, post_entry,
 )
-from marketplace.money import format_fen
 from marketplace.payouts.models import PayoutItem
 
 
@@ -42,8 +41,8 @@ class PayeeBalanceTooLow(InsufficientBalance):
     """A batch item pays more than its payee has available; says which item and what is there."""
 
     def __init__(self, item, available_fen):
-        super().__init__(
-            f"Payout of {format_fen(item.amount_fen)} is more than the {format_fen(max(available_fen, 0))} available.")
+        super().__init__("A payout of %(amount)s is more than the %(available)s available.",
+                         amount=Yuan(item.amount_fen), available=Yuan(max(available_fen, 0)))
         self.household_id, self.supplier_id, self.available_fen = item.household_id, item.supplier_id, available_fen
 
 

@@ -20,7 +20,7 @@ lines compute as "taken back so far" (and any shortfall a bearer took) no longer
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from marketplace.errors import DomainError, NotFound
+from marketplace.errors import DomainError, NotFound, Yuan
 from marketplace.extensions import db
 from marketplace.ledger.errors import NotReady
 from marketplace.ledger.models import JournalEntry, Posting
@@ -68,15 +68,15 @@ def attribute_refund(refund_id):
         db.session.commit()
         return existing
     if refund.status != "succeeded":
-        raise NotReady(f"Refund {refund.id} is {refund.status} at Stripe: reversed once it succeeds.")
+        raise NotReady("The refund is not yet done at Stripe: it is reversed once it succeeds.")
     if entry_for_key(f"pay:{refund.payment_id}") is None:
-        raise NotReady(f"Refund {refund.id} waits for its payment to be attributed.")
+        raise NotReady("The refund waits for its payment to be attributed.")
     order = db.session.get(Order, refund.order_id)
     lines_fen = 0
     for refund_line in sorted(refund.lines, key=lambda rl: rl.id):
         line = db.session.get(OrderLine, refund_line.order_line_id)
         if line is None or line.order_id != order.id:
-            raise DomainError(f"Refund {refund.id} names a line that is not in order {order.public_no}.")
+            raise DomainError("The refund names a line that is not in order %(order)s.", order=order.public_no)
         if claim is not None:
             reverse_claim_line(refund, claim, line, refund_line.amount_fen,
                                _reversed_so_far(order.id, _credited_accounts(line), line.id),
@@ -88,14 +88,14 @@ def attribute_refund(refund_id):
             return_units_to_lots(line.id, refund_line.quantity * line.lot_units)
     rest = refund.amount_fen - lines_fen
     if rest < 0:
-        raise DomainError(f"Refund {refund.id}: its lines add up to more than the refund.")
+        raise DomainError("The refund's lines add up to more than the refund.")
     rest = reverse_order_extra(refund, order, "shipping", account_id("shipping"), rest)
     if rest:
         donation = entry_for_key(f"attr:order:{order.id}:donation")
         fund = next((p.account_id for p in donation.postings if p.amount_fen < 0), None) if donation else None
         rest = reverse_order_extra(refund, order, "donation", fund, rest) if fund else rest
     if rest:
-        raise DomainError(f"Refund {refund.id} is {rest} fen more than what is left to refund on the order.")
+        raise DomainError("The refund is %(amount)s more than what is left to refund on the order.", amount=Yuan(rest))
     entry = post_entry(
         f"refund:{refund.id}", REFUND_PAID,
         [(account_id("sales_pending"), refund.amount_fen), (account_id("stripe_receivable"), -refund.amount_fen)],
@@ -201,7 +201,7 @@ def reverse_line(refund, line, amount_fen):
         done[account] = done.get(account, 0) + fen
     refunded_before = sum(done.values())
     if refunded_before + amount_fen > line.line_total_fen:
-        raise DomainError(f"Refund {refund.id} would refund line {line.id} beyond its total.")
+        raise DomainError("The refund would refund %(item)s beyond its total.", item=line.title_zh)
     target = split_largest_remainder(refunded_before + amount_fen, credits)
     legs = [(account, target[account] - done.get(account, 0)) for account, _ in credits]
     shortfall, bearer = {}, None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from marketplace.catalog.models import Seller
 from marketplace.coops.models import Cooperative, SharingRule
 from marketplace.database import utcnow
-from marketplace.errors import DomainError, NotFound
+from marketplace.errors import DomainError, NotFound, Yuan
 from marketplace.extensions import db
 from marketplace.ledger.errors import NotReady
 from marketplace.ledger.models import JournalEntry
@@ -96,7 +96,7 @@ def attribute_payments(payment_ids):
         if f"pay:{payment.id}" in posted:
             outcome.already.append(payment.id)
         elif payment.status != "succeeded":
-            outcome.refused[payment.id] = NotReady(f"Payment {payment.id} has not succeeded yet ({payment.status}).")
+            outcome.refused[payment.id] = NotReady("The payment has not succeeded yet.")
         else:
             waiting.append(payment)
     orders = {order.id: order for order in db.session.scalars(
@@ -160,8 +160,8 @@ class AttributionBatch:
 
     def add_payment(self, payment, order):
         if payment.amount_fen != order.total_fen:
-            raise DomainError(f"Payment {payment.id} of {payment.amount_fen} fen does not match "
-                              f"order total {order.total_fen}.")
+            raise DomainError("A payment of %(paid)s does not match its order's total of %(total)s.",
+                              paid=Yuan(payment.amount_fen), total=Yuan(order.total_fen))
         received = EntryDraft(
             f"pay:{payment.id}", PAYMENT_RECEIVED,
             [(STRIPE_RECEIVABLE, payment.amount_fen), (SALES_PENDING, -payment.amount_fen)],
@@ -299,7 +299,7 @@ class AttributionBatch:
             supplier = self.suppliers[seller.supplier_id]
             if supplier.town_id:
                 return supplier.town_id
-        raise DomainError(f"Order {order.public_no} has a love-fund round-up but no town to give it to.")
+        raise DomainError("Order %(order)s has a love-fund round-up but no town to give it to.", order=order.public_no)
 
 
 def sharing_rule_in_force(cooperative_id, at):

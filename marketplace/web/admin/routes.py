@@ -133,7 +133,7 @@ def edit_record(kind, record_id=None):
         try:
             reference_data.save_record(page.kind, record_id, values, current_user.id)
         except DomainError as error:
-            flash(_(error.message), "error")
+            flash(error.message, "error")
             return render_template("admin/record_form.html", page=page, kind=kind, form=form, item=item), error.status
         flash(_("Saved."), "info")
         return redirect(url_for("admin.records", kind=kind))

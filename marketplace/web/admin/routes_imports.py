@@ -46,7 +46,7 @@ def check_import():
         job = services.submit_import(form.kind.data, upload.filename, upload.read(), current_user.id,
                                     mark_verified=form.mark_verified.data, evidence=form.evidence.data)
     except DomainError as error:
-        flash(" ".join(filter(None, (_(error.message), getattr(error, "detail", "")))), "error")
+        flash(" ".join(filter(None, (error.message, getattr(error, "detail", "")))), "error")
         return _imports_page(form, error.status)
     return redirect(url_for("admin.import_job", job_id=job.id)), 303
 
@@ -76,7 +76,7 @@ def apply_import(job_id):
     try:
         services.start_apply(job_id, current_user.id)
     except DomainError as error:
-        flash(_(error.message), "error")
+        flash(error.message, "error")
     return redirect(url_for("admin.import_job", job_id=job_id)), 303
 
 

@@ -41,7 +41,7 @@ def set_user_active(user_id):
     try:
         directory.set_user_active(user_id, active, current_user.id)
     except DomainError as error:
-        flash(_(error.message), "error")
+        flash(error.message, "error")
         return redirect(url_for("admin.user", user_id=user_id)), 303
     flash(_("Account reactivated.") if active else _("Account deactivated; every session of it has ended."), "info")
     return redirect(url_for("admin.user", user_id=user_id)), 303
@@ -61,7 +61,7 @@ def invite():
         try:
             invitations.invite(form.email.data, form.name.data, form.role.data, current_user.id, scope_id=scope_id)
         except DomainError as error:
-            flash(_(error.message), "error")
+            flash(error.message, "error")
             return render_template("admin/invite.html", form=form), error.status
         flash(_("Invitation sent to %(email)s.", email=form.email.data), "info")
         return redirect(url_for("admin.users"))
@@ -97,7 +97,7 @@ def set_verification(household_id):
                                         current_user.id)
             flash(_("Verification recorded."), "info")
         except DomainError as error:
-            flash(_(error.message), "error")
+            flash(error.message, "error")
     return redirect(url_for("admin.household", household_id=household_id)), 303
 
 
@@ -113,7 +113,7 @@ def set_consent(household_id):
                                    current_user.id, label_zh=form.label_zh.data, label_en=form.label_en.data)
             flash(_("Consent recorded."), "info")
         except DomainError as error:
-            flash(_(error.message), "error")
+            flash(error.message, "error")
     return redirect(url_for("admin.household", household_id=household_id)), 303
 
 

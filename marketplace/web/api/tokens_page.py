@@ -36,7 +36,7 @@ def create_api_token():
     try:
         _token, plaintext = tokens.create_token(current_user.id, form.name.data)
     except DomainError as error:
-        flash(str(error.message), "error")
+        flash(error.message, "error")
         return _page(form, status=error.status)
     session["new_api_token"] = plaintext
     return redirect(url_for("api_tokens.api_tokens")), 303

@@ -43,11 +43,13 @@ def get_household_statement(user, household_id, query):
     start, end = (query.start, query.end) if query.start else statements.default_period()
     data = statements.statement_for(staff_town_id(user.id), household_id, start, end)
     statement = data["statement"]
+    explained = {trace.entry_id: trace.explanation for trace in data["entries"]}
     return schemas.Statement(
         household_id=statement.household_id, start=statement.start, end=statement.end,
         opening_fen=statement.opening_fen, credits_by_mechanism_fen=statement.credits_by_mechanism,
         spending_fen=statement.spending_fen, payouts_fen=statement.payouts_fen, other_fen=statement.other_fen,
         closing_fen=statement.closing_fen, balance=_balance(data["balance"]),
         lines=[schemas.StatementLine(at=line.at, entry_id=line.entry_id, mechanism=line.mechanism, fen=line.fen,
-                                     rule=line.rule, memo=line.memo, order_no=line.order_no, lot_id=line.lot_id)
+                                     rule=line.rule, memo=line.memo, order_no=line.order_no, lot_id=line.lot_id,
+                                     explanation=explained.get(line.entry_id, ""))
                for line in statement.lines])

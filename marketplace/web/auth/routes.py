@@ -65,7 +65,7 @@ def change_password():
             form.current.errors.append(_("Wrong current password."))
             return render_template("auth/change_password.html", form=form), 401
         except DomainError as error:
-            form.password.errors.append(str(error.message))
+            form.password.errors.append(error.message)
             return render_template("auth/change_password.html", form=form), error.status
         # Every other session of this user has ended; this one carries on under the new version.
         login_user(user)

@@ -1,6 +1,4 @@
 """The dashboard, and the helpers every coop view shares."""
-from datetime import UTC
-from zoneinfo import ZoneInfo
 
 from flask import flash, render_template
 from flask_babel import get_locale
@@ -14,7 +12,6 @@ from marketplace.web.access import role_required
 from marketplace.web.coop import bp
 from marketplace.web.coop.forms import GRADE_LABELS, MECHANISM_LABELS, SHARE_KIND_LABELS, UNIT_LABELS
 
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def show_refusal(error, form):
@@ -34,12 +31,6 @@ def flash_refusal(error):
     if isinstance(error, (NotFound, Forbidden)):
         raise error
     flash(error.message, "error")
-
-
-@bp.app_template_filter("china_time")
-def china_time(moment):
-    """A stored (naive UTC) moment as China's wall-clock time, to the minute."""
-    return moment.replace(tzinfo=UTC).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.context_processor

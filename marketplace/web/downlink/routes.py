@@ -119,7 +119,7 @@ def pay_test_card(public_no):
     except (NotFound, Forbidden):
         raise  # someone else's: as if it did not exist
     except DomainError as error:
-        flash(str(error.message), "error")
+        flash(error.message, "error")
     else:
         if order.status == "paid":
             flash(_("Payment received."), "info")

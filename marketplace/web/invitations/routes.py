@@ -17,13 +17,13 @@ def accept(token):
     try:
         invitation = invitations.open_invitation(token)
     except DomainError as error:
-        return render_template("errors.html", status=error.status, message=_(error.message)), error.status
+        return render_template("errors.html", status=error.status, message=error.message), error.status
     form = AcceptInvitationForm()
     if form.validate_on_submit():
         try:
             user = invitations.accept_invitation(token, form.password.data)
         except DomainError as error:
-            flash(_(error.message), "error")
+            flash(error.message, "error")
             return render_template("invitations/accept.html", form=form, invitation=invitation), error.status
         login_user(user)
         flash(_("Welcome! Your account is ready."), "info")

@@ -21,7 +21,7 @@ def signup():
         try:
             user = registration.sign_up(form.email.data, form.name.data, form.password.data)
         except DomainError as error:
-            flash(str(error.message), "error")
+            flash(error.message, "error")
             return render_template("storefront/signup.html", form=form), error.status
         login_user(user)
         flash(_("Welcome! Your account is ready."), "info")

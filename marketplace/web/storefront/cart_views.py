@@ -27,7 +27,7 @@ def add_to_cart():
     try:
         carts.add_item(visitor_cart(create=True).id, form.variant_id.data, form.quantity.data)
     except DomainError as error:
-        flash(str(error.message), "error")
+        flash(error.message, "error")
         return redirect(back), 303
     flash(_("Added to your cart."), "info")
     return redirect(url_for("storefront.cart")), 303
@@ -54,7 +54,7 @@ def change_quantity(item_id):
     try:
         carts.set_quantity(cart.id, item_id, form.quantity.data)
     except DomainError as error:
-        flash(str(error.message), "error")
+        flash(error.message, "error")
     return redirect(url_for("storefront.cart")), 303
 
 
@@ -66,5 +66,5 @@ def remove_from_cart(item_id):
         try:
             carts.remove_item(cart.id, item_id)
         except DomainError as error:
-            flash(str(error.message), "error")
+            flash(error.message, "error")
     return redirect(url_for("storefront.cart")), 303

@@ -59,7 +59,7 @@ def checkout():
             order = place_order(cart.id, current_user.id, delivery,
                                 donation_fen=offer.round_up_fen if form.round_up.data else 0)
         except DomainError as error:
-            flash(str(error.message), "error")
+            flash(error.message, "error")
             return render_template("storefront/checkout.html", form=form, lines=carts.cart_lines(cart.id),
                                    quote=offer, quotes=quotes), error.status
         return redirect(url_for("storefront.pay", public_no=order.public_no)), 303
@@ -143,7 +143,7 @@ def pay_test_card(public_no):
     try:
         order = pay_with_test_card(order.id)
     except DomainError as error:
-        flash(str(error.message), "error")
+        flash(error.message, "error")
         return redirect(url_for("storefront.order_detail", public_no=public_no)), 303
     if order.status == "paid":
         flash(_("Payment received. Thank you!"), "info")
@@ -187,7 +187,7 @@ def confirm_receipt(public_no, shipment_id):
             fulfilment.confirm_receipt(public_no, shipment_id, current_user.id)
             flash(_("Thank you: receipt confirmed."), "info")
         except DomainError as error:
-            flash(str(error.message), "error")
+            flash(error.message, "error")
     return redirect(url_for("storefront.order_detail", public_no=public_no)), 303
 
 
@@ -211,5 +211,5 @@ def cancel(public_no):
             cancel_order(public_no, current_user.id)
             flash(_("Your order is cancelled. Anything you paid is on its way back to you."), "info")
         except DomainError as error:
-            flash(str(error.message), "error")
+            flash(error.message, "error")
     return redirect(url_for("storefront.order_detail", public_no=public_no)), 303

@@ -3,6 +3,7 @@ from flask import render_template, request
 from sqlalchemy import select
 
 from marketplace.audit.queries import town_audit, town_audit_actions
+from marketplace.audit.sentences import ACTIONS
 from marketplace.extensions import db
 from marketplace.people.models import User
 from marketplace.web.town import bp
@@ -16,7 +17,7 @@ def audit_log():
     town_id = my_town_id()
     staff = db.session.scalars(select(User).where(User.town_id == town_id).order_by(User.name)).all()
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "—"), *((a, a) for a in town_audit_actions(town_id))]
+    form.action.choices = [("", "—"), *((a, ACTIONS.get(a, a)) for a in town_audit_actions(town_id))]
     form.actor_id.choices = [(0, "—"), *((u.id, u.name) for u in staff)]
     valid = form.validate()
     rows = town_audit(town_id, form.action.data or None, form.actor_id.data or None,

@@ -33,8 +33,7 @@ def attempt(action, *args, **kwargs):
         return action(*args, **kwargs)
     except DomainError as error:
         db.session.rollback()
-        # The services' fixed messages are in this area's catalog; the ones with figures stay English.
-        flash(_(error.message), "error")
+        flash(error.message, "error")  # the message id and its figures, in the reader's language
         return None
 
 

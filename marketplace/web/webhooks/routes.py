@@ -13,5 +13,5 @@ def stripe_webhook():
     try:
         outcome = handle_webhook(request.get_data(cache=False), request.headers.get("Stripe-Signature"))
     except BadWebhook as error:
-        return jsonify(error=str(error.message)), 400
+        return jsonify(error=error.message), 400
     return jsonify(received=True, outcome=outcome)

@@ -55,6 +55,8 @@ class StatementLine(Output):
     memo: str
     order_no: str | None
     lot_id: int | None
+    explanation: str = Field(description="Why the household got (or gave) this money: plain sentences in the "
+                                          "caller's language (Accept-Language), built from what the entry recorded")
 
 
 class Statement(Output):
