@@ -19,14 +19,16 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, text
 
 from marketplace.catalog.models import Seller, SupplyLot
 from marketplace.coops.models import CooperativePeriod, SharingRule
+from marketplace.database import is_postgres
 from marketplace.extensions import db
 from marketplace.funds.models import FixedReturnInvestment, LoveFundGrant
 from marketplace.ledger.chain import AccountNames, read
 from marketplace.ledger.models import JournalEntry, LotAllocation, Posting
+from marketplace.ledger.rederive_sql import SQL_DOUBTS, SQL_RULES
 from marketplace.ledger.rules import names
 from marketplace.ledger.services import among
 from marketplace.orders.models import Order, OrderLine
@@ -485,40 +487,80 @@ def _difference(posted, derived):
 
 
 def rederive_entries(chunk=CHUNK, progress=None):
-    """Re-derive every entry, `chunk` at a time in id order; returns a Rederivation. Reads only."""
-    result, lookups, last = Rederivation(), Lookups(), 0
+    """Re-derive every entry in id order; returns a Rederivation. Reads only.
+
+    On PostgreSQL the database re-derives the bulk rules of a range of ids at once
+    (rederive_sql.py) and the entries it doubts, with those of every other rule, are re-derived
+    here, `chunk` at a time; elsewhere every entry is re-derived here.
+    """
+    result, lookups = Rederivation(), Lookups()
+    if is_postgres():
+        _rederive_with_sql(result, lookups, chunk, progress)
+        return result
+    last = 0
     while True:
-        entries = read(select(*ENTRY_COLUMNS).where(JournalEntry.id > last)
-                                     .order_by(JournalEntry.id).limit(chunk)).all()
+        entries = read(select(*ENTRY_COLUMNS).where(JournalEntry.id > last).order_by(JournalEntry.id).limit(chunk)).all()
         if not entries:
             return result
-        postings = {}
-        for entry_id, account, amount in read(
-                select(Posting.entry_id, Posting.account_id, Posting.amount_fen)
-                .where(Posting.entry_id >= entries[0].id, Posting.entry_id <= entries[-1].id)):
-            legs = postings.setdefault(entry_id, {})
-            name = lookups.accounts[account]
-            legs[name] = legs.get(name, 0) + int(amount)
-        causes = Causes(entries, postings, lookups)
-        for entry in entries:
-            derive = REDERIVATIONS.get(entry.rule)
-            if derive is None:
-                result.not_rederived[entry.rule] = result.not_rederived.get(entry.rule, 0) + 1
-                continue
-            result.checked[entry.rule] = result.checked.get(entry.rule, 0) + 1
-            posted = {account: fen for account, fen in postings.get(entry.id, {}).items() if fen}
-            try:
-                derived = derive(entry, causes)
-            except (Underivable, KeyError, ValueError, ArithmeticError) as error:
-                message = error.args[0] if isinstance(error, Underivable) else f"{type(error).__name__}: {error}"
-                result.differences.append(Difference(entry.id, entry.rule, f"cannot be derived: {message}",
-                                                     _ids(entry)))
-                continue
-            if derived != posted:
-                result.differences.append(Difference(entry.id, entry.rule, _difference(posted, derived), _ids(entry)))
+        _rederive_here(entries, result, lookups, postings_in=(Posting.entry_id >= entries[0].id,
+                                                              Posting.entry_id <= entries[-1].id))
         last = entries[-1].id
         if progress:
             progress(len(entries))
+
+
+SQL_RANGE = 100_000  # entry ids per statement of the database's re-derivation
+
+
+def _rederive_with_sql(result, lookups, chunk, progress):
+    last_id = db.session.scalar(select(func.max(JournalEntry.id))) or 0
+    bulk = JournalEntry.rule.in_(SQL_RULES)
+    for lo in range(1, last_id + 1, SQL_RANGE):
+        hi = lo + SQL_RANGE - 1
+        in_range = (JournalEntry.id >= lo, JournalEntry.id <= hi)
+        doubts = sorted(read(text(SQL_DOUBTS).bindparams(lo=lo, hi=hi)).scalars())
+        counted = dict(read(select(JournalEntry.rule, func.count()).where(*in_range).group_by(JournalEntry.rule)).all())
+        for rule, count in counted.items():
+            if rule in SQL_RULES:  # confirmed by the database, or re-derived below and counted here
+                result.checked[rule] = result.checked.get(rule, 0) + count
+        here = select(*ENTRY_COLUMNS).where(*in_range, or_(~bulk, among(JournalEntry.id, doubts or [0])))
+        after = lo - 1
+        while True:
+            entries = read(here.where(JournalEntry.id > after).order_by(JournalEntry.id).limit(chunk)).all()
+            if not entries:
+                break
+            _rederive_here(entries, result, lookups, postings_in=(among(Posting.entry_id, [e.id for e in entries]),),
+                           counted_already=SQL_RULES)
+            after = entries[-1].id
+        if progress and counted:
+            progress(sum(counted.values()))
+
+
+def _rederive_here(entries, result, lookups, postings_in, counted_already=()):
+    """Re-derive `entries` (rows of ENTRY_COLUMNS, in id order) with the rules below, into `result`."""
+    postings = {}
+    for entry_id, account, amount in read(select(Posting.entry_id, Posting.account_id, Posting.amount_fen)
+                                          .where(*postings_in)):
+        legs = postings.setdefault(entry_id, {})
+        name = lookups.accounts[account]
+        legs[name] = legs.get(name, 0) + int(amount)
+    causes = Causes(entries, postings, lookups)
+    for entry in entries:
+        derive = REDERIVATIONS.get(entry.rule)
+        if derive is None:
+            result.not_rederived[entry.rule] = result.not_rederived.get(entry.rule, 0) + 1
+            continue
+        if entry.rule not in counted_already:
+            result.checked[entry.rule] = result.checked.get(entry.rule, 0) + 1
+        posted = {account: fen for account, fen in postings.get(entry.id, {}).items() if fen}
+        try:
+            derived = derive(entry, causes)
+        except (Underivable, KeyError, ValueError, ArithmeticError) as error:
+            message = error.args[0] if isinstance(error, Underivable) else f"{type(error).__name__}: {error}"
+            result.differences.append(Difference(entry.id, entry.rule, f"cannot be derived: {message}", _ids(entry)))
+            continue
+        if derived != posted:
+            result.differences.append(Difference(entry.id, entry.rule, _difference(posted, derived), _ids(entry)))
 
 
 def _ids(entry):
