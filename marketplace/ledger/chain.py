@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime
 
 from flask import current_app
@@ -34,6 +35,7 @@ from marketplace.database import is_postgres, utcnow
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, EntrySeal, JournalEntry, Posting, UnsealedEntry
 from marketplace.ledger.services import among, bulk_insert
+from marketplace.ledger.sql_pass import in_order
 
 GENESIS = "0" * 64
 SEAL_BATCH = 2_000
@@ -207,8 +209,11 @@ def _verify_links_here(status, chunk, progress):
 # seq (:after, :upto] it cannot confirm; `_check_link` judges those. A link it confirms matches what
 # the sealer hashed, so a doubt is the only way a change can show: nothing is skipped.
 SQL_LINK_DOUBTS = """
-WITH s AS (SELECT seq, entry_id, entry_hash, lag(entry_hash) OVER w AS previous_hash, lag(seq) OVER w AS previous_seq
-           FROM ledger_seals WHERE seq > :after AND seq <= :upto WINDOW w AS (ORDER BY seq)),
+WITH before AS (SELECT seq, entry_hash FROM ledger_seals WHERE seq <= :after ORDER BY seq DESC LIMIT 1),
+s AS (SELECT seq, entry_id, entry_hash,
+             COALESCE(lag(entry_hash) OVER w, (SELECT entry_hash FROM before), :genesis) AS previous_hash,
+             COALESCE(lag(seq) OVER w, (SELECT seq FROM before), 0) AS previous_seq
+      FROM ledger_seals WHERE seq > :after AND seq <= :upto WINDOW w AS (ORDER BY seq)),
 bounds AS (SELECT min(entry_id) AS lo, max(entry_id) AS hi FROM s),
 legs AS (
   SELECT p.entry_id, '[' || string_agg('[' || to_json(a.kind)::text || ',' || to_json(a.owner_type)::text || ','
@@ -218,12 +223,11 @@ legs AS (
   WHERE p.entry_id BETWEEN (SELECT lo FROM bounds) AND (SELECT hi FROM bounds)
   GROUP BY p.entry_id),
 entries AS (SELECT * FROM journal_entries WHERE id BETWEEN (SELECT lo FROM bounds) AND (SELECT hi FROM bounds))
-SELECT s.seq, s.entry_id, s.entry_hash, COALESCE(s.previous_seq, :previous_seq),
-       COALESCE(s.previous_hash, :previous_hash) FROM s
+SELECT s.seq, s.entry_id, s.entry_hash, s.previous_seq, s.previous_hash FROM s
 LEFT JOIN entries e ON e.id = s.entry_id
 LEFT JOIN legs ON legs.entry_id = s.entry_id
-WHERE COALESCE(s.previous_seq, :previous_seq) <> s.seq - 1 OR e.id IS NULL
-   OR encode(sha256(convert_to(COALESCE(s.previous_hash, :previous_hash) || E'\\n' || '[' || e.id || ','
+WHERE s.previous_seq <> s.seq - 1 OR e.id IS NULL
+   OR encode(sha256(convert_to(s.previous_hash || E'\\n' || '[' || e.id || ','
       || to_json(e.idempotency_key)::text || ',' || to_json(e.rule)::text || ','
       || '"' || to_char(e.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US') || '",'
       || COALESCE(to_json(e.rule_settings::text)::text, 'null') || ',' || to_json(e.memo)::text
@@ -239,27 +243,23 @@ SQL_CHUNK = 50_000  # links hashed per statement: a range of the seals' and entr
 
 def _verify_links_in_sql(status, progress):
     last_seq = db.session.scalar(select(func.max(EntrySeal.seq))) or 0
-    accounts, previous_seq, previous, after = None, 0, GENESIS, 0
-    while after < last_seq:
-        upto = after + SQL_CHUNK
-        doubts = read(text(SQL_LINK_DOUBTS).bindparams(after=after, upto=upto, previous_seq=previous_seq,
-                                                          previous_hash=previous)).all()
+    ranges = [(after, after + SQL_CHUNK) for after in range(0, last_seq, SQL_CHUNK)]
+    accounts = None
+    for doubts in in_order(partial(_link_doubts, after, upto) for after, upto in ranges):
         if doubts:
             accounts = accounts or AccountNames()
             contents = contents_of([doubt.entry_id for doubt in doubts], accounts)
             for seq, entry_id, stored, seq_before, hash_before in doubts:
                 _check_link(status, (seq, entry_id, stored), seq_before, hash_before, contents)
-        in_range = (EntrySeal.seq > after, EntrySeal.seq <= upto)
-        links = db.session.scalar(select(func.count()).select_from(EntrySeal).where(*in_range))
-        tail = read(select(EntrySeal.seq, EntrySeal.entry_hash).where(*in_range)
-                    .order_by(EntrySeal.seq.desc()).limit(1)).first()
-        if tail is not None:
-            previous_seq, previous = tail
-        status.links += links
-        if progress and links:
-            progress(links)
-        after = upto
-    status.head_seq, status.head_hash = previous_seq, previous
+        if progress:
+            progress(SQL_CHUNK)
+    status.links = db.session.scalar(select(func.count()).select_from(EntrySeal).where(EntrySeal.seq <= last_seq))
+    head = read(select(EntrySeal.seq, EntrySeal.entry_hash).where(EntrySeal.seq == last_seq)).first()
+    status.head_seq, status.head_hash = head if head else (0, GENESIS)
+
+
+def _link_doubts(after, upto, connection):
+    return connection.execute(text(SQL_LINK_DOUBTS).bindparams(after=after, upto=upto, genesis=GENESIS)).all()
 
 
 def _signing_key():

@@ -18,6 +18,7 @@ passed silently.
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 from sqlalchemy import func, or_, select, text
 
@@ -30,6 +31,7 @@ from marketplace.ledger.chain import AccountNames, read
 from marketplace.ledger.models import JournalEntry, LotAllocation, Posting
 from marketplace.ledger.rederive_sql import SQL_DOUBTS, SQL_RULES
 from marketplace.ledger.rules import names
+from marketplace.ledger.sql_pass import in_order
 from marketplace.ledger.services import among
 from marketplace.orders.models import Order, OrderLine
 from marketplace.payments.models import Payment, Refund, RefundLine
@@ -514,16 +516,14 @@ SQL_RANGE = 100_000  # entry ids per statement of the database's re-derivation
 
 def _rederive_with_sql(result, lookups, chunk, progress):
     last_id = db.session.scalar(select(func.max(JournalEntry.id))) or 0
+    ranges = [(lo, lo + SQL_RANGE - 1) for lo in range(1, last_id + 1, SQL_RANGE)]
     bulk = JournalEntry.rule.in_(SQL_RULES)
-    for lo in range(1, last_id + 1, SQL_RANGE):
-        hi = lo + SQL_RANGE - 1
-        in_range = (JournalEntry.id >= lo, JournalEntry.id <= hi)
-        doubts = sorted(read(text(SQL_DOUBTS).bindparams(lo=lo, hi=hi)).scalars())
-        counted = dict(read(select(JournalEntry.rule, func.count()).where(*in_range).group_by(JournalEntry.rule)).all())
+    for (lo, hi), (doubts, counted) in zip(ranges, in_order(partial(_doubts_and_counts, lo, hi) for lo, hi in ranges)):
         for rule, count in counted.items():
             if rule in SQL_RULES:  # confirmed by the database, or re-derived below and counted here
                 result.checked[rule] = result.checked.get(rule, 0) + count
-        here = select(*ENTRY_COLUMNS).where(*in_range, or_(~bulk, among(JournalEntry.id, doubts or [0])))
+        here = select(*ENTRY_COLUMNS).where(JournalEntry.id >= lo, JournalEntry.id <= hi,
+                                            or_(~bulk, among(JournalEntry.id, doubts or [0])))
         after = lo - 1
         while True:
             entries = read(here.where(JournalEntry.id > after).order_by(JournalEntry.id).limit(chunk)).all()
@@ -534,6 +534,14 @@ def _rederive_with_sql(result, lookups, chunk, progress):
             after = entries[-1].id
         if progress and counted:
             progress(sum(counted.values()))
+
+
+def _doubts_and_counts(lo, hi, connection):
+    """The entries of ids lo..hi the database doubts, and how many entries of each rule the range holds."""
+    doubts = sorted(connection.execute(text(SQL_DOUBTS).bindparams(lo=lo, hi=hi)).scalars())
+    counted = dict(connection.execute(select(JournalEntry.rule, func.count()).where(
+        JournalEntry.id >= lo, JournalEntry.id <= hi).group_by(JournalEntry.rule)).all())
+    return doubts, counted
 
 
 def _rederive_here(entries, result, lookups, postings_in, counted_already=()):

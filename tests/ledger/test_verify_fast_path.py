@@ -35,7 +35,7 @@ def doubted_entries():
 def doubted_links():
     last = db.session.scalar(select(func.max(EntrySeal.seq)))
     return [row.entry_id for row in db.session.execute(text(SQL_LINK_DOUBTS).bindparams(
-        after=0, upto=last, previous_seq=0, previous_hash=GENESIS))]
+        after=0, upto=last, genesis=GENESIS))]
 
 
 def verify(runner):
@@ -178,3 +178,20 @@ def test_a_lot_whose_quantity_was_changed_after_its_floor_purchase_is_doubted_an
     assert f"VIOLATION [rederivation] floor_purchase entry: cooperative_inventory[cooperative {ledger['coop'].id}] " \
            f"posted 1750, derived 2000" in result.output
     assert "[hash_chain]" not in result.output
+
+
+def test_ranges_judged_on_connections_of_their_own_find_the_same(ledger, runner, monkeypatch):
+    """A large ledger's ranges run ahead on two connections of their own: tiny ranges here, so
+    this small ledger takes that path too, and finds what one connection finds."""
+    from marketplace.ledger import chain, rederive, sql_pass
+
+    fee = entry_for_key(f"fee:{ledger['payment'].id}")
+    behind_the_guards("UPDATE postings SET amount_fen = amount_fen * 3 WHERE entry_id = :entry", entry=fee.id)
+    alone = verify(runner).output
+    monkeypatch.setattr(sql_pass, "IN_PARALLEL_FROM", 1)
+    monkeypatch.setattr(rederive, "SQL_RANGE", 3)
+    monkeypatch.setattr(chain, "SQL_CHUNK", 4)
+    together = verify(runner).output
+    assert together == alone
+    assert f"payment_fee entry: payment_fees posted 297, derived 99" in together
+    assert f"the entry differs from what was sealed (entry_id={fee.id})" in together
