@@ -245,14 +245,14 @@ def _verify_links_in_sql(status, progress):
     last_seq = db.session.scalar(select(func.max(EntrySeal.seq))) or 0
     ranges = [(after, after + SQL_CHUNK) for after in range(0, last_seq, SQL_CHUNK)]
     accounts = None
-    for doubts in in_order(partial(_link_doubts, after, upto) for after, upto in ranges):
+    for (after, upto), doubts in zip(ranges, in_order(partial(_link_doubts, after, upto) for after, upto in ranges)):
         if doubts:
             accounts = accounts or AccountNames()
             contents = contents_of([doubt.entry_id for doubt in doubts], accounts)
             for seq, entry_id, stored, seq_before, hash_before in doubts:
                 _check_link(status, (seq, entry_id, stored), seq_before, hash_before, contents)
         if progress:
-            progress(SQL_CHUNK)
+            progress(min(upto, last_seq) - after)
     status.links = db.session.scalar(select(func.count()).select_from(EntrySeal).where(EntrySeal.seq <= last_seq))
     head = read(select(EntrySeal.seq, EntrySeal.entry_hash).where(EntrySeal.seq == last_seq)).first()
     status.head_seq, status.head_hash = head if head else (0, GENESIS)
