@@ -4,7 +4,9 @@
 postings and, in a few queries per chunk, their causes (order lines, orders, payments, lots, lot
 allocations, refunds, payout items, periods, grants, investments), then asks the rule's
 re-derivation in `REDERIVATIONS` what the entry should post. Memory stays what one chunk needs,
-plus the accounts and sharing rules (one per owner, not per order).
+plus the accounts and sharing rules (one per owner, not per order). On PostgreSQL the bulk rules
+are first re-derived by the database, 100,000 ids a statement (rederive_sql.py); only the entries
+it doubts, and those of the other rules, are re-derived here, and what is said here stands.
 
 The re-derivations restate DESIGN §3's rules on their own, not by calling the posting code:
 amounts come from the cause (the line's total, the lot's quantity and floor, the allocations
