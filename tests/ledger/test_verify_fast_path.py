@@ -193,5 +193,5 @@ def test_ranges_judged_on_connections_of_their_own_find_the_same(ledger, runner,
     monkeypatch.setattr(chain, "SQL_CHUNK", 4)
     together = verify(runner).output
     assert together == alone
-    assert f"payment_fee entry: payment_fees posted 297, derived 99" in together
+    assert "payment_fee entry: payment_fees posted 297, derived 99" in together
     assert f"the entry differs from what was sealed (entry_id={fee.id})" in together
