@@ -79,10 +79,11 @@ def owed_and_pending(accounts):
     return {account: (-int(total), max(-int(pending), 0)) for account, total, pending in rows}
 
 
-def available_by_account(accounts):
+def available_by_account(accounts, owed=None):
     """{account id: available fen} for many accounts (households, suppliers, love funds), in a few
-    queries whatever their number: owed − pending, less a household's floor money awaiting funding."""
-    owed = owed_and_pending(accounts)
+    queries whatever their number: owed − pending, less a household's floor money awaiting funding.
+    `owed` is what `owed_and_pending(accounts)` returned, when the caller has it already."""
+    owed = owed_and_pending(accounts) if owed is None else owed
     # Every query runs whatever the accounts: the number of queries never depends on the data.
     households = dict(db.session.execute(
         select(Account.id, Account.owner_id).where(among(Account.id, list(owed)), Account.kind == "household_payable")

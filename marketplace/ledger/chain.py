@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime
 
 from flask import current_app
@@ -34,6 +35,7 @@ from marketplace.database import is_postgres, utcnow
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, EntrySeal, JournalEntry, Posting, UnsealedEntry
 from marketplace.ledger.services import among, bulk_insert
+from marketplace.ledger.sql_pass import in_order
 
 GENESIS = "0" * 64
 SEAL_BATCH = 2_000
@@ -147,34 +149,19 @@ class ChainStatus:
 
 
 def verify_chain(chunk=5_000, progress=None):
-    """Recompute every link from the entries as they are now, streaming `chunk` links at a time.
+    """Recompute every link from the entries as they are now; returns a ChainStatus.
 
     Each link is checked against the stored link before it, so a change shows at its own entry;
     a missing link (or a missing entry) breaks the link after it. Entries that are neither sealed
-    nor queued, and queued entries that are gone, are broken too.
+    nor queued, and queued entries that are gone, are broken too. On PostgreSQL the database
+    hashes every link itself (`_links_sql_doubts`) and only the links it doubts are hashed again
+    here, where `entry_content` has the last word; elsewhere every link is hashed here.
     """
-    status, accounts, expected_seq, previous = ChainStatus(), AccountNames(), 1, GENESIS
-    last = 0
-    while True:
-        rows = read(
-            select(EntrySeal.seq, EntrySeal.entry_id, EntrySeal.entry_hash).where(EntrySeal.seq > last)
-            .order_by(EntrySeal.seq).limit(chunk)).all()
-        if not rows:
-            break
-        contents = contents_of([row.entry_id for row in rows], accounts)
-        for seq, entry_id, stored in rows:
-            if seq != expected_seq:
-                status.broken.append((seq, entry_id, f"links {expected_seq}–{seq - 1} are missing before it"))
-            elif entry_id not in contents:
-                status.broken.append((seq, entry_id, "the sealed entry is gone"))
-            elif link_hash(previous, contents[entry_id]) != stored:
-                status.broken.append((seq, entry_id, "the entry differs from what was sealed"))
-            previous, expected_seq = stored, seq + 1
-        last = rows[-1].seq
-        status.links += len(rows)
-        if progress:
-            progress(len(rows))
-    status.head_seq, status.head_hash = expected_seq - 1, previous
+    status = ChainStatus()
+    if is_postgres():
+        _verify_links_in_sql(status, progress)
+    else:
+        _verify_links_here(status, chunk, progress)
     status.awaiting_seal = db.session.scalar(select(func.count()).select_from(UnsealedEntry))
     queued = select(UnsealedEntry.entry_id)
     for entry_id in db.session.scalars(queued.where(~select(JournalEntry.id).where(
@@ -186,6 +173,93 @@ def verify_chain(chunk=5_000, progress=None):
             .order_by(JournalEntry.id).limit(20)):
         status.broken.append((None, entry_id, "neither sealed nor queued: it was not posted through the ledger"))
     return status
+
+
+def _check_link(status, link, previous_seq, previous_hash, contents):
+    """The one rule for a link: its seq follows the link before it, its entry exists and hashes to it."""
+    seq, entry_id, stored = link
+    if seq != previous_seq + 1:
+        status.broken.append((seq, entry_id, f"links {previous_seq + 1}–{seq - 1} are missing before it"))
+    elif entry_id not in contents:
+        status.broken.append((seq, entry_id, "the sealed entry is gone"))
+    elif link_hash(previous_hash, contents[entry_id]) != stored:
+        status.broken.append((seq, entry_id, "the entry differs from what was sealed"))
+
+
+def _verify_links_here(status, chunk, progress):
+    accounts, previous_seq, previous = AccountNames(), 0, GENESIS
+    while True:
+        rows = read(
+            select(EntrySeal.seq, EntrySeal.entry_id, EntrySeal.entry_hash).where(EntrySeal.seq > previous_seq)
+            .order_by(EntrySeal.seq).limit(chunk)).all()
+        if not rows:
+            break
+        contents = contents_of([row.entry_id for row in rows], accounts)
+        for row in rows:
+            _check_link(status, row, previous_seq, previous, contents)
+            previous_seq, previous = row.seq, row.entry_hash
+        status.links += len(rows)
+        if progress:
+            progress(len(rows))
+    status.head_seq, status.head_hash = previous_seq, previous
+
+
+# `entry_content` restated in SQL, byte for byte (JSON strings escaped as Python's json.dumps escapes
+# them, postings in Python's sort order), hashed by PostgreSQL's sha256(). It returns the links of
+# seq (:after, :upto] it cannot confirm; `_check_link` judges those. A link it confirms matches what
+# the sealer hashed, so a doubt is the only way a change can show: nothing is skipped.
+SQL_LINK_DOUBTS = """
+WITH before AS (SELECT seq, entry_hash FROM ledger_seals WHERE seq <= :after ORDER BY seq DESC LIMIT 1),
+s AS (SELECT seq, entry_id, entry_hash,
+             COALESCE(lag(entry_hash) OVER w, (SELECT entry_hash FROM before), :genesis) AS previous_hash,
+             COALESCE(lag(seq) OVER w, (SELECT seq FROM before), 0) AS previous_seq
+      FROM ledger_seals WHERE seq > :after AND seq <= :upto WINDOW w AS (ORDER BY seq)),
+bounds AS (SELECT min(entry_id) AS lo, max(entry_id) AS hi FROM s),
+legs AS (
+  SELECT p.entry_id, '[' || string_agg('[' || to_json(a.kind)::text || ',' || to_json(a.owner_type)::text || ','
+         || a.owner_id || ',' || p.amount_fen || ']', ','
+         ORDER BY a.kind COLLATE "C", a.owner_type COLLATE "C", a.owner_id, p.amount_fen) || ']' AS legs
+  FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
+  WHERE p.entry_id BETWEEN (SELECT lo FROM bounds) AND (SELECT hi FROM bounds)
+  GROUP BY p.entry_id),
+entries AS (SELECT * FROM journal_entries WHERE id BETWEEN (SELECT lo FROM bounds) AND (SELECT hi FROM bounds))
+SELECT s.seq, s.entry_id, s.entry_hash, s.previous_seq, s.previous_hash FROM s
+LEFT JOIN entries e ON e.id = s.entry_id
+LEFT JOIN legs ON legs.entry_id = s.entry_id
+WHERE s.previous_seq <> s.seq - 1 OR e.id IS NULL
+   OR encode(sha256(convert_to(s.previous_hash || E'\\n' || '[' || e.id || ','
+      || to_json(e.idempotency_key)::text || ',' || to_json(e.rule)::text || ','
+      || '"' || to_char(e.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US') || '",'
+      || COALESCE(to_json(e.rule_settings::text)::text, 'null') || ',' || to_json(e.memo)::text
+      || ',' || COALESCE(e.order_id::text, 'null') || ',' || COALESCE(e.order_line_id::text, 'null')
+      || ',' || COALESCE(e.lot_id::text, 'null') || ',' || COALESCE(e.refund_id::text, 'null')
+      || ',' || COALESCE(e.payout_item_id::text, 'null') || ',' || COALESCE(e.reverses_entry_id::text, 'null')
+      || ',' || COALESCE(e.created_by_id::text, 'null') || ',' || COALESCE(legs.legs, '[]') || ']', 'UTF8')), 'hex')
+      IS DISTINCT FROM s.entry_hash
+ORDER BY s.seq
+"""
+SQL_CHUNK = 50_000  # links hashed per statement: a range of the seals' and entries' indexes
+
+
+def _verify_links_in_sql(status, progress):
+    last_seq = db.session.scalar(select(func.max(EntrySeal.seq))) or 0
+    ranges = [(after, after + SQL_CHUNK) for after in range(0, last_seq, SQL_CHUNK)]
+    accounts = None
+    for (after, upto), doubts in zip(ranges, in_order(partial(_link_doubts, after, upto) for after, upto in ranges)):
+        if doubts:
+            accounts = accounts or AccountNames()
+            contents = contents_of([doubt.entry_id for doubt in doubts], accounts)
+            for seq, entry_id, stored, seq_before, hash_before in doubts:
+                _check_link(status, (seq, entry_id, stored), seq_before, hash_before, contents)
+        if progress:
+            progress(min(upto, last_seq) - after)
+    status.links = db.session.scalar(select(func.count()).select_from(EntrySeal).where(EntrySeal.seq <= last_seq))
+    head = read(select(EntrySeal.seq, EntrySeal.entry_hash).where(EntrySeal.seq == last_seq)).first()
+    status.head_seq, status.head_hash = head if head else (0, GENESIS)
+
+
+def _link_doubts(after, upto, connection):
+    return connection.execute(text(SQL_LINK_DOUBTS).bindparams(after=after, upto=upto, genesis=GENESIS)).all()
 
 
 def _signing_key():

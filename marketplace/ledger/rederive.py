@@ -4,7 +4,9 @@
 postings and, in a few queries per chunk, their causes (order lines, orders, payments, lots, lot
 allocations, refunds, payout items, periods, grants, investments), then asks the rule's
 re-derivation in `REDERIVATIONS` what the entry should post. Memory stays what one chunk needs,
-plus the accounts and sharing rules (one per owner, not per order).
+plus the accounts and sharing rules (one per owner, not per order). On PostgreSQL the bulk rules
+are first re-derived by the database, 100,000 ids a statement (rederive_sql.py); only the entries
+it doubts, and those of the other rules, are re-derived here, and what is said here stands.
 
 The re-derivations restate DESIGN §3's rules on their own, not by calling the posting code:
 amounts come from the cause (the line's total, the lot's quantity and floor, the allocations
@@ -18,17 +20,21 @@ passed silently.
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, text
 
 from marketplace.aftersales.models import Claim
 from marketplace.catalog.models import Seller, SupplyLot
 from marketplace.coops.models import CooperativePeriod, SharingRule
+from marketplace.database import is_postgres
 from marketplace.extensions import db
 from marketplace.funds.models import FixedReturnInvestment, LoveFundGrant
 from marketplace.ledger.chain import AccountNames, read
 from marketplace.ledger.models import JournalEntry, LotAllocation, Posting
+from marketplace.ledger.rederive_sql import SQL_DOUBTS, SQL_RULES
 from marketplace.ledger.rules import names
+from marketplace.ledger.sql_pass import in_order
 from marketplace.ledger.services import among
 from marketplace.orders.models import Order, OrderLine
 from marketplace.payments.models import Payment, Refund, RefundLine
@@ -557,40 +563,86 @@ def _difference(posted, derived):
 
 
 def rederive_entries(chunk=CHUNK, progress=None):
-    """Re-derive every entry, `chunk` at a time in id order; returns a Rederivation. Reads only."""
-    result, lookups, last = Rederivation(), Lookups(), 0
+    """Re-derive every entry in id order; returns a Rederivation. Reads only.
+
+    On PostgreSQL the database re-derives the bulk rules of a range of ids at once
+    (rederive_sql.py) and the entries it doubts, with those of every other rule, are re-derived
+    here, `chunk` at a time; elsewhere every entry is re-derived here.
+    """
+    result, lookups = Rederivation(), Lookups()
+    if is_postgres():
+        _rederive_with_sql(result, lookups, chunk, progress)
+        return result
+    last = 0
     while True:
-        entries = read(select(*ENTRY_COLUMNS).where(JournalEntry.id > last)
-                                     .order_by(JournalEntry.id).limit(chunk)).all()
+        entries = read(select(*ENTRY_COLUMNS).where(JournalEntry.id > last).order_by(JournalEntry.id).limit(chunk)).all()
         if not entries:
             return result
-        postings = {}
-        for entry_id, account, amount in read(
-                select(Posting.entry_id, Posting.account_id, Posting.amount_fen)
-                .where(Posting.entry_id >= entries[0].id, Posting.entry_id <= entries[-1].id)):
-            legs = postings.setdefault(entry_id, {})
-            name = lookups.accounts[account]
-            legs[name] = legs.get(name, 0) + int(amount)
-        causes = Causes(entries, postings, lookups)
-        for entry in entries:
-            derive = REDERIVATIONS.get(entry.rule)
-            if derive is None:
-                result.not_rederived[entry.rule] = result.not_rederived.get(entry.rule, 0) + 1
-                continue
-            result.checked[entry.rule] = result.checked.get(entry.rule, 0) + 1
-            posted = {account: fen for account, fen in postings.get(entry.id, {}).items() if fen}
-            try:
-                derived = derive(entry, causes)
-            except (Underivable, KeyError, ValueError, ArithmeticError) as error:
-                message = error.args[0] if isinstance(error, Underivable) else f"{type(error).__name__}: {error}"
-                result.differences.append(Difference(entry.id, entry.rule, f"cannot be derived: {message}",
-                                                     _ids(entry)))
-                continue
-            if derived != posted:
-                result.differences.append(Difference(entry.id, entry.rule, _difference(posted, derived), _ids(entry)))
+        _rederive_here(entries, result, lookups, postings_in=(Posting.entry_id >= entries[0].id,
+                                                              Posting.entry_id <= entries[-1].id))
         last = entries[-1].id
         if progress:
             progress(len(entries))
+
+
+SQL_RANGE = 100_000  # entry ids per statement of the database's re-derivation
+
+
+def _rederive_with_sql(result, lookups, chunk, progress):
+    last_id = db.session.scalar(select(func.max(JournalEntry.id))) or 0
+    ranges = [(lo, lo + SQL_RANGE - 1) for lo in range(1, last_id + 1, SQL_RANGE)]
+    bulk = JournalEntry.rule.in_(SQL_RULES)
+    for (lo, hi), (doubts, counted) in zip(ranges, in_order(partial(_doubts_and_counts, lo, hi) for lo, hi in ranges)):
+        for rule, count in counted.items():
+            if rule in SQL_RULES:  # confirmed by the database, or re-derived below and counted here
+                result.checked[rule] = result.checked.get(rule, 0) + count
+        here = select(*ENTRY_COLUMNS).where(JournalEntry.id >= lo, JournalEntry.id <= hi,
+                                            or_(~bulk, among(JournalEntry.id, doubts or [0])))
+        after = lo - 1
+        while True:
+            entries = read(here.where(JournalEntry.id > after).order_by(JournalEntry.id).limit(chunk)).all()
+            if not entries:
+                break
+            _rederive_here(entries, result, lookups, postings_in=(among(Posting.entry_id, [e.id for e in entries]),),
+                           counted_already=SQL_RULES)
+            after = entries[-1].id
+        if progress and counted:
+            progress(sum(counted.values()))
+
+
+def _doubts_and_counts(lo, hi, connection):
+    """The entries of ids lo..hi the database doubts, and how many entries of each rule the range holds."""
+    doubts = sorted(connection.execute(text(SQL_DOUBTS).bindparams(lo=lo, hi=hi)).scalars())
+    counted = dict(connection.execute(select(JournalEntry.rule, func.count()).where(
+        JournalEntry.id >= lo, JournalEntry.id <= hi).group_by(JournalEntry.rule)).all())
+    return doubts, counted
+
+
+def _rederive_here(entries, result, lookups, postings_in, counted_already=()):
+    """Re-derive `entries` (rows of ENTRY_COLUMNS, in id order) with the rules below, into `result`."""
+    postings = {}
+    for entry_id, account, amount in read(select(Posting.entry_id, Posting.account_id, Posting.amount_fen)
+                                          .where(*postings_in)):
+        legs = postings.setdefault(entry_id, {})
+        name = lookups.accounts[account]
+        legs[name] = legs.get(name, 0) + int(amount)
+    causes = Causes(entries, postings, lookups)
+    for entry in entries:
+        derive = REDERIVATIONS.get(entry.rule)
+        if derive is None:
+            result.not_rederived[entry.rule] = result.not_rederived.get(entry.rule, 0) + 1
+            continue
+        if entry.rule not in counted_already:
+            result.checked[entry.rule] = result.checked.get(entry.rule, 0) + 1
+        posted = {account: fen for account, fen in postings.get(entry.id, {}).items() if fen}
+        try:
+            derived = derive(entry, causes)
+        except (Underivable, KeyError, ValueError, ArithmeticError) as error:
+            message = error.args[0] if isinstance(error, Underivable) else f"{type(error).__name__}: {error}"
+            result.differences.append(Difference(entry.id, entry.rule, f"cannot be derived: {message}", _ids(entry)))
+            continue
+        if derived != posted:
+            result.differences.append(Difference(entry.id, entry.rule, _difference(posted, derived), _ids(entry)))
 
 
 def _ids(entry):

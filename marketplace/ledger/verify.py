@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
 
+from marketplace.database import is_postgres
 from marketplace.extensions import db
 from marketplace.ledger import chain
 from marketplace.ledger.balances import available_by_account, owed_and_pending
@@ -54,6 +55,8 @@ class Report:
 def verify_ledger(with_stripe=False, progress=None):
     """Run every check; returns a Report with counts, violations (with ids) and notes."""
     report = Report(progress=progress)
+    if is_postgres():  # the whole-ledger statements hash and sort millions of rows: room to do it in memory
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     for check in CHECKS + ((check_stripe_agreement,) if with_stripe else ()):
         check(report)
     return report
@@ -65,7 +68,9 @@ def _count(model):
 
 def check_entries_balance(report):
     """Every entry has two or more postings summing to zero; the whole ledger sums to zero."""
-    report.counts.update(entries=_count(JournalEntry), postings=_count(Posting), accounts=_count(Account))
+    postings, ledger_total = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Posting.amount_fen), 0)).select_from(Posting)).one()
+    report.counts.update(entries=_count(JournalEntry), postings=postings, accounts=_count(Account))
     rows = db.session.execute(
         select(JournalEntry.id, func.count(Posting.id), func.coalesce(func.sum(Posting.amount_fen), 0))
         .outerjoin(Posting, Posting.entry_id == JournalEntry.id).group_by(JournalEntry.id)
@@ -73,9 +78,8 @@ def check_entries_balance(report):
     ).all()
     for entry_id, legs, total in rows:
         report.fail("entry_balances", f"entry has {legs} postings summing to {int(total)} fen", entry_id=entry_id)
-    total = int(db.session.scalar(select(func.coalesce(func.sum(Posting.amount_fen), 0))))
-    if total != 0:
-        report.fail("ledger_sums_to_zero", f"the whole ledger sums to {total} fen", entry_id=None)
+    if int(ledger_total) != 0:  # read with the count: one pass over the postings for both
+        report.fail("ledger_sums_to_zero", f"the whole ledger sums to {int(ledger_total)} fen", entry_id=None)
 
 
 def _in(values):
@@ -143,21 +147,25 @@ def check_orders_add_up(report):
     report.counts.update(orders_attributed=attributed, payments_awaiting_attribution=waiting)
 
 
+# Grouped once and joined, not counted per line: a correlated count per line is a million index probes.
 LINES_NOT_ATTRIBUTED_ONCE = f"""
-SELECT l.id, (SELECT COUNT(*) FROM journal_entries e WHERE e.order_line_id = l.id
-              AND e.rule IN ({_in(SALE_RULES)})) AS times
+SELECT l.id, COALESCE(sales.times, 0) AS times
 FROM order_lines l
-WHERE EXISTS (SELECT 1 FROM journal_entries paid WHERE paid.order_id = l.order_id
-              AND paid.rule IN ({_in(ORDER_PAYMENT_RULES)}))
-  AND (SELECT COUNT(*) FROM journal_entries e WHERE e.order_line_id = l.id AND e.rule IN ({_in(SALE_RULES)})) <> 1
+JOIN (SELECT DISTINCT order_id FROM journal_entries
+      WHERE rule IN ({_in(ORDER_PAYMENT_RULES)}) AND order_id IS NOT NULL) paid ON paid.order_id = l.order_id
+LEFT JOIN (SELECT order_line_id, COUNT(*) AS times FROM journal_entries
+           WHERE rule IN ({_in(SALE_RULES)}) AND order_line_id IS NOT NULL GROUP BY order_line_id) sales
+  ON sales.order_line_id = l.id
+WHERE COALESCE(sales.times, 0) <> 1
 ORDER BY l.id
 """
 
 LOTS_NOT_BOUGHT_ONCE = f"""
-SELECT s.id, (SELECT COUNT(*) FROM journal_entries e WHERE e.lot_id = s.id AND e.rule = '{FLOOR_PURCHASE}') AS times
+SELECT s.id, COALESCE(bought.times, 0) AS times
 FROM supply_lots s
-WHERE s.quantity * s.floor_price_fen > 0
-  AND (SELECT COUNT(*) FROM journal_entries e WHERE e.lot_id = s.id AND e.rule = '{FLOOR_PURCHASE}') <> 1
+LEFT JOIN (SELECT lot_id, COUNT(*) AS times FROM journal_entries
+           WHERE rule = '{FLOOR_PURCHASE}' AND lot_id IS NOT NULL GROUP BY lot_id) bought ON bought.lot_id = s.id
+WHERE s.quantity * s.floor_price_fen > 0 AND COALESCE(bought.times, 0) <> 1
 ORDER BY s.id
 """
 
@@ -220,7 +228,7 @@ def check_available_not_negative(report):
     cooperative had not funded (`payouts_within_funding`)."""
     accounts = select(Account.id).where(Account.kind.in_(("household_payable", "supplier_payable", "love_fund")))
     owed = owed_and_pending(accounts)
-    available = available_by_account(accounts)
+    available = available_by_account(accounts, owed=owed)
     owners = {account: (kind, owner_type, owner_id) for account, kind, owner_type, owner_id in db.session.execute(
         select(Account.id, Account.kind, Account.owner_type, Account.owner_id).where(Account.id.in_(list(available))))}
     for account, fen in sorted(available.items()):
@@ -235,12 +243,27 @@ def check_available_not_negative(report):
     report.counts.update(payee_accounts=len(available))
 
 
+# Only settings that could be empty come back to Python to judge: every falsy JSON value (null,
+# false, a zero, {}, [] however spaced) has no double quote, but "", which is two characters trimmed.
+MAYBE_EMPTY_SETTINGS = f"""
+SELECT id, rule_settings FROM journal_entries
+WHERE rule IN ({_in(SALE_RULES + (FLOOR_PURCHASE,))})
+  AND (rule_settings IS NULL OR strpos(rule_settings::text, '"') = 0
+       OR length(btrim(rule_settings::text, E' \\t\\n\\r')) <= 2)
+ORDER BY id
+"""
+
+
 def check_settings_recorded(report):
     """Every attribution entry says which rule and which settings produced it."""
-    for entry_id, settings in db.session.execute(
+    if is_postgres():
+        rows = db.session.execute(text(MAYBE_EMPTY_SETTINGS))
+    else:
+        rows = db.session.execute(
             select(JournalEntry.id, JournalEntry.rule_settings)
             .where(JournalEntry.rule.in_(SALE_RULES + (FLOOR_PURCHASE,))).order_by(JournalEntry.id)
-            .execution_options(yield_per=10_000)):
+            .execution_options(yield_per=10_000))
+    for entry_id, settings in rows:
         if not settings:
             report.fail("settings_recorded", "attribution entry without its settings", entry_id=entry_id)
 
