@@ -197,6 +197,13 @@ def town(context):
             context.table.add(Row(name, f"FAILED: {type(error).__name__}: {str(error)[:120]}", "", "FAILED"))
 
 
+def settlement(context):
+    """Only the settlement sweep of the town group (`--only settlement`)."""
+    from tests.perf import bench_settlement
+
+    bench_settlement.run(context)
+
+
 ALL = [("seed", seed), ("pages", pages), ("traffic", traffic), ("checkout", checkout), ("webhook", webhook),
        ("attribution", attribution), ("ledger_proof", ledger_proof), ("reconciliation", reconciliation),
-       ("town", town)]
+       ("town", town), ("settlement", settlement)]
