@@ -185,11 +185,10 @@ def reconciliation(context):
 
 
 def town(context):
-    from tests.perf import bench_settlement, bench_town
+    from tests.perf import bench_town
 
     for name, benchmark in (("payout batch for 10,000 households", bench_town.payout_batch),
-                            ("a village's statements PDF", bench_town.village_statements),
-                            ("settlement of every shipment", bench_settlement.run)):
+                            ("a village's statements PDF", bench_town.village_statements)):
         try:
             benchmark(context)
         except Exception as error:  # noqa: BLE001 — report it in the table and go on
@@ -198,7 +197,7 @@ def town(context):
 
 
 def settlement(context):
-    """Only the settlement sweep of the town group (`--only settlement`)."""
+    """A national sales day's shipments settling at once (`--only settlement`)."""
     from tests.perf import bench_settlement
 
     bench_settlement.run(context)
