@@ -276,6 +276,15 @@ def refund(entry, household_id, fen):
                      "taken back: %(amount)s", figures)]
 
 
+def claim(entry, household_id, fen):
+    """An after-sales claim decided on goods the household sold: only its own part, when at fault."""
+    line = db.session.get(OrderLine, entry.order_line_id) if entry.order_line_id else None
+    product = Both(line.title_zh, line.title_en) if line else Both("订单", "the order")
+    return [Sentence("On %(day)s a buyer's after-sales claim on %(product)s was decided and your part of the "
+                     "refund is taken back: %(amount)s",
+                     {"product": product, "day": Day(local_day(entry.created_at)), "amount": Money(abs(fen))})]
+
+
 def _plain(entry, fen):
     """What moved and when: for entries that never touch a household's account (and any whose cause is gone)."""
     return Sentence(OTHER_RULES.get(entry.rule, "On %(day)s: %(amount)s"),
@@ -310,6 +319,7 @@ HOUSEHOLD_TEMPLATES = {
     names.PAYOUT_FAILED: payout_failed,
     names.FLOOR_PAID_BY_COOPERATIVE: floor_paid_by_cooperative,
     names.REFUND: refund,
+    names.CLAIM: claim,
 }
 
 

@@ -13,4 +13,4 @@ def test_signup_refusals_are_in_chinese(app, client):
 
 def test_a_guest_sent_to_sign_in_is_told_why_in_chinese(app, client):
     page = client.get("/orders", follow_redirects=True).get_data(as_text=True)
-    assert "请先登录再查看此页面。" in page and "Please log in" not in page
+    assert "请先登录再打开此页面。" in page and "Please log in" not in page

@@ -107,6 +107,8 @@ def demo_ids():
                                     .limit(1)) or 999999,
         "supplier_id": supplier.supplier_id, "record_id": town_staff.town_id, "job_id": 999999,
         "membership_id": 999999, "token": "not-a-real-token", "kind": None,
+        # objects of later states (a claim, its photo, a parcel): their pages' refusals, in Chinese
+        "claim_id": 999999, "photo_id": 999999, "order_line_id": 999999, "shipment_id": 999999,
         "town_slug": db.session.get(Town, town_staff.town_id).slug,
     }
 

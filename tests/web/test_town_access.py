@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from marketplace.catalog.models import SupplyLot
+from marketplace.catalog.models import Seller, SupplyLot
 from marketplace.coops.models import Cooperative
 from marketplace.payouts import funding
 from marketplace.payouts.models import CooperativeDeposit
@@ -17,6 +17,7 @@ from marketplace.payouts import services as payouts
 from marketplace.payouts.models import PayoutBatch
 from marketplace.people.models import Household
 from marketplace.places.models import Village
+from marketplace.orders.models import Shipment
 from marketplace.reconciliation.models import Discrepancy
 from marketplace.statements.models import StatementJob
 from tests.aftersales.builders import claimed_order
@@ -55,7 +56,9 @@ def lingzi_objects(app, lingzi):
     objects = {
         "values": {"batch_id": draft.id, "household_id": household_id, "item_id": approved.items[0].id,
                    "job_id": job.id, "grant_id": grant.id, "discrepancy_id": discrepancy.id,
-                   "deposit_id": deposit.id, "lot_id": lot, "claim_id": claimed_order().claim_id},
+                   "deposit_id": deposit.id, "lot_id": lot, "claim_id": claimed_order().claim_id,
+                   "shipment_id": db.session.scalar(select(Shipment.id).join(Seller, Seller.id == Shipment.seller_id)
+                                                    .where(Seller.cooperative_id == lili).order_by(Shipment.id))},
         "form": {"method": "cash", "min_amount": "0", "reference": "R-1", "reason": "x", "village_id": village_id,
                  "start": "2026-01-01", "end": "2026-12-31", "grant-household_id": household_id,
                  "grant-purpose": "illness", "grant-amount": "1", "grant-note": "x", "note": "x"},
