@@ -297,7 +297,7 @@ def test_town_staff_record_a_carriers_delivery_for_their_own_towns_sellers_only(
 
     auth.login_as(outsider_email)
     assert public_no not in client.get("/town/deliveries", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    client.post(f"/town/deliveries/{pears_id}")
+    assert client.post(f"/town/deliveries/{pears_id}").status_code == 404
     assert db.session.get(Shipment, pears_id).status == "shipped"  # another town's parcel: nothing changes
     db.session.rollback()
 
@@ -340,7 +340,7 @@ def test_parcels_picked_up_at_a_service_point_are_delivered_by_the_buyers_code(d
     auth.login_as(buyer_email)
     g.pop("_login_user", None)
     buyers_page = client.get(f"/orders/{public_no}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    assert "取件码" in buyers_page and "424242" in buyers_page and "服务站" in buyers_page
+    assert "取货码" in buyers_page and "424242" in buyers_page and "服务站" in buyers_page
     auth.login_as(agent_email)
     g.pop("_login_user", None)
     home = client.get("/agent/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
