@@ -1,5 +1,7 @@
 """The Celery application the worker and beat run: `celery -A worker.celery_app worker`."""
-from celery.signals import after_setup_logger, worker_process_init
+import logging
+
+from celery.signals import worker_process_init
 
 from marketplace import create_app
 from marketplace.extensions import db
@@ -16,7 +18,7 @@ def _fresh_connections_after_fork(**_kwargs):
         db.engine.dispose(close=False)
 
 
-@after_setup_logger.connect
-def _quiet_the_sweeps(logger, **_kwargs):
-    for handler in logger.handlers:
-        handler.addFilter(QuietSweeps())
+# On the loggers that announce tasks only, set once at import: hooking Celery's logging setup
+# (after_setup_logger) cost the consumer its reconnection lines after a broker outage.
+for _name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(_name).addFilter(QuietSweeps())
