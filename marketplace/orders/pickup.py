@@ -34,6 +34,16 @@ def parcels_waiting(actor_id, limit=50):
                               .order_by(Order.paid_at, Order.id).limit(limit)).all()
 
 
+def waiting_order(actor_id, public_no):
+    """An order of the agent's point with a parcel waiting to be handed over, or NotFound."""
+    point = agent_point(actor_id)
+    shipped = exists().where(Shipment.order_id == Order.id, Shipment.status == "shipped")
+    order = db.session.scalar(select(Order).where(Order.public_no == public_no, *_at_point(point.id), shipped))
+    if order is None:
+        raise NotFound(_("No such order at your service point."))
+    return order
+
+
 def hand_over_parcels(actor_id, public_no, code):
     """Check the buyer's pickup code and hand over the order's parcels that have arrived
     (shipped → delivered, confirmed by pickup). A wrong code, another point's order or nothing

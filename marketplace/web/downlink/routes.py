@@ -162,10 +162,7 @@ def hand_over(public_no):
 @bp.route("/parcels/<public_no>", methods=["GET", "POST"])
 def hand_over_parcels(public_no):
     """A buyer collects the farm goods they ordered for pickup here: check their code, hand over."""
-    order = next((order for order in parcel_pickup.parcels_waiting(current_user.id) if order.public_no == public_no),
-                 None)
-    if order is None:
-        raise NotFound(_("No such order at your service point."))
+    order = parcel_pickup.waiting_order(current_user.id, public_no)
     form, status = ParcelPickupForm(), 200
     if form.validate_on_submit():
         try:
