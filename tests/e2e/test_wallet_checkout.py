@@ -86,6 +86,11 @@ def test_a_phone_buyer_pays_by_wechat_pay_and_sees_the_receipt(language, app, di
     phone.click(f"#pay-wechat:has-text('{words['wechat']}')")
     expect(phone.locator("#wechat-heading")).to_have_text(words["scan"])
     expect(phone.locator(".wallet-qr .qr svg")).to_be_visible()
+    # Measured once the page and its stylesheet have loaded (on a loaded machine the first layout
+    # can come before the stylesheet, with the SVG at its intrinsic size).
+    phone.wait_for_load_state("load")
+    phone.wait_for_function("document.querySelector('.wallet-qr .qr svg').getBoundingClientRect().width >= 150",
+                            timeout=10_000)
     box = phone.locator(".wallet-qr .qr svg").bounding_box()
     assert box["width"] >= 150 and box["x"] >= 0 and box["x"] + box["width"] <= 390
     intent = order_intent(app)
