@@ -63,9 +63,12 @@ def register_extensions(app):
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=";".join(translation_directories()))
     limiter.init_app(app)
-    from marketplace.web.request_costs import LeanCookieSessionInterface, skip_hooks_for_plain_reads
+    from marketplace.web.request_costs import (
+        LeanCookieSessionInterface, remember_sync_checks, skip_hooks_for_plain_reads,
+    )
 
     skip_hooks_for_plain_reads(app)
+    remember_sync_checks(app)
     app.session_interface = LeanCookieSessionInterface()
     crypto.init_app(app)
     page_cache.init_app(app)
