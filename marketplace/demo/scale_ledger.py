@@ -74,6 +74,7 @@ class LedgerWriter:
             pool = self.downlink if downlink else self.uplink
             subtotal = 0
             line_legs = []
+            sellers = set()
             for k in range(1 + (o % 3 == 0) + (o % 7 == 0)):
                 product_id, kind, owner, floor = pool[(o * 7919 + k * 104729) % len(pool)]
                 variant = 2 * product_id - 1 + (o + k) % 2
@@ -82,6 +83,7 @@ class LedgerWriter:
                 total = price * quantity
                 subtotal += total
                 self.line_id += 1
+                sellers.add(self._seller_id(kind, owner))
                 lines.append((self.line_id, o, variant, product_id, self._seller_id(kind, owner), kind,
                               f"规模商品{product_id}", f"Scale product {product_id}", "jin", lot_units, price, quantity,
                               total, 0, 0))
@@ -107,7 +109,7 @@ class LedgerWriter:
             events.append((o, o, status, "", paid_at))
             # One shipment per seller: a completed order's settled a week after it was delivered.
             settled = status == "completed"
-            for seller in sorted({line[4] for line in lines if line[1] == o}):
+            for seller in sorted(sellers):  # (a scan of the chunk's lines per order made seeding quadratic)
                 self.shipment_id += 1
                 shipments.append((self.shipment_id, o, seller, "settled" if settled else "open", "", "",
                                   paid_at + scale.timedelta(days=2) if settled else None,
