@@ -165,6 +165,9 @@ class Shipment(db.Model):
         # One shipment per seller of an order, besides the replacements sent for claims.
         db.Index("uq_shipments_order_seller", "order_id", "seller_id", unique=True,
                  postgresql_where=text("replaces_claim_id IS NULL"), sqlite_where=text("replaces_claim_id IS NULL")),
+        # An order's shipments, replacements included: the partial index above cannot serve
+        # "every shipment of this order" (settling a sales day's orders scanned the table for each).
+        db.Index("ix_shipments_order_id", "order_id"),
         # The settlement sweeps: delivered shipments by delivery time, shipped ones by shipping time.
         db.Index("ix_shipments_status_delivered_at", "status", "delivered_at"),
         db.Index("ix_shipments_status_shipped_at", "status", "shipped_at"),
