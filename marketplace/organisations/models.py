@@ -98,6 +98,7 @@ class RequisitionLine(db.Model):
     requisition_id: Mapped[int] = mapped_column(ForeignKey("requisitions.id"), index=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
     quantity: Mapped[int]
+    variant: Mapped["Variant"] = relationship()  # noqa: F821  (catalog.models.Variant)
 
     __table_args__ = (CheckConstraint("quantity > 0", name="requisition_quantity_positive"),)
 
