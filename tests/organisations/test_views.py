@@ -70,6 +70,8 @@ def test_submit_approve_pay_by_statement_and_report(app, inst, monkeypatch):
     assert "2 户" in report or "2 households" in report
     xlsx = buyer.get("/org/report.xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    pdf = buyer.get("/org/report.pdf")
+    assert pdf.status_code == 200 and pdf.data[:5] == b"%PDF-"
 
 
 def test_people_outside_the_organisation_are_refused(app, inst):

@@ -4,6 +4,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from marketplace.database import utcnow
+from marketplace.documents import render_pdf
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.local_time import local_today
@@ -133,3 +135,13 @@ def report_xlsx():
     body = xlsx_bytes(_("Quota report"), [_("What"), _("Which"), _("Yuan"), _("Households")], rows)
     return body, 200, {"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        "Content-Disposition": f'attachment; filename="quota-report-{data.year}.xlsx"'}
+
+
+@bp.get("/report.pdf")
+def report_pdf():
+    """The report as a PDF the organisation files as evidence (Chinese with English, Beijing time)."""
+    member = membership(current_user.id)
+    data = quota_report(member.organisation_id, _year(), "zh")
+    pdf = render_pdf("org/report_pdf.html", report=data, generated_at=utcnow())
+    return pdf, 200, {"Content-Type": "application/pdf",
+                      "Content-Disposition": f'attachment; filename="quota-report-{data.year}.pdf"'}
