@@ -88,7 +88,8 @@ class InviteForm(Form):
     cooperative_id = SelectField(_l("Cooperative (for a manager)"), coerce=whole_number)
     service_point_id = SelectField(_l("Service point (for an agent)"), coerce=whole_number)
     supplier_id = SelectField(_l("Supplier (for a supplier)"), coerce=whole_number)
-    organisation_id = SelectField(_l("Organisation (for its buyers, approvers and finance)"), coerce=whole_number)
+    organisation_id = SelectField(_l("Organisation (for its buyers, approvers and finance)"), coerce=whole_number,
+                                  default=0)
 
 
 class StatusForm(Form):
