@@ -84,6 +84,7 @@ def register_blueprints(app):
     from marketplace.web.downlink import bp as downlink
     from marketplace.web.health import bp as health
     from marketplace.web.invitations import bp as invitations
+    from marketplace.web.org import bp as org
     from marketplace.web.storefront import bp as storefront
     from marketplace.web.supplier import bp as supplier
     from marketplace.web.town import bp as town
@@ -91,7 +92,7 @@ def register_blueprints(app):
 
     csrf.exempt(api)  # bearer tokens only, never the session cookie: see marketplace/web/api
     for blueprint in (storefront, auth, health, webhooks, coop, town, downlink, supplier, admin, invitations,
-                      api, api_tokens):
+                      org, api, api_tokens):
         app.register_blueprint(blueprint)
 
 

@@ -52,6 +52,12 @@ def load_settings():
         "FIELD_ENCRYPTION_KEYS": _env("FIELD_ENCRYPTION_KEYS", DEV_FIELD_KEY),
         "PLATFORM_COMMISSION_RATE": _env("PLATFORM_COMMISSION_RATE", "0.05"),
         "RESERVATION_MINUTES": int(_env("RESERVATION_MINUTES", "30")),
+        # Company transfers (对公转账): the account organisations pay into, and how long an approved
+        # order waits for its transfer (its stock held) before it is released.
+        "PLATFORM_BANK_ACCOUNT_NAME": _env("PLATFORM_BANK_ACCOUNT_NAME", "淄川区双向流通电子商务有限公司"),
+        "PLATFORM_BANK_NAME": _env("PLATFORM_BANK_NAME", "中国农业银行淄川支行"),
+        "PLATFORM_BANK_ACCOUNT_NO": _env("PLATFORM_BANK_ACCOUNT_NO", "1523 0101 0400 1234 5"),
+        "TRANSFER_PAYMENT_DAYS": int(_env("TRANSFER_PAYMENT_DAYS", "30")),
         # Downlink goods still at the service point this many days after arriving are flagged.
         "DOWNLINK_UNPICKED_DAYS": int(_env("DOWNLINK_UNPICKED_DAYS", "7")),
         # Settlement (DESIGN §3): a shipped parcel counts as delivered this many days after shipping

@@ -14,6 +14,9 @@ from marketplace.ledger.models import (  # noqa: F401
     Account, FoldMark, HouseholdIncome, JournalEntry, LotAllocation, Posting, TownFigures, TownIncome,
 )
 from marketplace.orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, Shipment, StockReservation  # noqa: F401
+from marketplace.organisations.models import (  # noqa: F401
+    IncomingTransfer, Organisation, OrganisationMember, OrganisationQuota, Requisition, RequisitionLine,
+)
 from marketplace.outbox.models import OutboxMessage  # noqa: F401
 from marketplace.payments.models import Payment, Refund, RefundLine, StripeEvent  # noqa: F401
 from marketplace.payouts.models import CooperativeDeposit, PayoutBatch, PayoutItem  # noqa: F401

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from marketplace.catalog.models import Variant
 from marketplace.database import utcnow
+from marketplace.demo.organisations import seed_demo_organisation_orders
 from marketplace.extensions import db
 from marketplace.ledger.attribution import attribute_payment
 from marketplace.orders.fulfilment import open_shipments
@@ -60,6 +61,7 @@ def seed_demo_orders():
     _seed_village_orders()
     _seed_refunded_order(buyer)
     _seed_claims(buyer)
+    seed_demo_organisation_orders()
 
 
 def _paid_order(public_no, items, buyer_id, paid_at, step):

@@ -14,6 +14,7 @@ from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, 
 from marketplace.coops.models import Cooperative, Membership, ShareHolding, SharingRule
 from marketplace.coops.services import record_supply_lot
 from marketplace.crypto import blind_index, mask
+from marketplace.demo.organisations import seed_demo_organisation
 from marketplace.demo.pictures import draw_product_picture
 from marketplace.downlink.models import DeliveryArea
 from marketplace.extensions import db
@@ -131,6 +132,10 @@ USERS = [
     ("supplier@demo.cn", "惠民农资超市", "supplier", {"supplier": "huimin"}),
     ("agent@demo.cn", "北坪村服务站代办员", "agent", {"service_point": "北坪村"}),
     ("admin@demo.cn", "平台管理员", "admin", {}),
+    # Staff of the demo canteen buying under its 消费帮扶 quota (marketplace/demo/organisations.py).
+    ("org-buyer@demo.cn", "一中食堂 采购员", "buyer", {}),
+    ("org-approver@demo.cn", "一中食堂 审批人", "buyer", {}),
+    ("org-finance@demo.cn", "一中食堂 财务", "buyer", {}),
 ]
 
 
@@ -169,6 +174,8 @@ def seed_demo():
     _seed_lots(coops, households, products)
     _seed_investment(towns, households)
     _seed_users(coops, towns, supplier, points)
+    db.session.flush()
+    seed_demo_organisation()
     _seed_delivery_areas(supplier, towns, villages)
     db.session.commit()
     _seed_deposit(coops)

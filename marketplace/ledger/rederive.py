@@ -209,6 +209,15 @@ def cash_payment(entry, causes):
     return _legs((("cash_collected", "town", town), order.total_fen), (SALES_PENDING, -order.total_fen))
 
 
+def transfer_payment(entry, causes):
+    """A company transfer matched to its order by reference: exactly the order's total, into the bank."""
+    order = _need(causes.orders.get(entry.order_id), "order")
+    transfer = int(_need((entry.rule_settings or {}).get("amount_fen"), "transfer amount"))
+    if transfer != order.total_fen:
+        raise Underivable(f"the transfer of {transfer} fen is not order {order.id}'s total of {order.total_fen}")
+    return _legs((BANK, order.total_fen), (SALES_PENDING, -order.total_fen))
+
+
 # --- rules 2, 4, 6 and supplier lines -----------------------------------------------------------
 
 def _line_and_seller(entry, causes, kind):
@@ -523,6 +532,7 @@ def love_fund_gift(entry, causes):
 REDERIVATIONS = {
     names.PAYMENT_RECEIVED: payment_received, names.PAYMENT_FEE: payment_fee,
     names.EARNINGS_PAYMENT: earnings_payment, names.CASH_PAYMENT: cash_payment,
+    names.TRANSFER_PAYMENT: transfer_payment,
     names.DIRECT_SALE: direct_sale, names.SUPPLIER_SALE: supplier_sale, names.COOPERATIVE_SALE: cooperative_sale,
     names.SHIPPING: shipping, names.LOVE_FUND_DONATION: love_fund_donation, names.FLOOR_PURCHASE: floor_purchase,
     names.REFUND: refund, names.CLAIM: after_sales_claim,

@@ -294,6 +294,7 @@ def _plain(entry, fen):
 OTHER_RULES = {
     names.PAYMENT_RECEIVED: "On %(day)s a buyer paid an order: %(amount)s",
     names.CASH_PAYMENT: "On %(day)s an order was paid in cash at pickup: %(amount)s",
+    names.TRANSFER_PAYMENT: "On %(day)s an organisation paid an order by company transfer: %(amount)s",
     names.SUPPLIER_SALE: "On %(day)s daily goods were sold for a supplier: %(amount)s",
     names.SHIPPING: "On %(day)s shipping was paid with an order: %(amount)s",
     names.LOVE_FUND_DONATION: "On %(day)s a buyer rounded up an order for the love fund: %(amount)s",

@@ -113,11 +113,13 @@ def new_public_no():
     return f"SX{utcnow():%y%m%d}{secrets.token_hex(4).upper()}"
 
 
-def place_order(cart_id, buyer_id, delivery, donation_fen=0):
+def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, before_commit=None):
     """Turn the cart into an order awaiting payment, reserving its stock until RESERVATION_MINUTES pass.
 
     The amounts come from the variants' current prices; `donation_fen` (the optional round-up
-    to the town's love fund) must be what `quote` offers, or zero.
+    to the town's love fund) must be what `quote` offers, or zero. An order paid by company
+    transfer holds its stock for `hold_minutes` instead; `before_commit(order)` records, in the
+    same transaction, what placed it (an organisation's approval).
     """
     lines = cart_lines(cart_id)
     if not lines:
@@ -130,7 +132,7 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0):
     if donation_fen not in (0, round_up_fen(subtotal + shipping)):
         raise DomainError(_("The round-up amount is not valid; please review your order."), field="round_up")
     now = utcnow()
-    expires = now + timedelta(minutes=current_app.config["RESERVATION_MINUTES"])
+    expires = now + timedelta(minutes=hold_minutes or current_app.config["RESERVATION_MINUTES"])
     order = Order(
         public_no=new_public_no(), buyer_id=buyer_id, direction="uplink", status="pending_payment",
         delivery_kind=delivery.kind, recipient_name=delivery.recipient_name.strip(),
@@ -163,6 +165,8 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0):
     open_shipments(order)
     db.session.add(OrderEvent(order_id=order.id, status="pending_payment", note="placed", actor_id=buyer_id))
     db.session.execute(CartItem.__table__.delete().where(CartItem.cart_id == cart_id))
+    if before_commit is not None:
+        before_commit(order)
     db.session.commit()
     return order
 

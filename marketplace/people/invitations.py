@@ -17,13 +17,15 @@ from marketplace.database import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.mail import send_mail
-from marketplace.people.models import INVITABLE_ROLES, Invitation, Supplier, User
+from marketplace.organisations.models import Organisation, OrganisationMember
+from marketplace.people.models import INVITABLE_ROLES, ORGANISATION_ROLES, Invitation, Supplier, User
 from marketplace.places.models import ServicePoint, Town
 
 VALID_FOR = timedelta(days=7)
 # The one scope column each role is bound to, and the table it points at.
 SCOPE_OF_ROLE = {"town_staff": ("town_id", Town), "coop_manager": ("cooperative_id", Cooperative),
-                 "supplier": ("supplier_id", Supplier), "agent": ("service_point_id", ServicePoint)}
+                 "supplier": ("supplier_id", Supplier), "agent": ("service_point_id", ServicePoint),
+                 **{role: ("organisation_id", Organisation) for role in ORGANISATION_ROLES}}
 
 
 class InvitationGone(DomainError):
@@ -45,7 +47,8 @@ def invite(email, name, role, actor_id, scope_id=None):
     if role in SCOPE_OF_ROLE:
         column, model = SCOPE_OF_ROLE[role]
         if scope_id is None or db.session.get(model, scope_id) is None:
-            raise DomainError("Choose where this person works (town, cooperative, supplier or service point).",
+            raise DomainError("Choose where this person works (town, cooperative, supplier, service point or "
+                              "organisation).",
                               field="scope")
         scope[column] = scope_id
     token = secrets.token_urlsafe(32)
@@ -90,13 +93,18 @@ def accept_invitation(token, password):
     if used != 1 or db.session.scalar(select(User.id).where(func.lower(User.email) == invitation.email)):
         db.session.rollback()
         raise InvitationGone("This invitation was already used. Sign in instead.")
-    user = User(email=invitation.email, name=invitation.name, role=invitation.role, town_id=invitation.town_id,
+    organisation_role = ORGANISATION_ROLES.get(invitation.role)
+    user = User(email=invitation.email, name=invitation.name,
+                role="buyer" if organisation_role else invitation.role, town_id=invitation.town_id,
                 cooperative_id=invitation.cooperative_id, supplier_id=invitation.supplier_id,
                 service_point_id=invitation.service_point_id)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
     invitation.user_id = user.id
+    if organisation_role:
+        db.session.add(OrganisationMember(organisation_id=invitation.organisation_id, user_id=user.id,
+                                          role=organisation_role))
     record("invitation.accepted", user.id, invitation, town_id=invitation.town_id, email=invitation.email)
     db.session.commit()
     return user

@@ -13,7 +13,10 @@ from marketplace.places.models import Village
 
 ROLES = ("buyer", "coop_manager", "town_staff", "supplier", "agent", "admin")
 PAYOUT_METHODS = ("bank", "cash")
-INVITABLE_ROLES = ("admin", "town_staff", "coop_manager", "agent", "supplier")
+# Organisation staff (消费帮扶) sign in as buyers; the invitation makes them a member of their
+# organisation with its role there (`organisation_members`).
+ORGANISATION_ROLES = {"org_buyer": "buyer", "org_approver": "approver", "org_finance": "finance"}
+INVITABLE_ROLES = ("admin", "town_staff", "coop_manager", "agent", "supplier", *ORGANISATION_ROLES)
 STATUS_FIELDS = ("verified_poor", "public_consent")
 
 
@@ -172,6 +175,7 @@ class Invitation(db.Model):
     cooperative_id: Mapped[int | None] = mapped_column(ForeignKey("cooperatives.id"))
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
     service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_points.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]

@@ -78,3 +78,22 @@ def test_the_demo_has_an_open_claim_holding_its_shipment_and_a_resolved_one_refu
     assert resolved.status == "resolved" and resolved.refund_fen > 0
     assert db.session.get(Shipment, resolved.shipment_id).claim_opened_at is None  # its refund is posted
     assert verify_ledger().ok
+
+
+def test_the_demo_canteen_has_an_order_paid_by_transfer_and_one_awaiting_approval(app_ctx):
+    from marketplace.demo.orders import seed_demo_orders
+    from marketplace.ledger.verify import verify_ledger
+    from marketplace.local_time import local_today
+    from marketplace.organisations.models import IncomingTransfer, Organisation, Requisition
+    from marketplace.organisations.report import quota_report
+
+    seed_demo()
+    seed_demo_orders()
+    seed_demo_orders()  # runs once
+    canteen = db.session.scalar(select(Organisation).filter_by(name="淄川区第一中学食堂"))
+    statuses = sorted(r.status for r in db.session.scalars(select(Requisition).filter_by(organisation_id=canteen.id)))
+    assert statuses == ["approved", "awaiting_approval"]
+    assert [t.outcome for t in db.session.scalars(select(IncomingTransfer))] == ["matched"]
+    report = quota_report(canteen.id, local_today().year)
+    assert report.bought_fen > 0 and report.households_reached >= 2
+    assert verify_ledger().ok

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.browser
 PHONE_WIDTH = 360
 LONG_SWEEP = os.environ.get("PHONE_FIT_SWEEP") == "1"
 ROLE_OF_AREA = {"storefront": "buyer@demo.cn", "coop": "coop@demo.cn", "town": "town@demo.cn",
-                "admin": "admin@demo.cn", "downlink": "agent@demo.cn", "supplier": "supplier@demo.cn"}
+                "admin": "admin@demo.cn", "downlink": "agent@demo.cn", "supplier": "supplier@demo.cn",
+                "org": "org-approver@demo.cn"}
 EVERY_ROLE = ("buyer@demo.cn", "coop@demo.cn", "town@demo.cn", "admin@demo.cn", "agent@demo.cn", "supplier@demo.cn")
 # Opened as every role: the header changes with who is signed in.
 SHARED_PAGES = {"storefront.index", "auth.change_password", "api_tokens.api_tokens"}
@@ -41,7 +42,7 @@ NOT_PAGES = {"static", "storefront.media", "storefront.set_language", "admin.imp
 FILE_SUFFIXES = (".pdf", ".xlsx", ".csv", ".svg")
 # Kept as screenshots to look at: each portal's first page and the buyer's home.
 SCREENSHOTS = {"storefront.index", "coop.dashboard", "town.dashboard", "town.households", "downlink.agent_home",
-               "supplier.dashboard", "admin.dashboard", "coop.periods"}
+               "supplier.dashboard", "admin.dashboard", "coop.periods", "org.report", "org.request_detail"}
 # Pages of an object the demo does not hold on first start (they need an upload or a request first).
 NOT_IN_DEMO = {"admin.import_job", "town.statement_job", "coop.preview_period",
                # a claim on a delivered parcel and a buyer's parcels arrived at the agent's point: opened
@@ -53,6 +54,8 @@ AGENT_PAGES = {"coop.on_behalf", "coop.agent_lot", "coop.agent_listing"}
 
 def _ids():
     """The demo's real ids, each in the scope of the role that opens it."""
+    from marketplace.organisations.models import Requisition
+
     coop_manager = db.session.scalar(select(User).filter_by(email="coop@demo.cn"))
     town_staff = db.session.scalar(select(User).filter_by(email="town@demo.cn"))
     supplier = db.session.scalar(select(User).filter_by(email="supplier@demo.cn"))
@@ -85,6 +88,9 @@ def _ids():
                      "run_id": db.session.scalar(select(DeliveryRun.id).order_by(DeliveryRun.id))},
         "supplier": {"run_id": db.session.scalar(select(DeliveryRun.id).filter_by(supplier_id=supplier.supplier_id))},
         "signed_out": {"token": "not-a-real-token"},
+        # The demo canteen's order paid by company transfer.
+        "org": {"requisition_id": db.session.scalar(select(Requisition.id).where(Requisition.order_id.is_not(None))
+                                                    .order_by(Requisition.id))},
     }
 
 

@@ -60,6 +60,16 @@ def _outsiders():
     db.session.commit()
 
 
+def _organisation_request():
+    """The demo canteen buyer's request for pears, awaiting approval."""
+    from marketplace.organisations.requisitions import submit_requisition
+
+    buyer = user_id("org-buyer@demo.cn")
+    cart.add_item(cart.open_cart(user_id=buyer).id,
+                  db.session.scalar(select(Variant.id).where(Variant.sku == "PEAR-5J")), 2)
+    return submit_requisition(buyer, "一中食堂 王师傅", "13800000001", "淄川区松龄东路1号 第一中学食堂").id
+
+
 def _owned_objects():
     """The objects of the owners, by the URL parameter name that names them."""
     buyer = user_id("buyer@demo.cn")
@@ -82,7 +92,9 @@ def _owned_objects():
     downlink_order = ordering.place_order(agent, supplier_id, {soap: 1}, "cash", household_id=households[1].id)
     area_id = db.session.scalar(select(DeliveryArea.id).where(DeliveryArea.supplier_id == supplier_id))
     claim = claimed_order()
+    requisition_id = _organisation_request()
     objects = SimpleNamespace(
+        requisition_id=requisition_id,
         claim_order_no=claim.order_no, claim_line_id=claim.line_id, claim_id=claim.claim_id,
         claim_photo_id=claim.photo_id, order_no=order.public_no, cart_item_id=cart_item_id, downlink_order_no=downlink_order.public_no,
         run_id=run_id, supplier_id=supplier_id, variant_id=soap, area_id=area_id,

@@ -13,11 +13,12 @@ from werkzeug.routing import BuildError
 from tests.security.conftest import OUTSIDERS, snapshot
 
 # Blueprint -> the role whose area it is.
+# The organisation pages (/org/) admit only the staff of the organisation (消费帮扶), whom no outsider is.
 AREA_ROLE = {"downlink": "agent", "supplier": "supplier", "coop": "coop_manager", "town": "town_staff",
-             "admin": "admin"}
+             "admin": "admin", "org": "organisation staff"}
 # Owner of each area's objects (the demo accounts holding them).
 AREA_OWNER = {"downlink": "agent@demo.cn", "supplier": "supplier@demo.cn", "coop": "coop@demo.cn",
-              "town": "town@demo.cn", "admin": "admin@demo.cn"}
+              "town": "town@demo.cn", "admin": "admin@demo.cn", "org": "org-buyer@demo.cn"}
 OUTSIDER_ROLE = {"anonymous": None, "buyer": "buyer", "another buyer": "buyer",
                  "coop manager of another cooperative": "coop_manager", "town staff of another town": "town_staff",
                  "agent of another service point": "agent", "supplier other than the owner": "supplier"}
@@ -74,7 +75,7 @@ def url_values(world, endpoint, arguments):
               "variant_id": world.variant_id, "area_id": world.area_id, "token": "not-a-real-token",
               "code": "en", "filename": "css/app.css" if endpoint == "static" else "none.png",
               "household_id": world.lingzi_household_id, "user_id": world.buyer_id, "kind": "households" if endpoint == "admin.import_template" else "towns",
-              "record_id": world.lingzi_town_id, "job_id": 999999,
+              "record_id": world.lingzi_town_id, "job_id": 999999, "requisition_id": world.requisition_id,
               **{name: 999999 for name in AREA_OWN_PARAMS - {"day"}}, "day": "2026-11-28"}
     unknown = set(arguments) - set(values)
     assert not unknown, f"{endpoint}: teach the matrix an owner's value for {sorted(unknown)}"

@@ -34,7 +34,8 @@ ALLOWED_UPPER = {word.upper() for word in ALLOWED}
 # Pages that are files, not pages to read: checked elsewhere (statement PDF, bank files).
 NOT_HTML = {"static", "storefront.media", "storefront.product_qr", "storefront.set_language"}
 ROLES = {"anonymous": None, "buyer": "buyer@demo.cn", "coop manager": "coop@demo.cn", "town staff": "town@demo.cn",
-         "agent": "agent@demo.cn", "supplier": "supplier@demo.cn", "admin": "admin@demo.cn"}
+         "agent": "agent@demo.cn", "supplier": "supplier@demo.cn", "admin": "admin@demo.cn",
+         "organisation buyer": "org-buyer@demo.cn", "organisation approver": "org-approver@demo.cn"}
 # Codes shown as data: order and run numbers, SKUs, masked account numbers, hashes, e-mail and web addresses.
 NOT_WORDS = re.compile(r"[\w.+-]+@[\w.-]+|https?://\S+|\b(?=[A-Za-z0-9-]*\d)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b"
                        r"|\b[A-Z]{2,}(?:-[A-Z0-9]+)+\b|\b[0-9a-f]{8,}\b")
@@ -83,6 +84,8 @@ def latin_words(html, data_words=frozenset()):
 
 
 def demo_ids():
+    from marketplace.organisations.models import Requisition
+
     """The demo's real ids, by URL parameter: each the owner's (the town's household, the coop's order…)."""
     coop_manager = db.session.scalar(select(User).where(User.email == "coop@demo.cn"))
     town_staff = db.session.scalar(select(User).where(User.email == "town@demo.cn"))
@@ -110,6 +113,9 @@ def demo_ids():
         # objects of later states (a claim, its photo, a parcel): their pages' refusals, in Chinese
         "claim_id": 999999, "photo_id": 999999, "order_line_id": 999999, "shipment_id": 999999,
         "town_slug": db.session.get(Town, town_staff.town_id).slug,
+        # The demo canteen's order paid by company transfer (its page shows the transfer and the lines).
+        "requisition_id": db.session.scalar(select(Requisition.id).where(Requisition.order_id.is_not(None))
+                                            .order_by(Requisition.id).limit(1)) or 999999,
     }
 
 

@@ -15,6 +15,7 @@ REFUND_FAILED = "refund_failed"              # rule 8 undone: Stripe failed the 
 CLAIM = "after_sales_claim"                  # an after-sales claim's refund of a line, charged to its bearers
 EARNINGS_PAYMENT = "earnings_payment"        # rule 9
 CASH_PAYMENT = "cash_payment"                # a downlink order paid in cash at pickup (rule 1's counterpart)
+TRANSFER_PAYMENT = "transfer_payment"        # an organisation's company transfer (对公转账) paid its order: Dr bank, Cr sales_pending
 PAYOUT_APPROVED = "payout_approved"          # rule 10
 PAYOUT_PAID = "payout_paid"                  # rule 10
 PAYOUT_FAILED = "payout_failed"              # rule 10
@@ -29,7 +30,7 @@ FLOOR_PAID_BY_COOPERATIVE = "floor_paid_by_cooperative"  # the cooperative paid 
 # Entries that carry an order's money to the people it is owed to (the per-order invariant).
 ORDER_ATTRIBUTION_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, SHIPPING, LOVE_FUND_DONATION, REFUND, CLAIM)
 # Entries through which an order is paid.
-ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT)
+ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT, TRANSFER_PAYMENT)
 # Account kinds that receive an order's money, and those that bear what a settled sale's payees
 # could not give back when it was refunded (the bearer's debit stands in for theirs).
 RECIPIENT_KINDS = ("household_payable", "cooperative_revenue", "supplier_payable", "platform_fees", "shipping",

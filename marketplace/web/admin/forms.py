@@ -75,7 +75,9 @@ class SupplierForm(Form):
 
 
 ROLE_LABELS = {"admin": _l("Platform admin"), "town_staff": _l("Town staff"),
-               "coop_manager": _l("Cooperative manager"), "agent": _l("Village agent"), "supplier": _l("Supplier")}
+               "coop_manager": _l("Cooperative manager"), "agent": _l("Village agent"), "supplier": _l("Supplier"),
+               "org_buyer": _l("Organisation buyer"), "org_approver": _l("Organisation approver"),
+               "org_finance": _l("Organisation finance")}
 
 
 class InviteForm(Form):
@@ -86,6 +88,8 @@ class InviteForm(Form):
     cooperative_id = SelectField(_l("Cooperative (for a manager)"), coerce=whole_number)
     service_point_id = SelectField(_l("Service point (for an agent)"), coerce=whole_number)
     supplier_id = SelectField(_l("Supplier (for a supplier)"), coerce=whole_number)
+    organisation_id = SelectField(_l("Organisation (for its buyers, approvers and finance)"), coerce=whole_number,
+                                  default=0)
 
 
 class StatusForm(Form):

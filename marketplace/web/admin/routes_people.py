@@ -8,6 +8,7 @@ from marketplace.coops.models import Cooperative
 from marketplace.spreadsheets import xlsx_bytes
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.organisations.models import Organisation
 from marketplace.people import directory, households, invitations
 from marketplace.people.models import ROLES, Invitation, Supplier, User
 from marketplace.places.models import ServicePoint, Town
@@ -55,6 +56,8 @@ def invite():
     form.cooperative_id.choices = place_choices(Cooperative, optional=True)
     form.service_point_id.choices = place_choices(ServicePoint, optional=True)
     form.supplier_id.choices = place_choices(Supplier, optional=True)
+    form.organisation_id.choices = [(0, _("— none —"))] + [
+        (row.id, row.name) for row in db.session.scalars(select(Organisation).order_by(Organisation.id))]
     if form.validate_on_submit():
         scope_field = invitations.SCOPE_OF_ROLE.get(form.role.data, (None,))[0]
         scope_id = form[scope_field].data or None if scope_field else None

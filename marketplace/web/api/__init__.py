@@ -10,5 +10,5 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 account_bp = Blueprint("api_tokens", __name__)
 
 from marketplace.web.api import (  # noqa: E402,F401
-    catalog, claims, coop, limits, openapi, shop, tokens_page, town,
+    catalog, claims, coop, limits, openapi, organisation, shop, tokens_page, town,
 )

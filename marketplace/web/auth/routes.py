@@ -19,6 +19,10 @@ def workspace_url(user=None):
     """The signed-in user's own area (cooperative portal, town portal…), if their role has one."""
     user = user or current_user
     endpoint = HOME_BY_ROLE.get(getattr(user, "role", None))
+    if getattr(user, "role", None) == "buyer" and getattr(user, "is_authenticated", False):
+        from marketplace.organisations.services import membership
+
+        endpoint = "org.home" if membership(user.id) is not None else None
     if endpoint and endpoint in current_app.view_functions:
         return url_for(endpoint)
     return None

@@ -1,0 +1,36 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from marketplace.organisations.models import KINDS
+from marketplace.web.forms import Form
+from marketplace.web.security.fields import MoneyField, WholeNumberField, whole_number
+
+KIND_LABELS = {"budget_unit": _l("Budget unit"), "union": _l("Trade union"), "canteen": _l("Canteen"),
+               "enterprise": _l("Enterprise")}
+
+
+class OrganisationForm(Form):
+    name = StringField(_l("Registered name"), validators=[DataRequired(), Length(max=120)])
+    credit_code = StringField(_l("Unified social credit code"), validators=[DataRequired(), Length(max=30)])
+    kind = SelectField(_l("Kind"), choices=[(kind, KIND_LABELS[kind]) for kind in KINDS])
+    town_id = SelectField(_l("Town or street"), coerce=whole_number)
+    district = StringField(_l("District"), validators=[Optional(), Length(max=80)])
+    year = WholeNumberField(_l("Year"), validators=[DataRequired()])
+    declared_total = MoneyField(_l("Year's total food purchasing (yuan)"), validators=[DataRequired(), Length(max=20)],
+                                minimum_fen=1)
+    required_share = StringField(_l("Required share (%)"), validators=[DataRequired(), Length(max=8)])
+
+
+class TransferForm(Form):
+    value_date = DateField(_l("Date received"), validators=[DataRequired()])
+    amount = MoneyField(_l("Amount received (yuan)"), validators=[DataRequired(), Length(max=20)], minimum_fen=1)
+    payer_name = StringField(_l("Payer"), validators=[Optional(), Length(max=120)])
+    memo = StringField(_l("Memo (with the transfer reference)"), validators=[Optional(), Length(max=300)])
+    bank_reference = StringField(_l("Bank transaction number"), validators=[Optional(), Length(max=80)])
+
+
+class StatementForm(Form):
+    file = FileField(_l("Bank statement (.xlsx or .csv)"),
+                     validators=[FileRequired(), FileAllowed(["xlsx", "csv"], _l("Upload an .xlsx or .csv file."))])

@@ -1,0 +1,56 @@
+from datetime import date
+
+from pydantic import Field
+
+from marketplace.web.api.schemas import Output, QueryInput, UtcDateTime
+from marketplace.web.security.fields import api_whole_number
+
+
+class OrderRequest(Output):
+    id: int
+    status: str = Field(description="awaiting_approval, returned or approved")
+    submitted_at: UtcDateTime
+    estimate_fen: int = Field(description="the lines at the prices when it was submitted")
+    decision_note: str
+    order_no: str | None = Field(description="the order its approval placed")
+    order_status: str | None
+    total_fen: int | None
+    transfer_reference: str | None = Field(description="write it in the company transfer's memo")
+    pay_before: UtcDateTime | None = Field(description="when an unpaid order's goods are released")
+    paid_by_transfer_on: date | None
+
+
+class OrderRequestList(Output):
+    items: list[OrderRequest]
+
+
+class ReportQuery(QueryInput):
+    year: api_whole_number(ge=2020, le=2100) | None = None
+
+
+class Place(Output):
+    town: str
+    village: str
+    poor_village: bool
+    households: int
+    fen: int
+
+
+class Mechanism(Output):
+    households: int
+    fen: int
+
+
+class QuotaReport(Output):
+    year: int
+    declared_total_fen: int | None
+    required_share: str | None = Field(description="a rate: 0.3000 is 30 %")
+    required_fen: int | None
+    bought_fen: int = Field(description="what the goods' sellers were credited, net of refunds")
+    share_reached: str | None
+    orders: int
+    by_month_fen: dict[str, int]
+    households_reached: int
+    mechanisms: dict[str, Mechanism]
+    places: list[Place]
+    cooperatives: dict[str, int]
