@@ -3,7 +3,7 @@ approved into orders, incoming company transfers matched by reference; invitatio
 organisation's buyers, approvers and finance
 
 Revision ID: 0040
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-07 03:43:41
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0040'
-down_revision = '0024'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
