@@ -129,11 +129,36 @@ class PreSalePayment(db.Model):
     succeeded_at: Mapped[datetime | None]
     refunded_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
     stripe_refund_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # A deposit above what a pro-rata cut left to pay: the excess given back at the cut.
+    excess_refund_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+    excess_refunded_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
         one_of("kind", PAYMENT_KINDS, "presale_payment_kind_known"),
         CheckConstraint("amount_fen > 0", name="presale_payment_positive"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="presale_refund_within_payment"),
+        CheckConstraint("excess_refunded_fen >= 0 AND excess_refunded_fen <= refunded_fen", name="presale_excess_within_refund"),
         db.UniqueConstraint("preorder_id", "kind", name="uq_presale_payments_preorder_kind"),
+    )
+
+
+MESSAGE_KINDS = ("deposit_paid", "balance_due", "balance_reminder", "filled", "refunded_short", "refunded_unpaid",
+                 "forfeited", "cut_pro_rata")
+
+
+class PreOrderMessage(db.Model):
+    """What the buyer was told about their pre-order, shown on their pre-orders page (a sentence per kind)."""
+
+    __tablename__ = "preorder_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preorder_id: Mapped[int] = mapped_column(ForeignKey("preorders.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        one_of("kind", MESSAGE_KINDS, "preorder_message_kind_known"),
+        db.UniqueConstraint("preorder_id", "kind", name="uq_preorder_messages_preorder_kind"),
     )

@@ -1,8 +1,8 @@
-"""harvest pre-sales: pre-sales, pre-orders and their deposit and balance payments
+"""harvest pre-sales: pre-sales, pre-orders, their deposit and balance payments, and what each buyer was told
 
 Revision ID: 0050
 Revises: 0024
-Create Date: 2026-12-07 03:40:20.300491
+Create Date: 2026-12-07 03:44:57.875673
 
 """
 from alembic import op
@@ -88,6 +88,23 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_preorders_presale_id'), ['presale_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_preorders_status'), ['status'], unique=False)
 
+    op.create_table('preorder_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('preorder_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('deposit_paid', 'balance_due', 'balance_reminder', 'filled', 'refunded_short', 'refunded_unpaid', 'forfeited', 'cut_pro_rata')", name=op.f('ck_preorder_messages_preorder_message_kind_known')),
+    sa.ForeignKeyConstraint(['buyer_id'], ['users.id'], name=op.f('fk_preorder_messages_buyer_id_users')),
+    sa.ForeignKeyConstraint(['preorder_id'], ['preorders.id'], name=op.f('fk_preorder_messages_preorder_id_preorders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_preorder_messages')),
+    sa.UniqueConstraint('preorder_id', 'kind', name='uq_preorder_messages_preorder_kind')
+    )
+    with op.batch_alter_table('preorder_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_preorder_messages_buyer_id'), ['buyer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_preorder_messages_preorder_id'), ['preorder_id'], unique=False)
+
     op.create_table('presale_payments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('preorder_id', sa.Integer(), nullable=False),
@@ -98,12 +115,16 @@ def upgrade():
     sa.Column('succeeded_at', sa.DateTime(), nullable=True),
     sa.Column('refunded_fen', sa.BigInteger(), nullable=False),
     sa.Column('stripe_refund_id', sa.String(length=80), nullable=True),
+    sa.Column('excess_refund_id', sa.String(length=80), nullable=True),
+    sa.Column('excess_refunded_fen', sa.BigInteger(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("kind IN ('deposit', 'balance')", name=op.f('ck_presale_payments_presale_payment_kind_known')),
     sa.CheckConstraint('amount_fen > 0', name=op.f('ck_presale_payments_presale_payment_positive')),
+    sa.CheckConstraint('excess_refunded_fen >= 0 AND excess_refunded_fen <= refunded_fen', name=op.f('ck_presale_payments_presale_excess_within_refund')),
     sa.CheckConstraint('refunded_fen >= 0 AND refunded_fen <= amount_fen', name=op.f('ck_presale_payments_presale_refund_within_payment')),
     sa.ForeignKeyConstraint(['preorder_id'], ['preorders.id'], name=op.f('fk_presale_payments_preorder_id_preorders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_presale_payments')),
+    sa.UniqueConstraint('excess_refund_id', name=op.f('uq_presale_payments_excess_refund_id')),
     sa.UniqueConstraint('preorder_id', 'kind', name='uq_presale_payments_preorder_kind'),
     sa.UniqueConstraint('stripe_payment_intent_id', name=op.f('uq_presale_payments_stripe_payment_intent_id')),
     sa.UniqueConstraint('stripe_refund_id', name=op.f('uq_presale_payments_stripe_refund_id'))
@@ -112,14 +133,46 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_presale_payments_preorder_id'), ['preorder_id'], unique=False)
 
     # ### end Alembic commands ###
+    with op.batch_alter_table('ledger_accounts', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_ledger_accounts_account_kind_known'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_ledger_accounts_account_kind_known'), _known("kind", ACCOUNT_KINDS))
+        batch_op.drop_constraint(batch_op.f('ck_ledger_accounts_owner_type_known'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_ledger_accounts_owner_type_known'), _known("owner_type", OWNER_TYPES))
+
+
+ACCOUNT_KINDS_BEFORE = (
+    "stripe_receivable", "sales_pending", "household_payable", "cooperative_revenue",
+    "cooperative_inventory", "cooperative_deposit", "supplier_payable", "platform_fees",
+    "payment_fees", "love_fund", "shipping", "payouts_in_transit", "bank",
+    "fixed_return_receivable", "cash_collected", "refund_losses", "claims_receivable",
+)
+ACCOUNT_KINDS = ACCOUNT_KINDS_BEFORE + ("presale_deposits",)
+OWNER_TYPES_BEFORE = ("", "household", "cooperative", "supplier", "town", "investment")
+OWNER_TYPES = OWNER_TYPES_BEFORE + ("presale",)
+
+
+def _known(column, values):
+    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 def downgrade():
+    with op.batch_alter_table('ledger_accounts', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_ledger_accounts_account_kind_known'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_ledger_accounts_account_kind_known'),
+                                         _known("kind", ACCOUNT_KINDS_BEFORE))
+        batch_op.drop_constraint(batch_op.f('ck_ledger_accounts_owner_type_known'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_ledger_accounts_owner_type_known'),
+                                         _known("owner_type", OWNER_TYPES_BEFORE))
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('presale_payments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_presale_payments_preorder_id'))
 
     op.drop_table('presale_payments')
+    with op.batch_alter_table('preorder_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_preorder_messages_preorder_id'))
+        batch_op.drop_index(batch_op.f('ix_preorder_messages_buyer_id'))
+
+    op.drop_table('preorder_messages')
     with op.batch_alter_table('preorders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_preorders_status'))
         batch_op.drop_index(batch_op.f('ix_preorders_presale_id'))
