@@ -27,3 +27,4 @@ from marketplace.reconciliation.models import (  # noqa: F401
     Discrepancy, ReconciliationPeriod, StripeBalanceRecord, StripeSyncCursor,
 )
 from marketplace.statements.models import StatementJob  # noqa: F401
+from marketplace.presales.models import PreOrder, PreOrderMessage, PreSale, PreSalePayment  # noqa: F401

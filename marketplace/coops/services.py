@@ -122,6 +122,12 @@ def record_supply_lot(cooperative_id, product_id, household_id, quantity, idempo
            quantity=quantity, floor_price_fen=lot.floor_price_fen, cooperative_id=cooperative_id,
            variant_id=variant_id, stock_added=stocked, awaiting_town_confirmation=not confirmed)
     db.session.commit()
+    if confirmed:
+        from marketplace.presales.harvest import allocate_harvest_of_product  # pre-sales build on lots
+
+        lot_id = lot.id
+        allocate_harvest_of_product(product_id)  # the harvest of an open pre-sale goes to its pre-orders first
+        lot = db.session.get(SupplyLot, lot_id)
     return lot
 
 
@@ -153,7 +159,11 @@ def confirm_lot(actor_id, lot_id):
     record("lot.confirmed", actor_id=actor_id, obj=lot, town_id=town_id, quantity=lot.quantity,
            floor_price_fen=lot.floor_price_fen, household_id=lot.household_id)
     db.session.commit()
-    return lot
+    from marketplace.presales.harvest import allocate_harvest_of_product  # pre-sales build on lots
+
+    lot_id, product_id = lot.id, lot.product_id
+    allocate_harvest_of_product(product_id)
+    return db.session.get(SupplyLot, lot_id)
 
 
 def cooperative_lots(actor_id, limit=200, before=None):

@@ -12,8 +12,9 @@ ACCOUNT_KINDS = (
     "cooperative_inventory", "cooperative_deposit", "supplier_payable", "platform_fees",
     "payment_fees", "love_fund", "shipping", "payouts_in_transit", "bank",
     "fixed_return_receivable", "cash_collected", "refund_losses", "claims_receivable",
+    "presale_deposits",  # pre-sale deposits and balances held until their pre-order is filled or refunded
 )
-OWNER_TYPES = ("", "household", "cooperative", "supplier", "town", "investment")
+OWNER_TYPES = ("", "household", "cooperative", "supplier", "town", "investment", "presale")
 
 
 class Account(db.Model):

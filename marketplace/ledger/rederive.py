@@ -152,6 +152,11 @@ class Causes:
             select(*ENTRY_COLUMNS).where(among(JournalEntry.idempotency_key, originals)))} if originals else {}
         self.postings = postings
 
+    def presale_preorder(self, preorder_id):
+        from marketplace.presales.models import PreOrder  # pre-sales build on the ledger
+
+        return db.session.get(PreOrder, preorder_id) if preorder_id is not None else None
+
 
 @dataclass
 class Lookups:
@@ -529,7 +534,53 @@ def love_fund_gift(entry, causes):
     return _shape(("cash_collected", "town", town), ("love_fund", "town", town), causes, entry)
 
 
+# --- pre-sales (rules/presales.py): deposits and balances held until filled or refunded --------
+
+def _presale_payment(entry, causes):
+    from marketplace.presales.models import PreSalePayment  # pre-sales build on the ledger
+
+    payment = _need(db.session.get(PreSalePayment, _number(entry.idempotency_key, 2)), "pre-order payment")
+    return payment, _need(causes.presale_preorder(payment.preorder_id), "pre-order")
+
+
+def presale_payment(entry, causes):
+    payment, preorder = _presale_payment(entry, causes)
+    if payment.succeeded_at is None:
+        raise Underivable("the pre-order's payment never succeeded")
+    hold = ("presale_deposits", "presale", preorder.presale_id)
+    return _legs((STRIPE_RECEIVABLE, payment.amount_fen), (hold, -payment.amount_fen))
+
+
+def presale_fill(entry, causes):
+    preorder = _need(causes.presale_preorder(_number(entry.idempotency_key, 2)), "pre-order")
+    if preorder.order_id != entry.order_id:
+        raise Underivable(f"it names order {entry.order_id}, the pre-order was filled as order {preorder.order_id}")
+    total = preorder.unit_price_fen * preorder.allocated_quantity
+    return _legs((("presale_deposits", "presale", preorder.presale_id), total), (SALES_PENDING, -total))
+
+
+def presale_refund(entry, causes):
+    payment, preorder = _presale_payment(entry, causes)
+    excess = entry.idempotency_key.startswith("presale:excess:")
+    amount = payment.excess_refunded_fen if excess else payment.refunded_fen - payment.excess_refunded_fen
+    return _legs((("presale_deposits", "presale", preorder.presale_id), amount), (STRIPE_RECEIVABLE, -amount))
+
+
+def presale_forfeit(entry, causes):
+    from marketplace.presales.models import PreSale, PreSalePayment
+
+    preorder = _need(causes.presale_preorder(_number(entry.idempotency_key, 2)), "pre-order")
+    presale = db.session.get(PreSale, preorder.presale_id)
+    held = sum(p.amount_fen - p.refunded_fen for p in db.session.scalars(
+        select(PreSalePayment).where(PreSalePayment.preorder_id == preorder.id,
+                                     PreSalePayment.succeeded_at.is_not(None))))
+    return _legs((("presale_deposits", "presale", preorder.presale_id), held),
+                 (("cooperative_revenue", "cooperative", presale.cooperative_id), -held))
+
+
 REDERIVATIONS = {
+    names.PRESALE_PAYMENT: presale_payment, names.PRESALE_FILL: presale_fill,
+    names.PRESALE_REFUND: presale_refund, names.PRESALE_FORFEIT: presale_forfeit,
     names.PAYMENT_RECEIVED: payment_received, names.PAYMENT_FEE: payment_fee,
     names.EARNINGS_PAYMENT: earnings_payment, names.CASH_PAYMENT: cash_payment,
     names.TRANSFER_PAYMENT: transfer_payment,

@@ -286,6 +286,42 @@ def check_rederivation(report):
         report.notes.append(f"rederivation: {count} {rule} entries not re-derived: no re-derivation knows rule {rule!r}")
 
 
+def check_presales_add_up(report):
+    """Each pre-order: what its payments brought in less what went back = what it paid its order
+    (filled) or its cooperative (forfeited) + what is still held; nothing is held once it closed.
+
+    Read per pre-order from the entries of the pre-sale rules (rules/presales.py), whose settings
+    name it; the hold is nobody's income (`presale_deposits` is not a recipient kind)."""
+    from marketplace.ledger.rules.names import PRESALE_FILL, PRESALE_FORFEIT, PRESALE_PAYMENT, PRESALE_REFUND
+    from marketplace.presales.models import PreOrder, PreSalePayment
+
+    rules = (PRESALE_PAYMENT, PRESALE_FILL, PRESALE_REFUND, PRESALE_FORFEIT)
+    held, credited = {}, {}
+    for settings, rule, amount in db.session.execute(
+            select(JournalEntry.rule_settings, JournalEntry.rule, Posting.amount_fen)
+            .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Account.id == Posting.account_id)
+            .where(JournalEntry.rule.in_(rules), Account.kind == "presale_deposits")):
+        preorder_id = int((settings or {}).get("preorder_id", 0))
+        held[preorder_id] = held.get(preorder_id, 0) - int(amount)
+        if rule in (PRESALE_FILL, PRESALE_FORFEIT):
+            credited[preorder_id] = credited.get(preorder_id, 0) + int(amount)
+    paid = {}
+    for preorder_id, amount, refunded in db.session.execute(
+            select(PreSalePayment.preorder_id, PreSalePayment.amount_fen, PreSalePayment.refunded_fen)
+            .where(PreSalePayment.succeeded_at.is_not(None))):
+        paid[preorder_id] = paid.get(preorder_id, 0) + int(amount) - int(refunded)
+    statuses = dict(db.session.execute(select(PreOrder.id, PreOrder.status)).all())
+    for preorder_id in sorted(set(held) | set(paid)):
+        expected = paid.get(preorder_id, 0)
+        if credited.get(preorder_id, 0) + held.get(preorder_id, 0) != expected:
+            report.fail("presale_credits", f"pre-order {preorder_id} credited {credited.get(preorder_id, 0)} fen and "
+                        f"holds {held.get(preorder_id, 0)}, paid − refunded is {expected}", preorder_id=preorder_id)
+        if statuses.get(preorder_id) in ("filled", "refunded", "forfeited", "cancelled") and held.get(preorder_id, 0):
+            report.fail("presale_credits", f"pre-order {preorder_id} is closed but {held[preorder_id]} fen is still held",
+                        preorder_id=preorder_id)
+    report.counts["preorders_paid"] = len(paid)
+
+
 def check_hash_chain(report):
     """Every sealed entry still hashes to its link; no link is missing; every entry is sealed or queued."""
     status = chain.verify_chain(progress=_progress(report, "links checked"))
@@ -353,6 +389,6 @@ def _progress(report, what):
     return step
 
 
-CHECKS = (check_entries_balance, check_orders_add_up, check_exactly_once, check_lots, check_never_below_zero,
-          check_available_not_negative, check_settings_recorded, check_rederivation, check_hash_chain, check_checkpoints,
+CHECKS = (check_entries_balance, check_orders_add_up, check_presales_add_up, check_exactly_once, check_lots,
+          check_never_below_zero, check_available_not_negative, check_settings_recorded, check_rederivation, check_hash_chain, check_checkpoints,
           check_guards)

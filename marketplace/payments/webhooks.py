@@ -17,6 +17,7 @@ from marketplace.payments.events import note_outcome, receive_event
 from marketplace.payments.models import Payment, StripeEvent
 from marketplace.payments.refunds import settle_refund
 from marketplace.payments.settlement import settle_payment_intent
+from marketplace.presales.services import is_presale_intent, settle_presale_intent
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,9 @@ def apply_event(event_id):
     db.session.rollback()  # no transaction held over the call to Stripe
     if event_type in REFUND_EVENTS:
         outcome = settle_refund(subject, event_id=event_id, event_type=event_type)
+    elif is_presale_intent(subject):
+        db.session.rollback()
+        outcome = settle_presale_intent(subject, event_id=event_id, event_type=event_type)
     else:
         outcome = settle_payment_intent(subject, event_id=event_id, event_type=event_type,
                                         note=HANDLED_EVENTS.get(event_type, "payment_cancelled"))
@@ -108,8 +112,9 @@ def apply_event(event_id):
 def _is_ours(intent_id):
     """Whether a payment of ours is for this PaymentIntent (read without holding a transaction)."""
     found = db.session.scalar(select(Payment.id).where(Payment.stripe_payment_intent_id == intent_id))
+    found = found is not None or is_presale_intent(intent_id)  # a pre-order's deposit or balance
     db.session.rollback()
-    return found is not None
+    return found
 
 
 def _intent_id(body):

@@ -26,11 +26,15 @@ LOVE_FUND_AID = "love_fund_aid"              # rule 13
 LOVE_FUND_GIFT = "love_fund_gift"            # charity-market takings and gifts recorded by staff
 COOPERATIVE_DEPOSIT = "cooperative_deposit"  # a cooperative funds its floor purchases: Dr bank, Cr cooperative_deposit[C]
 FLOOR_PAID_BY_COOPERATIVE = "floor_paid_by_cooperative"  # the cooperative paid a household's floor money itself
+PRESALE_PAYMENT = "presale_payment"          # a pre-order's deposit or balance paid: held in presale_deposits[P]
+PRESALE_FILL = "presale_fill"                # a filled pre-order pays its ordinary order out of the hold
+PRESALE_REFUND = "presale_refund"            # an unfilled pre-order's payment goes back to the buyer
+PRESALE_FORFEIT = "presale_forfeit"          # a deposit forfeited (balance unpaid) goes to the cooperative
 
 # Entries that carry an order's money to the people it is owed to (the per-order invariant).
 ORDER_ATTRIBUTION_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, SHIPPING, LOVE_FUND_DONATION, REFUND, CLAIM)
 # Entries through which an order is paid.
-ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT, TRANSFER_PAYMENT)
+ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT, TRANSFER_PAYMENT, PRESALE_FILL)
 # Account kinds that receive an order's money, and those that bear what a settled sale's payees
 # could not give back when it was refunded (the bearer's debit stands in for theirs).
 RECIPIENT_KINDS = ("household_payable", "cooperative_revenue", "supplier_payable", "platform_fees", "shipping",

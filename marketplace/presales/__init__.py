@@ -1,0 +1,1 @@
+"""Harvest pre-sales (预售): buyers commit before the harvest with a deposit held for them."""
