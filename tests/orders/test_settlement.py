@@ -341,6 +341,7 @@ def test_parcels_picked_up_at_a_service_point_are_delivered_by_the_buyers_code(d
     g.pop("_login_user", None)
     buyers_page = client.get(f"/orders/{public_no}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "取货码" in buyers_page and "424242" in buyers_page and "服务站" in buyers_page
+    db.session.remove()  # the request ran in this test's app context: end its transaction (SQLite locks the file)
     auth.login_as(agent_email)
     g.pop("_login_user", None)
     home = client.get("/agent/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
