@@ -15,6 +15,13 @@ from marketplace.money import format_fen
 from marketplace.people.models import Household
 
 ACTIONS = {
+    "organisation.registered": _l("registered an organisation"),
+    "organisation.quota_set": _l("set an organisation's yearly quota"),
+    "requisition.submitted": _l("submitted an order for approval"),
+    "requisition.approved": _l("approved an organisation's order"),
+    "requisition.returned": _l("returned an organisation's order to its buyer"),
+    "transfer.recorded": _l("recorded a company transfer"),
+    "transfer.statement_imported": _l("imported a bank statement"),
     "api_token.all_revoked": _l("revoked every API token"), "api_token.created": _l("created an API token"),
     "api_token.revoked": _l("revoked an API token"),
     "cooperative_deposit.approve": _l("approved a cooperative's deposit"),

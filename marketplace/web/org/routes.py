@@ -1,3 +1,5 @@
+import re
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -108,7 +110,7 @@ def return_request(requisition_id):
 
 def _year():
     text = request.args.get("year", "")
-    year = int(text) if text.isascii() and text.isdigit() and len(text) == 4 else local_today().year
+    year = int(text) if re.fullmatch(r"[0-9]{4}", text) else local_today().year
     return year if 2020 <= year <= 2100 else local_today().year
 
 
