@@ -52,5 +52,5 @@ def get_quota_report(user, query):
         households_reached=report.households_reached,
         mechanisms={name: schemas.Mechanism(households=count, fen=fen)
                     for name, (count, fen) in report.mechanisms.items()},
-        places=[schemas.Place(**vars(place)) for place in report.places],
+        places=[schemas.ReachedPlace(**vars(place)) for place in report.places],
         cooperatives=dict(report.cooperatives))

@@ -28,7 +28,7 @@ class ReportQuery(QueryInput):
     year: api_whole_number(ge=2020, le=2100) | None = None
 
 
-class Place(Output):
+class ReachedPlace(Output):
     town: str
     village: str
     poor_village: bool
@@ -52,5 +52,5 @@ class QuotaReport(Output):
     by_month_fen: dict[str, int]
     households_reached: int
     mechanisms: dict[str, Mechanism]
-    places: list[Place]
+    places: list[ReachedPlace]
     cooperatives: dict[str, int]
