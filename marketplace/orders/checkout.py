@@ -233,15 +233,7 @@ def pay_with_test_card(order_id):
     payment, intent = start_payment(order_id, payment_method=method.id)  # the API may have made it already
     intent_id = payment.stripe_payment_intent_id
     db.session.rollback()
-    try:
-        # The card is attached at confirmation unless the PaymentIntent was made with it (a buyer
-        # who opened a WeChat Pay QR or the Alipay page first switches to the card here).
-        stripe_gateway.confirm_payment_intent(intent_id,
-                                              payment_method=None if intent.payment_method == method.id else method.id)
-    except stripe_gateway.StripeError as error:
-        # Another pay of this order confirmed it first (two clicks, two tabs): Stripe's state decides.
-        if stripe_gateway.retrieve_payment_intent(intent_id).status != "succeeded":
-            raise Conflict(_("The test payment did not go through. Try again.")) from error
+    confirm_with_test_card(intent, method)
     settle_payment_intent(intent_id)
     return db.session.get(Order, order_id)
 
@@ -330,3 +322,16 @@ def simulate_wallet_payment(order_id, outcome):
         raise Conflict(_("There is no WeChat Pay or Alipay payment waiting for this order.")) from error
     settle_payment_intent(intent_id)
     return db.session.get(Order, order_id)
+
+
+def confirm_with_test_card(intent, method):
+    """Confirm `intent` with the local test card `method`; refused only if Stripe did not take it."""
+    try:
+        # The card is attached at confirmation unless the PaymentIntent was made with it (a buyer
+        # who opened a WeChat Pay QR or the Alipay page first switches to the card here).
+        stripe_gateway.confirm_payment_intent(intent.id,
+                                              payment_method=None if intent.payment_method == method.id else method.id)
+    except stripe_gateway.StripeError as error:
+        # Another pay confirmed it first (two clicks, two tabs): Stripe's state decides.
+        if stripe_gateway.retrieve_payment_intent(intent.id).status != "succeeded":
+            raise Conflict(_("The test payment did not go through. Try again.")) from error

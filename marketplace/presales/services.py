@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.orders.checkout import confirm_with_test_card
 from marketplace.catalog.models import Variant
 from marketplace.coops.scope import acting_user, managed_cooperative_id
 from marketplace.database import utcnow
@@ -199,12 +200,7 @@ def pay_presale_with_test_card(buyer_id, preorder_id, kind):
     payment, intent = start_presale_payment(preorder_id, kind, payment_method=method.id)
     intent_id = payment.stripe_payment_intent_id
     db.session.rollback()
-    try:
-        stripe_gateway.confirm_payment_intent(intent_id,
-                                              payment_method=None if intent.payment_method == method.id else method.id)
-    except stripe_gateway.StripeError as error:
-        if stripe_gateway.retrieve_payment_intent(intent_id).status != "succeeded":
-            raise Conflict(_("The test payment did not go through. Try again.")) from error
+    confirm_with_test_card(intent, method)
     settle_presale_intent(intent_id)
     return db.session.get(PreOrder, preorder_id)
 
