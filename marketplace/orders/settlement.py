@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.ledger.services import bulk_insert
+from marketplace.ledger.services import among, bulk_insert
 from marketplace.orders.fulfilment import complete_settled_orders, sync_order_statuses
 from marketplace.orders.models import Order, OrderEvent, Shipment
 
@@ -29,9 +29,13 @@ def _sweep(due, from_status, to_status, values, event_note, chunk):
     moved = 0
     while True:
         # Any `chunk` of them, in no order: an ORDER BY would sort every due shipment for each chunk.
-        chunk_ids = select(Shipment.id).where(Shipment.status == from_status, *due).limit(chunk).scalar_subquery()
+        # Fetched first and updated by primary key: as a sub-select, PostgreSQL hash-joined it
+        # against a scan of every shipment in that status, once per chunk.
+        chunk_ids = db.session.scalars(select(Shipment.id).where(Shipment.status == from_status, *due).limit(chunk)).all()
+        if not chunk_ids:
+            return moved
         rows = db.session.execute(
-            update(Shipment).where(Shipment.id.in_(chunk_ids), Shipment.status == from_status)
+            update(Shipment).where(among(Shipment.id, chunk_ids), Shipment.status == from_status)
             .values(status=to_status, **values).returning(Shipment.id, Shipment.order_id)
             .execution_options(synchronize_session=False)).all()
         if not rows:
