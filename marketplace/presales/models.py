@@ -97,6 +97,7 @@ class PreOrder(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
     closed_at: Mapped[datetime | None]
     presale: Mapped[PreSale] = relationship()
+    order: Mapped["Order | None"] = relationship("Order")  # noqa: F821 — marketplace.orders.models
     payments: Mapped[list["PreSalePayment"]] = relationship(order_by="PreSalePayment.id")
 
     __table_args__ = (
