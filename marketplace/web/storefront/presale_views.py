@@ -11,6 +11,7 @@ from marketplace.presales.services import (
     buyer_messages, buyer_preorders, pay_presale_with_test_card, payment_due, place_preorder, preorder_for_buyer,
     settle_presale_intent, start_presale_payment,
 )
+from marketplace.web.access import role_required
 from marketplace.web.links import public_url
 from marketplace.web.payment_page import STRIPE_CSP, STRIPE_JS
 from marketplace.web.storefront import bp
@@ -19,7 +20,7 @@ from marketplace.web.storefront.forms import ConfirmForm, PreOrderForm
 
 
 @bp.route("/presales/<int:presale_id>/order", methods=["GET", "POST"])
-@login_required
+@role_required("buyer")
 def new_preorder(presale_id):
     offer = pages.offer_for_buyers(presale_id)
     form = PreOrderForm()
