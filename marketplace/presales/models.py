@@ -4,7 +4,7 @@ Quantities are whole variant units; money is fen. A deposit (定金) is held in 
 `presale_deposits[presale]` account, nobody's income, until its pre-order is filled (it then
 pays an ordinary order) or refunded; see marketplace/ledger/rules/presales.py.
 """
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -68,6 +68,11 @@ class PreSale(db.Model):
         CheckConstraint("ships_until >= ships_from", name="presale_shipping_window_ordered"),
         CheckConstraint("balance_days > 0", name="presale_balance_days_positive"),
     )
+
+    @property
+    def last_order_moment(self):
+        """The last moment orders are taken (the window's end is exclusive): 23:59 of the closing day."""
+        return self.orders_close_at - timedelta(minutes=1)
 
     @property
     def full_prepayment(self):
