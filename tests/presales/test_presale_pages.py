@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.catalog.models import Variant
-from marketplace.coops.models import Membership
 from marketplace.extensions import db
 from marketplace.local_time import local_today
 from marketplace.orders.models import Order, Shipment
