@@ -10,6 +10,8 @@ BEAT_SCHEDULE = {
     "orders-auto-confirm-deliveries": {"task": "orders.auto_confirm_deliveries", "schedule": crontab(minute=5)},
     "orders-settle-shipments": {"task": "orders.settle_shipments", "schedule": crontab(minute=10)},
     "orders-escalate-overdue-claims": {"task": "orders.escalate_overdue_claims", "schedule": crontab(minute="*/15")},
+    # Pre-sales: balance reminders and deadlines, every quarter of an hour.
+    "presales-expire-unpaid-balances": {"task": "presales.expire_unpaid_balances", "schedule": crontab(minute="*/15")},
     "ledger-seal-entries": {"task": "ledger.seal_entries", "schedule": 5.0},
     "ledger-checkpoint": {"task": "ledger.write_checkpoint", "schedule": crontab(hour=0, minute=5)},
     "ledger-fixed-returns": {"task": "ledger.run_fixed_returns", "schedule": crontab(hour=3, minute=15)},

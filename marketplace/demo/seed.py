@@ -16,6 +16,7 @@ from marketplace.coops.services import record_supply_lot
 from marketplace.crypto import blind_index, mask
 from marketplace.demo.organisations import seed_demo_organisation
 from marketplace.demo.pictures import draw_product_picture
+from marketplace.demo.presales import seed_demo_presales
 from marketplace.downlink.models import DeliveryArea
 from marketplace.extensions import db
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding
@@ -179,6 +180,7 @@ def seed_demo():
     _seed_delivery_areas(supplier, towns, villages)
     db.session.commit()
     _seed_deposit(coops)
+    seed_demo_presales()
     return counts()
 
 

@@ -4,7 +4,8 @@ Quantities are whole variant units; money is fen. A deposit (定金) is held in 
 `presale_deposits[presale]` account, nobody's income, until its pre-order is filled (it then
 pays an ordinary order) or refunded; see marketplace/ledger/rules/presales.py.
 """
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.catalog.models import Variant
 from marketplace.database import one_of, utcnow
 from marketplace.extensions import db
+
+if TYPE_CHECKING:
+    from marketplace.orders.models import Order
 
 PRESALE_STATUSES = ("open", "closed")
 # When the harvest falls short: refund the orders placed last first, or cut every order pro rata.
@@ -70,6 +74,11 @@ class PreSale(db.Model):
     )
 
     @property
+    def last_order_moment(self):
+        """The last moment orders are taken (the window's end is exclusive): 23:59 of the closing day."""
+        return self.orders_close_at - timedelta(minutes=1)
+
+    @property
     def full_prepayment(self):
         return self.deposit_per_unit_fen == self.unit_price_fen
 
@@ -97,6 +106,7 @@ class PreOrder(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
     closed_at: Mapped[datetime | None]
     presale: Mapped[PreSale] = relationship()
+    order: Mapped["Order | None"] = relationship("Order")
     payments: Mapped[list["PreSalePayment"]] = relationship(order_by="PreSalePayment.id")
 
     __table_args__ = (

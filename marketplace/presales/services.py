@@ -160,6 +160,15 @@ def amount_due(preorder, kind):
     raise DomainError(_("No such payment."))
 
 
+def payment_due(preorder):
+    """The payment the pre-order waits for now: "deposit", "balance", or None."""
+    if preorder.status == "pending_deposit":
+        return "deposit"
+    if preorder.status == "balance_due" and preorder.balance_fen > 0:
+        return "balance"
+    return None
+
+
 def start_presale_payment(preorder_id, kind, payment_method=None):
     """The pre-order's PaymentIntent for its deposit or balance (created on first call)."""
     preorder = db.session.get(PreOrder, preorder_id)

@@ -34,6 +34,7 @@ from marketplace.ledger.figures import RETIRE_AFTER_COMMIT
 VERSION_KEY = "catalogue:version"
 CHANGES_KEY = "catalogue:changes"
 STOCK_KEY = "catalogue:stock:{}"
+PRESALE_KEY = "catalogue:presale:{}"
 CSRF_MARK = b"\x00csrf\x00"
 _CHANGED = "catalogue_changed"
 _STOCK_CHANGED = "catalogue_stock_changed"
@@ -80,6 +81,11 @@ def _store():
 def shows_stock_of(variant_ids):
     """Called by a view whose page shows these variants' stock: a stock change retires the page."""
     depends_on(STOCK_KEY.format(variant_id) for variant_id in sorted(variant_ids))
+
+
+def shows_presales(presale_ids):
+    """Called by a view whose page shows these pre-sales' committed units: a pre-order retires the page."""
+    depends_on(PRESALE_KEY.format(presale_id) for presale_id in sorted(presale_ids))
 
 
 def depends_on(keys):
@@ -186,8 +192,13 @@ def bump_catalogue_version():
 @event.listens_for(db.session, "before_flush")
 def _note_catalogue_change(session_, _context, _instances):
     from marketplace.catalog.models import Product, ProductPhoto, SupplyLot, Variant
+    from marketplace.presales.models import PreOrder, PreSale
 
-    edited = (Product, Variant, ProductPhoto)
+    edited = (Product, Variant, ProductPhoto, PreSale)  # a pre-sale opening or closing shows on its product
+    changed = (*session_.new, *session_.dirty)
+    presales = {obj.presale_id for obj in changed if isinstance(obj, PreOrder)}
+    if presales:  # a pre-order placed, paid or closed changes what its pre-sale shows as committed
+        session_.info.setdefault(RETIRE_AFTER_COMMIT, set()).update(PRESALE_KEY.format(i) for i in presales)
     # Lots drawn down by attribution change on every payment: only a new lot retires pages.
     if any(isinstance(obj, edited) for obj in (*session_.dirty, *session_.deleted)) or any(
             isinstance(obj, (*edited, SupplyLot)) for obj in session_.new):

@@ -42,7 +42,9 @@ NOT_PAGES = {"static", "storefront.media", "storefront.set_language", "admin.imp
 FILE_SUFFIXES = (".pdf", ".xlsx", ".csv", ".svg")
 # Kept as screenshots to look at: each portal's first page and the buyer's home.
 SCREENSHOTS = {"storefront.index", "coop.dashboard", "town.dashboard", "town.households", "downlink.agent_home",
-               "supplier.dashboard", "admin.dashboard", "coop.periods", "org.report", "org.request_detail"}
+               "supplier.dashboard", "admin.dashboard", "coop.periods", "org.report", "org.request_detail",
+               "coop.presale", "coop.new_presale", "storefront.preorders", "storefront.new_preorder",
+               "storefront.product"}
 # Pages of an object the demo does not hold on first start (they need an upload or a request first).
 NOT_IN_DEMO = {"admin.import_job", "town.statement_job", "coop.preview_period",
                # a claim on a delivered parcel and a buyer's parcels arrived at the agent's point: opened
@@ -55,6 +57,7 @@ AGENT_PAGES = {"coop.on_behalf", "coop.agent_lot", "coop.agent_listing"}
 def _ids():
     """The demo's real ids, each in the scope of the role that opens it."""
     from marketplace.organisations.models import Requisition
+    from marketplace.presales.models import PreOrder, PreSale
 
     coop_manager = db.session.scalar(select(User).filter_by(email="coop@demo.cn"))
     town_staff = db.session.scalar(select(User).filter_by(email="town@demo.cn"))
@@ -71,19 +74,23 @@ def _ids():
     agent = db.session.scalar(select(User).filter_by(email="agent@demo.cn"))
     agent_household = db.session.scalar(select(Household.id).join(ServicePoint, ServicePoint.village_id == Household.village_id)
                                         .where(ServicePoint.id == agent.service_point_id).order_by(Household.id))
+    presale = db.session.scalar(select(PreSale.id).filter_by(cooperative_id=coop_manager.cooperative_id))
+    preorder = db.session.scalar(select(PreOrder.id).join(User, User.id == PreOrder.buyer_id)
+                                 .where(User.email == "buyer@demo.cn", PreOrder.presale_id == presale))
     records = {kind: db.session.scalar(select(model.id).order_by(model.id)) for kind, model in
                (("towns", Town), ("villages", Village), ("service-points", ServicePoint),
                 ("cooperatives", Cooperative), ("suppliers", Supplier))}
     return {
         "coop": {"product_id": product.id, "variant_id": product.variants[0].id, "order_id": coop_order,
-                 "membership_id": membership.id, "household_id": membership.household_id},
+                 "membership_id": membership.id, "household_id": membership.household_id, "presale_id": presale},
         "town": {"household_id": db.session.scalar(select(Household.id).join(Village)
                                                    .where(Village.town_id == town_staff.town_id).order_by(Household.id)),
                  "batch_id": db.session.scalar(select(PayoutBatch.id).filter_by(town_id=town_staff.town_id))},
         "admin": {"household_id": db.session.scalar(select(Household.id).order_by(Household.id)),
                   "user_id": coop_manager.id, "records": records},
         "agent": {"household_id": agent_household},
-        "storefront": {"public_no": buyer_order.public_no, "slug": "jiao-snow-pears"},
+        "storefront": {"public_no": buyer_order.public_no, "slug": "jiao-snow-pears", "presale_id": presale,
+                       "preorder_id": preorder},
         "downlink": {"public_no": agent_order, "supplier_id": supplier.supplier_id,
                      "run_id": db.session.scalar(select(DeliveryRun.id).order_by(DeliveryRun.id))},
         "supplier": {"run_id": db.session.scalar(select(DeliveryRun.id).filter_by(supplier_id=supplier.supplier_id))},

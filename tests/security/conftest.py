@@ -70,6 +70,16 @@ def _organisation_request():
     return submit_requisition(buyer, "一中食堂 王师傅", "13800000001", "淄川区松龄东路1号 第一中学食堂").id
 
 
+def _presale_objects(buyer):
+    """The demo's minor-grains pre-sale (of coop@demo.cn's cooperative) and the buyer's pre-order of it."""
+    from marketplace.presales.models import PreOrder, PreSale
+
+    presale_id = db.session.scalar(select(PreSale.id).join(PreSale.variant).where(Variant.sku == "GRAIN-5J"))
+    preorder_id = db.session.scalar(select(PreOrder.id).where(PreOrder.presale_id == presale_id,
+                                                              PreOrder.buyer_id == buyer))
+    return presale_id, preorder_id
+
+
 def _owned_objects():
     """The objects of the owners, by the URL parameter name that names them."""
     buyer = user_id("buyer@demo.cn")
@@ -93,8 +103,9 @@ def _owned_objects():
     area_id = db.session.scalar(select(DeliveryArea.id).where(DeliveryArea.supplier_id == supplier_id))
     claim = claimed_order()
     requisition_id = _organisation_request()
+    presale_id, preorder_id = _presale_objects(buyer)
     objects = SimpleNamespace(
-        requisition_id=requisition_id,
+        requisition_id=requisition_id, presale_id=presale_id, preorder_id=preorder_id,
         claim_order_no=claim.order_no, claim_line_id=claim.line_id, claim_id=claim.claim_id,
         claim_photo_id=claim.photo_id, order_no=order.public_no, cart_item_id=cart_item_id, downlink_order_no=downlink_order.public_no,
         run_id=run_id, supplier_id=supplier_id, variant_id=soap, area_id=area_id,

@@ -28,14 +28,17 @@ PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefron
           "storefront.reset_password", "storefront.town_impact_page", "storefront.media", "auth.login",
           "invitations.accept"}
 # Any signed-in person; anonymous visitors are sent to sign in.
-SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders"}
+SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders", "storefront.preorders"}
+# Any buyer's account (pre-ordering a harvest); other roles are refused.
+BUYERS = {"storefront.new_preorder"}
 # Objects of the buyer buyer@demo.cn: every other person is refused.
 BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test_card", "storefront.cancel",
                "storefront.confirm_cancel",
                "storefront.confirm_receipt", "storefront.pay_with_wallet", "storefront.simulate_wallet",
                "storefront.payment_status", "storefront.open_claim", "storefront.answer_offer",
                "storefront.appeal_claim", "storefront.claim_photo",
-               "storefront.change_quantity", "storefront.remove_from_cart"}
+               "storefront.change_quantity", "storefront.remove_from_cart",
+               "storefront.preorder_detail", "storefront.pay_preorder", "storefront.pay_preorder_test_card"}
 # Routes of the buyer's delivered order that holds an open after-sales claim (with a photo).
 CLAIM_ORDER_ROUTES = {"storefront.open_claim", "storefront.answer_offer", "storefront.appeal_claim",
                       "api.list_order_claims", "api.open_claim", "api.answer_offer"}
@@ -76,6 +79,7 @@ def url_values(world, endpoint, arguments):
               "code": "en", "filename": "css/app.css" if endpoint == "static" else "none.png",
               "household_id": world.lingzi_household_id, "user_id": world.buyer_id, "kind": "households" if endpoint == "admin.import_template" else "towns",
               "record_id": world.lingzi_town_id, "job_id": 999999, "requisition_id": world.requisition_id,
+              "presale_id": world.presale_id, "preorder_id": world.preorder_id,
               **{name: 999999 for name in AREA_OWN_PARAMS - {"day"}}, "day": "2026-11-28"}
     unknown = set(arguments) - set(values)
     assert not unknown, f"{endpoint}: teach the matrix an owner's value for {sorted(unknown)}"
@@ -109,6 +113,8 @@ def expected(endpoint, who, parametrised):
         return "deny" if who == "anonymous" else "allow"
     if endpoint in BUYER_OWNED:
         return "allow" if who == "buyer" else "deny"
+    if endpoint in BUYERS:
+        return "allow" if OUTSIDER_ROLE[who] == "buyer" else "deny"
     assert area in AREA_ROLE, f"{endpoint}: a route outside every area — classify it in the matrix"
     if endpoint == "admin.import_template":
         return "allow" if OUTSIDER_ROLE[who] == "town_staff" else "deny"  # a blank template, no data
@@ -125,7 +131,7 @@ def owner_of(endpoint):
         return None  # their own access tests check the owners
     if endpoint in OWNER_OVERRIDE:
         return OWNER_OVERRIDE[endpoint]
-    if endpoint in BUYER_OWNED:
+    if endpoint in BUYER_OWNED or endpoint in BUYERS:
         return "buyer@demo.cn"
     return AREA_OWNER.get(area)
 

@@ -85,6 +85,7 @@ def latin_words(html, data_words=frozenset()):
 
 def demo_ids():
     from marketplace.organisations.models import Requisition
+    from marketplace.presales.models import PreOrder, PreSale
 
     """The demo's real ids, by URL parameter: each the owner's (the town's household, the coop's order…)."""
     coop_manager = db.session.scalar(select(User).where(User.email == "coop@demo.cn"))
@@ -97,7 +98,13 @@ def demo_ids():
                                 .where(Seller.cooperative_id == coop_manager.cooperative_id).limit(1))
     household = db.session.scalar(select(Household.id).join(Village).where(Village.town_id == town_staff.town_id)
                                   .order_by(Household.id).limit(1))
+    # The coop's pre-sale (open) and the buyer's pre-order of it, its deposit still to pay (the pay page).
+    presale = db.session.scalar(select(PreSale.id).where(PreSale.cooperative_id == coop_manager.cooperative_id)
+                                .order_by(PreSale.id).limit(1))
+    preorder = db.session.scalar(select(PreOrder.id).where(PreOrder.presale_id == presale,
+                                                           PreOrder.buyer_id == buyer.id).limit(1))
     return {
+        "presale_id": presale or 999999, "preorder_id": preorder or 999999,
         "household_id": household, "user_id": buyer.id, "order_id": coop_order or 999999,
         "product_id": product.id, "variant_id": product.variants[0].id if product.variants else 999999,
         "slug": product.slug, "day": date.today().isoformat(),

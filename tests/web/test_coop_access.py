@@ -9,11 +9,12 @@ from marketplace.catalog.models import Product, ProductPhoto, SupplyLot, Variant
 from marketplace.coops.models import CooperativePeriod, FloorPriceChange, Membership, ShareChange, SharingRule
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent, Shipment
+from marketplace.presales.models import PreOrder, PreSale
 from tests.aftersales.builders import claimed_order
 from tests.coops.conftest import lili, paid_order  # noqa: F401
 
 WATCHED = (Product, Variant, ProductPhoto, SupplyLot, Membership, ShareChange, SharingRule, FloorPriceChange,
-           CooperativePeriod, Order, OrderEvent, AuditLog)
+           CooperativePeriod, Order, OrderEvent, AuditLog, PreSale, PreOrder)
 
 
 def snapshot():
@@ -21,6 +22,8 @@ def snapshot():
     counts["stock"] = db.session.scalar(select(func.sum(Variant.stock_available)))
     counts["statuses"] = tuple(db.session.scalars(select(Product.status).order_by(Product.id)))
     counts["orders"] = tuple(db.session.scalars(select(Order.status).order_by(Order.id)))
+    counts["presales"] = tuple(db.session.scalars(select(PreSale.status).order_by(PreSale.id)))
+    counts["preorders"] = tuple(db.session.scalars(select(PreOrder.status).order_by(PreOrder.id)))
     counts["shipments"] = tuple(db.session.scalars(select(Shipment.status).order_by(Shipment.id)))
     return counts
 
@@ -43,10 +46,12 @@ def cooperative_a_ids(app, lili, paid_order):
                                            .where(Membership.cooperative_id != lili.cooperative_id))
         shipment_id = db.session.scalar(select(Shipment.id).where(Shipment.order_id == paid_order))
         claim_id = claimed_order().claim_id
+        presale_id = db.session.scalar(select(PreSale.id).where(PreSale.cooperative_id == lili.cooperative_id))
         db.session.remove()
     return {"claim_id": claim_id, "product_id": lili.product_id, "variant_id": lili.variant_id, "order_id": paid_order,
             "membership_id": membership_id, "household_id": lili.household_id, "day": "2026-11-28",
-            "other_household": xihe_household, "shipment_id": shipment_id}
+            "other_household": xihe_household, "shipment_id": shipment_id,
+            "presale_id": presale_id}
 
 
 BODY = {"title_zh": "偷改", "title_en": "Hijacked", "category_id": 1, "status": "archived", "name_zh": "x",

@@ -173,3 +173,26 @@ class ClaimAnswerForm(Form):
                          validators=[InputRequired(_("Choose how to answer the claim."))])
     offer = MoneyField(_("Partial refund (yuan)"), validators=[Optional()], minimum_fen=1)
     reason = TextAreaField(_("Reason (needed to reject)"), validators=[Optional(), Length(max=500)])
+
+
+SHORT_POLICY_LABELS = {"last_first": _("Refund the last orders first"), "pro_rata": _("Cut every order pro rata")}
+UNPAID_POLICY_LABELS = {"refund": _("Refund the deposit"), "forfeit": _("The deposit is forfeited to the cooperative")}
+
+
+class PreSaleForm(Form):
+    """A cooperative's pre-sale (预售) of one variant's coming harvest."""
+
+    variant_id = SelectField(_("Variant"), coerce=whole_number, validators=[InputRequired()])
+    expected_quantity = WholeNumberField(_("Expected harvest (items of the variant)"),
+                                         validators=[InputRequired(), NumberRange(1, 100_000)])
+    price = YuanField(_("Price per item (yuan)"), validators=[DataRequired()])
+    deposit = YuanField(_("Deposit per item (yuan; the price itself for full prepayment)"), validators=[DataRequired()])
+    orders_close_on = DateField(_("Orders close at the end of"), validators=[InputRequired()])
+    ships_from = DateField(_("Ships from"), validators=[InputRequired()])
+    ships_until = DateField(_("Ships until"), validators=[InputRequired()])
+    short_policy = SelectField(_("If the harvest falls short"), choices=list(SHORT_POLICY_LABELS.items()),
+                               validators=[InputRequired()])
+    unpaid_policy = SelectField(_("If a balance is not paid in time"), choices=list(UNPAID_POLICY_LABELS.items()),
+                                validators=[InputRequired()])
+    balance_days = WholeNumberField(_("Days a buyer has to pay the balance"), default=3,
+                                    validators=[InputRequired(), NumberRange(1, 30)])

@@ -137,3 +137,17 @@ class ClaimForm(Form):
         ("refund", _("A refund to my original payment method")), ("replacement", _("A replacement"))],
         validators=[InputRequired(_("Choose a refund or a replacement."))])
     note = TextAreaField(_("Note (optional)"), validators=[Optional(), Length(max=500)])
+
+
+PREORDER_QUANTITY_MESSAGE = _("Choose a quantity from 1 to 999.")
+
+
+class PreOrderForm(Form):
+    """A buyer's pre-order of a pre-sale: how many, and where the harvest goes."""
+
+    quantity = WholeNumberField(_("Quantity"), default=1, validators=[
+        InputRequired(PREORDER_QUANTITY_MESSAGE), NumberRange(1, 999, PREORDER_QUANTITY_MESSAGE)],
+        message=PREORDER_QUANTITY_MESSAGE)
+    recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
+    recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
+    address = StringField(_("Address"), validators=[DataRequired(_("Enter the delivery address.")), Length(max=300)])

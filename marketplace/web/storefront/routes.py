@@ -15,7 +15,8 @@ from marketplace.orders.cart import item_count
 from marketplace.people.models import Household
 from marketplace.places.models import Town, Village
 from marketplace.web.links import public_url
-from marketplace.web.page_cache import cached_page, shows_stock_of
+from marketplace.presales.pages import offers_for_variants
+from marketplace.web.page_cache import cached_page, shows_presales, shows_stock_of
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.forms import BrowseForm
 from marketplace.web.storefront.session_cart import visitor_cart
@@ -87,10 +88,12 @@ def _multi(args):
 def product(slug):
     product = product_for_buyers(slug)
     shows_stock_of(variant.id for variant in product.variants)
+    offers = offers_for_variants(variant.id for variant in product.variants)
+    shows_presales(offer.presale.id for offer in offers)
     link = public_url("storefront.product", slug=slug)
     # The add-to-cart form is written out in the template (it posts to AddToCartForm): building a
     # WTForms form only to print its CSRF field cost ≈0.5 ms of a 7 ms page.
-    return render_template("storefront/product.html", product=product, link=link)
+    return render_template("storefront/product.html", product=product, link=link, presale_offers=offers)
 
 
 QR_MAX_AGE = 24 * 3600
