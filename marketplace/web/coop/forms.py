@@ -173,3 +173,12 @@ class ClaimAnswerForm(Form):
                          validators=[InputRequired(_("Choose how to answer the claim."))])
     offer = MoneyField(_("Partial refund (yuan)"), validators=[Optional()], minimum_fen=1)
     reason = TextAreaField(_("Reason (needed to reject)"), validators=[Optional(), Length(max=500)])
+
+
+class InvoiceUploadForm(Form):
+    """The e-invoice a seller issued for its shipment to an organisation."""
+
+    invoice_number = StringField(_("Invoice number"), validators=[DataRequired(), Length(max=30)])
+    amount = MoneyField(_("Invoice amount (yuan)"), validators=[DataRequired(), Length(max=20)], minimum_fen=1,
+                        maximum_fen=MAX_PRICE_FEN * MAX_STOCK)
+    document = FileField(_("The e-invoice PDF"), validators=[FileRequired()])
