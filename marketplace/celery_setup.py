@@ -18,6 +18,9 @@ BEAT_SCHEDULE = {
     # Downlink: consolidate runs twice a day (before the morning and afternoon loads), flag unpicked goods daily.
     "downlink-consolidate-runs": {"task": "downlink.consolidate_runs", "schedule": crontab(hour="7,14", minute=0)},
     "downlink-flag-unpicked": {"task": "downlink.flag_unpicked", "schedule": crontab(hour=8, minute=30)},
+    # Company-transfer orders: a reminder before the deadline, a notice when one lapsed (hourly, at :20).
+    "organisations-payment-reminders": {"task": "organisations.send_payment_reminders",
+                                        "schedule": crontab(minute=20)},
     "stripe-reconciliation": {"task": "reconciliation.sync_stripe", "schedule": 900.0},
     "api-purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 3600.0},
 }

@@ -58,6 +58,10 @@ def load_settings():
         "PLATFORM_BANK_NAME": _env("PLATFORM_BANK_NAME", "中国农业银行淄川支行"),
         "PLATFORM_BANK_ACCOUNT_NO": _env("PLATFORM_BANK_ACCOUNT_NO", "1523 0101 0400 1234 5"),
         "TRANSFER_PAYMENT_DAYS": int(_env("TRANSFER_PAYMENT_DAYS", "30")),
+        # The one extension an organisation may take, and how many days before the deadline its
+        # finance and approvers are reminded (organisations/payment_clock.py).
+        "TRANSFER_EXTENSION_DAYS": int(_env("TRANSFER_EXTENSION_DAYS", "15")),
+        "TRANSFER_REMINDER_DAYS": int(_env("TRANSFER_REMINDER_DAYS", "5")),
         # Downlink goods still at the service point this many days after arriving are flagged.
         "DOWNLINK_UNPICKED_DAYS": int(_env("DOWNLINK_UNPICKED_DAYS", "7")),
         # Settlement (DESIGN §3): a shipped parcel counts as delivered this many days after shipping

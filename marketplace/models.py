@@ -15,7 +15,8 @@ from marketplace.ledger.models import (  # noqa: F401
 )
 from marketplace.orders.models import Cart, CartItem, Order, OrderEvent, OrderLine, Shipment, StockReservation  # noqa: F401
 from marketplace.organisations.models import (  # noqa: F401
-    IncomingTransfer, Organisation, OrganisationMember, OrganisationQuota, Requisition, RequisitionLine,
+    IncomingTransfer, InvoiceRequest, IssuedInvoice, Organisation, OrganisationDocument, OrganisationMember,
+    OrganisationQuota, Requisition, RequisitionLine, ShipmentAcceptance,
 )
 from marketplace.outbox.models import OutboxMessage  # noqa: F401
 from marketplace.payments.models import Payment, Refund, RefundLine, StripeEvent  # noqa: F401

@@ -221,6 +221,15 @@ def confirm_receipt(public_no, shipment_id, buyer_id):
     return _step(shipment, buyer_id, "delivered", note="buyer", action="shipment.delivered", confirmed_by="buyer")
 
 
+def deliver_on_acceptance(shipment, actor_id):
+    """An organisation's acceptance (验收) of a shipped parcel is its receipt too: shipped → delivered,
+    confirmed by the buyer. Joins the caller's transaction (which records the acceptance and commits)."""
+    _move(shipment, ("shipped",), "delivered", delivered_at=utcnow(), delivery_confirmed_by="buyer")
+    db.session.add(OrderEvent(order_id=shipment.order_id, shipment_id=shipment.id, status="delivered",
+                              note="buyer", actor_id=actor_id, at=utcnow()))
+    sync_order_statuses([shipment.order_id])
+
+
 def record_carrier_delivery(shipment_id, actor_id):
     """The seller, or staff of the seller's town, records that the carrier delivered a shipment."""
     user = db.session.get(User, actor_id)

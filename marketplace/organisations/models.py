@@ -86,6 +86,11 @@ class Requisition(db.Model):
     decision_note: Mapped[str] = mapped_column(String(300), default="")
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
     transfer_reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The payment clock (organisations/payment_clock.py): one extension, one reminder, one notice of lapse.
+    extended_at: Mapped[datetime | None]
+    extended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reminded_at: Mapped[datetime | None]
+    lapse_notified_at: Mapped[datetime | None]
     lines: Mapped[list["RequisitionLine"]] = relationship(order_by="RequisitionLine.id")
     organisation: Mapped[Organisation] = relationship()
 
@@ -128,4 +133,84 @@ class IncomingTransfer(db.Model):
     __table_args__ = (
         one_of("outcome", TRANSFER_OUTCOMES, "transfer_outcome_known"),
         CheckConstraint("amount_fen > 0", name="incoming_transfer_positive"),
+    )
+
+
+DOCUMENT_KINDS = ("acceptance", "invoice")
+INVOICE_ISSUERS = ("seller", "platform")
+
+
+class OrganisationDocument(db.Model):
+    """A file an organisation keeps with its order: an acceptance record or an issued e-invoice.
+
+    Kept in the database, not under UPLOAD_DIR (whose files the storefront serves to anyone): only
+    the organisation's staff, the seller concerned and the platform read them, through a view that
+    checks who asks. The bytes are the re-written file (see organisations/documents.py), never the upload."""
+
+    __tablename__ = "organisation_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    content_type: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(db.LargeBinary, deferred=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (one_of("kind", DOCUMENT_KINDS, "organisation_document_kind_known"),)
+
+
+class ShipmentAcceptance(db.Model):
+    """The organisation's acceptance (验收) of one delivered shipment, once, with an optional document."""
+
+    __tablename__ = "shipment_acceptances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    accepted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("organisation_documents.id"))
+    document: Mapped[OrganisationDocument | None] = relationship()
+
+
+class InvoiceRequest(db.Model):
+    """What the organisation asks its order's invoices (发票) to say, and where to send them."""
+
+    __tablename__ = "invoice_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    tax_number: Mapped[str] = mapped_column(String(18))
+    email: Mapped[str] = mapped_column(String(254))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    invoices: Mapped[list["IssuedInvoice"]] = relationship(order_by="IssuedInvoice.id")
+
+
+class IssuedInvoice(db.Model):
+    """An e-invoice issued outside the product and recorded here: by the seller of one shipment for
+    its goods, or by the platform (`shipment_id` empty) for its part. One per shipment, one for the platform."""
+
+    __tablename__ = "issued_invoices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_request_id: Mapped[int] = mapped_column(ForeignKey("invoice_requests.id"), index=True)
+    issuer: Mapped[str] = mapped_column(String(10))
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), unique=True)
+    invoice_number: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+    document_id: Mapped[int] = mapped_column(ForeignKey("organisation_documents.id"))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    document: Mapped[OrganisationDocument] = relationship()
+
+    __table_args__ = (
+        one_of("issuer", INVOICE_ISSUERS, "invoice_issuer_known"),
+        CheckConstraint("amount_fen > 0", name="issued_invoice_positive"),
+        CheckConstraint("(issuer = 'seller') = (shipment_id IS NOT NULL)", name="seller_invoice_names_shipment"),
+        db.Index("uq_issued_invoices_platform_once", "invoice_request_id", unique=True,
+                 postgresql_where=db.text("issuer = 'platform'"), sqlite_where=db.text("issuer = 'platform'")),
     )

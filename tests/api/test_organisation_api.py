@@ -26,3 +26,23 @@ def test_people_outside_an_organisation_are_refused(api, demo):
 
 def test_a_year_out_of_range_is_refused(api, demo):
     assert api.get("/organisation/report", query_string={"year": "1999"}, as_="org-buyer@demo.cn").status_code == 422
+
+
+def test_an_approver_approves_through_the_api_but_never_their_own_or_twice(api, demo):
+    seed_demo_organisation_orders()
+    db.session.remove()
+    waiting = next(item for item in api.get("/organisation/requests", as_="org-approver@demo.cn").get_json()["items"]
+                   if item["status"] == "awaiting_approval")
+    path = f"/organisation/requests/{waiting['id']}/approve"
+    refused = api.post(path, as_="org-buyer@demo.cn")
+    assert refused.status_code == 403
+    assert api.post(path, as_="buyer@demo.cn").status_code == 404  # not theirs: it does not exist for them
+    approved = api.post(path, as_="org-approver@demo.cn")
+    assert approved.status_code == 200, approved.get_json()
+    body = approved.get_json()
+    assert body["status"] == "approved" and body["order_status"] == "pending_payment"
+    assert body["transfer_reference"].startswith("XF") and body["pay_before"] is not None
+    assert api.post(path, as_="org-approver@demo.cn").status_code == 409
+    assert api.post(f"/organisation/requests/{waiting['id']}/return", json={"note": "太晚了"},
+                    as_="org-approver@demo.cn").status_code == 409
+    assert api.post("/organisation/requests/999999/approve", as_="org-approver@demo.cn").status_code == 404

@@ -119,6 +119,7 @@ def demo_ids():
         "membership_id": 999999, "token": "not-a-real-token", "kind": None,
         # objects of later states (a claim, its photo, a parcel): their pages' refusals, in Chinese
         "claim_id": 999999, "photo_id": 999999, "order_line_id": 999999, "shipment_id": 999999,
+        "invoice_id": 999999, "acceptance_id": 999999,
         "town_slug": db.session.get(Town, town_staff.town_id).slug,
         # The demo canteen's order paid by company transfer (its page shows the transfer and the lines).
         "requisition_id": db.session.scalar(select(Requisition.id).where(Requisition.order_id.is_not(None))

@@ -7,7 +7,9 @@ from marketplace.extensions import db
 from marketplace.local_time import local_today
 from marketplace.orders.models import Order
 from marketplace.organisations.report import quota_report
-from marketplace.organisations.requisitions import requisitions_of
+from marketplace.organisations.requisitions import (
+    approve_requisition, requisition_for, requisitions_of, return_requisition,
+)
 from marketplace.organisations.services import membership
 from marketplace.organisations.transfers import transfer_of_order
 from marketplace.web.api.framework import operation
@@ -33,6 +35,24 @@ def _request(requisition):
 def list_order_requests(user):
     """Newest first: approval status, the order approval placed, its transfer reference and payment."""
     return schemas.OrderRequestList(items=[_request(row) for row in requisitions_of(user.id)])
+
+
+@operation("POST", "/organisation/requests/<id:requisition_id>/approve", tag="Organisations",
+           summary="Approve an order request (places the order)", roles=STAFF, response=schemas.OrderRequest)
+def approve_order_request(user, requisition_id):
+    """An approver of the organisation, never the one who submitted it: the order is placed (prices and
+    stock taken now) and waits for its company transfer, whose reference the answer carries."""
+    requisition_for(user.id, requisition_id)  # another organisation's request does not exist (404)
+    return _request(approve_requisition(user.id, requisition_id))
+
+
+@operation("POST", "/organisation/requests/<id:requisition_id>/return", tag="Organisations",
+           summary="Return an order request to its buyer", roles=STAFF, body=schemas.RequestReturnIn,
+           response=schemas.OrderRequest)
+def return_order_request(user, requisition_id, body):
+    """With the approver's note; the lines go back into the buyer's cart."""
+    requisition_for(user.id, requisition_id)
+    return _request(return_requisition(user.id, requisition_id, body.note))
 
 
 @operation("GET", "/organisation/report", tag="Organisations", summary="The organisation's quota report for a year",

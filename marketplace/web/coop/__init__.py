@@ -8,5 +8,5 @@ from flask import Blueprint
 bp = Blueprint("coop", __name__, url_prefix="/coop")
 
 from marketplace.web.coop import (  # noqa: E402,F401
-    agent, claims, fulfilment, listings, lots, members, periods, presales, routes, rules,
+    agent, claims, fulfilment, invoices, listings, lots, members, periods, presales, routes, rules,
 )

@@ -196,3 +196,12 @@ class PreSaleForm(Form):
                                 validators=[InputRequired()])
     balance_days = WholeNumberField(_("Days a buyer has to pay the balance"), default=3,
                                     validators=[InputRequired(), NumberRange(1, 30)])
+
+
+class InvoiceUploadForm(Form):
+    """The e-invoice a seller issued for its shipment to an organisation."""
+
+    invoice_number = StringField(_("Invoice number"), validators=[DataRequired(), Length(max=30)])
+    amount = MoneyField(_("Invoice amount (yuan)"), validators=[DataRequired(), Length(max=20)], minimum_fen=1,
+                        maximum_fen=MAX_PRICE_FEN * MAX_STOCK)
+    document = FileField(_("The e-invoice PDF"), validators=[FileRequired()])

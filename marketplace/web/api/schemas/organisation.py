@@ -2,7 +2,7 @@ from datetime import date
 
 from pydantic import Field
 
-from marketplace.web.api.schemas import Output, QueryInput, UtcDateTime
+from marketplace.web.api.schemas import Input, Output, QueryInput, UtcDateTime
 from marketplace.web.security.fields import api_whole_number
 
 
@@ -54,3 +54,7 @@ class QuotaReport(Output):
     mechanisms: dict[str, Mechanism]
     places: list[ReachedPlace]
     cooperatives: dict[str, int]
+
+
+class RequestReturnIn(Input):
+    note: str = Field(min_length=1, max_length=300, description="why the approver returns it, shown to the buyer")
