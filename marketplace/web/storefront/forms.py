@@ -137,3 +137,12 @@ class ClaimForm(Form):
         ("refund", _("A refund to my original payment method")), ("replacement", _("A replacement"))],
         validators=[InputRequired(_("Choose a refund or a replacement."))])
     note = TextAreaField(_("Note (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class GuestPhoneForm(Form):
+    """A mainland mobile number, then the one-time code texted to it (one page, two steps)."""
+
+    step = HiddenField(default="send", validators=[AnyOf(("send", "verify"), message=_("Please start again."))])
+    phone = StringField(_("Mobile number"), validators=[DataRequired(_("Enter your mobile number.")), Length(max=20)])
+    code = StringField(_("Code from the text message"), validators=[Optional(), Length(max=6, message=_(
+        "The code has 6 digits."))])
