@@ -1,4 +1,4 @@
-from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -37,7 +37,7 @@ def _pickup_choices():
 def checkout():
     guest = None if current_user.is_authenticated else guest_phone()
     if not current_user.is_authenticated and guest is None:
-        return redirect(url_for("storefront.guest_checkout"))
+        return current_app.login_manager.unauthorized()  # the sign-in page offers guest checkout too
     cart = visitor_cart(create=True)
     form = CheckoutForm()
     form.service_point_id.choices = _pickup_choices()
@@ -56,7 +56,7 @@ def checkout():
         if not form.validate():
             flash(_first_error(form), "error")
             return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer,
-                                   quotes=quotes), 400
+                                   quotes=quotes, guest=guest), 400
         delivery = Delivery(kind=form.delivery_kind.data, recipient_name=form.recipient_name.data,
                             recipient_phone=form.recipient_phone.data, address=form.address.data or "",
                             service_point_id=form.service_point_id.data or None)
@@ -66,7 +66,7 @@ def checkout():
         except DomainError as error:
             flash(error.message, "error")
             return render_template("storefront/checkout.html", form=form, lines=carts.cart_lines(cart.id),
-                                   quote=offer, quotes=quotes), error.status
+                                   quote=offer, quotes=quotes, guest=guest), error.status
         if guest:
             session["guest_orders"] = [*session.get("guest_orders", [])[-19:], order.public_no]
         return redirect(url_for("storefront.pay", public_no=order.public_no)), 303
