@@ -64,9 +64,10 @@ def send_code(phone_text, purpose="guest"):
     recent = db.session.scalars(select(PhoneCode.created_at).where(
         PhoneCode.phone == phone, PhoneCode.created_at > now - timedelta(hours=1))).all()
     if any(sent > now - RESEND_AFTER for sent in recent):
-        raise TooManyCodes(_("A code was sent to this number less than a minute ago. Please wait before asking again."))
+        raise TooManyCodes(_("A code was sent to this number less than a minute ago. Please wait before asking again."),
+                          code="code_sent_lately")
     if len(recent) >= MAX_CODES_PER_HOUR:
-        raise TooManyCodes(_("Too many codes were sent to this number. Please try again in an hour."))
+        raise TooManyCodes(_("Too many codes were sent to this number. Please try again in an hour."), code="too_many_codes")
     code = f"{secrets.randbelow(1_000_000):06d}"
     row = PhoneCode(phone=phone, purpose=purpose, code_hash=_digest(phone, purpose, code), created_at=now,
                     expires_at=now + timedelta(minutes=current_app.config["PHONE_CODE_MINUTES"]))
@@ -95,7 +96,8 @@ def check_code(phone_text, code_text, purpose="guest"):
         .order_by(PhoneCode.created_at.desc(), PhoneCode.id.desc()).limit(1))
     if row is None or row.expires_at < now or row.attempts >= MAX_ATTEMPTS:
         db.session.rollback()
-        raise DomainError(_("This code has expired or was used up. Ask for a new code."), field="code")
+        raise DomainError(_("This code has expired or was used up. Ask for a new code."), code="code_expired",
+                          field="code")
     counted = db.session.execute(update(PhoneCode).where(PhoneCode.id == row.id, PhoneCode.used_at.is_(None),
                                                          PhoneCode.attempts < MAX_ATTEMPTS)
                                  .values(attempts=PhoneCode.attempts + 1).returning(PhoneCode.id)
@@ -103,7 +105,8 @@ def check_code(phone_text, code_text, purpose="guest"):
     right = CODE.match(code_text) and hmac.compare_digest(row.code_hash, _digest(phone, purpose, code_text))
     if counted is None or not right:
         db.session.commit()
-        raise DomainError(_("That code is not right. Check the text message and try again."), field="code")
+        raise DomainError(_("That code is not right. Check the text message and try again."), code="code_wrong",
+                          field="code")
     db.session.execute(update(PhoneCode).where(PhoneCode.id == row.id).values(used_at=now)
                        .execution_options(synchronize_session=False))
     db.session.commit()
