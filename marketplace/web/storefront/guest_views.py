@@ -13,19 +13,16 @@ from marketplace.web.storefront.cart_views import _first_error
 from marketplace.web.storefront.forms import GuestPhoneForm
 from marketplace.web.storefront.guest_access import guest_phone, order_no_of_link, remember_guest
 
-# Each page: (title, what the code is for, the purpose of its codes).
-PAGES = {
-    "checkout": ("storefront/guest_phone.html", "guest"),
-    "orders": ("storefront/guest_phone.html", "guest"),
-    "claim": ("storefront/guest_phone.html", "claim"),
-}
+# Each page of the two steps -> the purpose of its codes (a code for one never opens another).
+PURPOSES = {"checkout": "guest", "orders": "guest", "claim": "claim"}
+TEMPLATE = "storefront/guest_phone.html"
 CODE_LIMIT = "5 per minute; 20 per hour"
 
 
 def _phone_step(page, done):
     """The two steps of one page: text a code to the number, then check the code; `done(phone)`
     is the response once the number is proven."""
-    template, purpose = PAGES[page]
+    template, purpose = TEMPLATE, PURPOSES[page]
     form = GuestPhoneForm()
     if not form.is_submitted():
         return render_template(template, form=form, page=page, code_sent=False)
