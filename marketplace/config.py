@@ -100,6 +100,17 @@ def load_settings():
         "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
         # Development default: mail is appended to this file instead of sent; unset it in production.
         "MAIL_LOG_PATH": _env("MAIL_LOG_PATH", str(INSTANCE_DIR / "mail.log") if _env("MAIL_SERVER") is None else None),
+        # One-time codes by SMS (guest checkout): "log" writes them to SMS_LOG_PATH (a local
+        # stand-in, development and tests); "aliyun" sends them with Alibaba Cloud SMS.
+        "SMS_BACKEND": _env("SMS_BACKEND", "log"),
+        "SMS_LOG_PATH": _env("SMS_LOG_PATH", str(INSTANCE_DIR / "sms.log")),
+        "ALIYUN_SMS_ACCESS_KEY_ID": _env("ALIYUN_SMS_ACCESS_KEY_ID"),
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": _env("ALIYUN_SMS_ACCESS_KEY_SECRET"),
+        "ALIYUN_SMS_SIGN_NAME": _env("ALIYUN_SMS_SIGN_NAME"),
+        "ALIYUN_SMS_TEMPLATE_CODE": _env("ALIYUN_SMS_TEMPLATE_CODE"),
+        "ALIYUN_SMS_ENDPOINT": _env("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com"),
+        "ALIYUN_SMS_PROTOCOL": _env("ALIYUN_SMS_PROTOCOL", "https"),
+        "PHONE_CODE_MINUTES": int(_env("PHONE_CODE_MINUTES", "10")),
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "zh_CN",

@@ -9,6 +9,7 @@ from marketplace.coops.models import (  # noqa: F401
     ShareHolding, SharingRule,
 )
 from marketplace.downlink.models import DeliveryArea, DeliveryRun, PickupTicket  # noqa: F401
+from marketplace.guests.models import PhoneCode  # noqa: F401
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding, LoveFundGrant  # noqa: F401
 from marketplace.ledger.models import (  # noqa: F401
     Account, FoldMark, HouseholdIncome, JournalEntry, LotAllocation, Posting, TownFigures, TownIncome,

@@ -112,6 +112,7 @@ def app(request, database_url, broker_url, tmp_path_factory):
         "OUTBOX_DISPATCH": False,
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         "MAIL_LOG_PATH": str(tmp_path_factory.mktemp("mail") / "mail.log"),
+        "SMS_LOG_PATH": str(tmp_path_factory.mktemp("sms") / "sms.log"),
         "CELERY": {
             **load_settings()["CELERY"],
             "broker_url": broker_url,

@@ -113,14 +113,17 @@ def new_public_no():
     return f"SX{utcnow():%y%m%d}{secrets.token_hex(4).upper()}"
 
 
-def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, before_commit=None):
+def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, before_commit=None, guest_phone=None):
     """Turn the cart into an order awaiting payment, reserving its stock until RESERVATION_MINUTES pass.
 
     The amounts come from the variants' current prices; `donation_fen` (the optional round-up
     to the town's love fund) must be what `quote` offers, or zero. An order paid by company
     transfer holds its stock for `hold_minutes` instead; `before_commit(order)` records, in the
-    same transaction, what placed it (an organisation's approval).
+    same transaction, what placed it (an organisation's approval). A guest's order has no
+    buyer but the mobile number the guest proved with a one-time code (`guest_phone`).
     """
+    if (buyer_id is None) == (guest_phone is None):
+        raise Forbidden(_("Sign in or confirm your mobile number to place an order."))
     lines = cart_lines(cart_id)
     if not lines:
         raise EmptyCart(_("Your cart is empty."))
@@ -134,7 +137,7 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, 
     now = utcnow()
     expires = now + timedelta(minutes=hold_minutes or current_app.config["RESERVATION_MINUTES"])
     order = Order(
-        public_no=new_public_no(), buyer_id=buyer_id, direction="uplink", status="pending_payment",
+        public_no=new_public_no(), buyer_id=buyer_id, guest_phone=guest_phone, direction="uplink", status="pending_payment",
         delivery_kind=delivery.kind, recipient_name=delivery.recipient_name.strip(),
         recipient_phone=delivery.recipient_phone.strip(),
         address=delivery.address.strip() if delivery.kind == "address" else "",
@@ -177,6 +180,25 @@ def order_for_buyer(public_no, buyer_id):
     if order is None or order.buyer_id != buyer_id:
         raise NotFound(_("No such order."))
     return order
+
+
+def order_for_visitor(public_no, buyer_id=None, guest_phone=None, guest_order_nos=()):
+    """The order if this visitor may see it, else NotFound: the buyer's own order, or a guest
+    order (no account) whose number the visitor proved by code or whose signed link they opened."""
+    order = db.session.scalar(select(Order).where(Order.public_no == public_no))
+    if order is not None:
+        if buyer_id is not None and order.buyer_id == buyer_id:
+            return order
+        if order.buyer_id is None and order.guest_phone and (
+                order.guest_phone == guest_phone or order.public_no in guest_order_nos):
+            return order
+    raise NotFound(_("No such order."))
+
+
+def guest_orders(guest_phone, limit=100):
+    """A guest's orders (not yet claimed by an account), newest first."""
+    return db.session.scalars(select(Order).where(Order.guest_phone == guest_phone, Order.buyer_id.is_(None))
+                              .order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)).all()
 
 
 def _payable(order):

@@ -54,6 +54,9 @@ class Order(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_no: Mapped[str] = mapped_column(String(32), unique=True)
     buyer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # A guest's order (no account): the mainland mobile number proven with a one-time code.
+    # An account that proves the same number later takes the order over (buyer_id).
+    guest_phone: Mapped[str | None] = mapped_column(String(11), index=True)
     direction: Mapped[str] = mapped_column(String(10), default="uplink")
     status: Mapped[str] = mapped_column(String(20), default="pending_payment", index=True)
     payment_method: Mapped[str] = mapped_column(String(10), default="stripe")

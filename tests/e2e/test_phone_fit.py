@@ -34,11 +34,12 @@ EVERY_ROLE = ("buyer@demo.cn", "coop@demo.cn", "town@demo.cn", "admin@demo.cn", 
 SHARED_PAGES = {"storefront.index", "auth.change_password", "api_tokens.api_tokens"}
 # Opened signed out: sign-in and sign-up, the links sent by e-mail (with a token that is not valid).
 SIGNED_OUT_PAGES = {"auth.login", "storefront.signup", "storefront.forgot_password", "storefront.reset_password",
-                    "invitations.accept"}
+                    "invitations.accept", "storefront.guest_checkout", "storefront.guest_find_orders",
+                    "storefront.guest_orders"}
 # Not pages: files, JSON for a progress bar, redirects.
 NOT_PAGES = {"static", "storefront.media", "storefront.set_language", "admin.import_progress",
              "town.statement_job_status", "town.statement_job_download", "auth.logout", "storefront.claim_photo",
-             "storefront.payment_status", "org.acceptance_document"}
+             "storefront.payment_status", "org.acceptance_document", "storefront.guest_order_link"}
 FILE_SUFFIXES = (".pdf", ".xlsx", ".csv", ".svg")
 # Kept as screenshots to look at: each portal's first page and the buyer's home.
 SCREENSHOTS = {"storefront.index", "coop.dashboard", "town.dashboard", "town.households", "downlink.agent_home",

@@ -26,9 +26,13 @@ OUTSIDER_ROLE = {"anonymous": None, "buyer": "buyer", "another buyer": "buyer",
 PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefront.product", "storefront.product_qr",
           "storefront.cart", "storefront.add_to_cart", "storefront.set_language", "storefront.signup", "storefront.forgot_password",
           "storefront.reset_password", "storefront.town_impact_page", "storefront.media", "auth.login",
-          "invitations.accept"}
+          "invitations.accept",
+          # Guest checkout (no account): a visitor proves a mobile number by a texted code.
+          "storefront.guest_checkout", "storefront.guest_find_orders",
+          "storefront.guest_orders"}
 # Any signed-in person; anonymous visitors are sent to sign in.
-SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders", "storefront.preorders"}
+SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders", "storefront.preorders",
+             "storefront.claim_phone_orders"}
 # Any buyer's account (pre-ordering a harvest); other roles are refused.
 BUYERS = {"storefront.new_preorder"}
 # Objects of the buyer buyer@demo.cn: every other person is refused.
@@ -43,7 +47,8 @@ BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test
 CLAIM_ORDER_ROUTES = {"storefront.open_claim", "storefront.answer_offer", "storefront.appeal_claim",
                       "api.list_order_claims", "api.open_claim", "api.answer_offer"}
 # Tested on their own terms (signature, bearer token), not by session role.
-OWN_RULES = {"webhooks.stripe_webhook", "health.healthz"}
+# A guest order's signed link: tests/storefront/test_guest_checkout.py (opens that order, a tampered one nothing).
+OWN_RULES = {"webhooks.stripe_webhook", "health.healthz", "storefront.guest_order_link"}
 # Areas whose every route is walked by an access test of their own, with the area's objects:
 # the cooperative portal (tests/web/test_coop_access.py), the town portal
 # (tests/web/test_town_access.py) and the API and its tokens (tests/api/, per-token scope).

@@ -1,4 +1,4 @@
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -24,6 +24,7 @@ from marketplace.web.payment_page import payment_page
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.cart_views import _first_error
 from marketplace.web.storefront.forms import CheckoutForm, ConfirmForm, SimulateWalletForm, WalletForm
+from marketplace.web.storefront.guest_access import buyer_or_guest, guest_phone, is_guest, order_link_token, visitor_order
 from marketplace.web.storefront.session_cart import visitor_cart
 
 def _pickup_choices():
@@ -33,13 +34,17 @@ def _pickup_choices():
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
-@login_required
 def checkout():
+    guest = None if current_user.is_authenticated else guest_phone()
+    if not current_user.is_authenticated and guest is None:
+        return current_app.login_manager.unauthorized()  # the sign-in page offers guest checkout too
     cart = visitor_cart(create=True)
     form = CheckoutForm()
     form.service_point_id.choices = _pickup_choices()
-    if request.method == "GET" and not form.recipient_name.data:
+    if request.method == "GET" and not form.recipient_name.data and guest is None:
         form.recipient_name.data = current_user.name
+    if request.method == "GET" and not form.recipient_phone.data and guest:
+        form.recipient_phone.data = guest
     lines = carts.cart_lines(cart.id)
     if not lines:
         flash(_("Your cart is empty."), "error")
@@ -51,27 +56,30 @@ def checkout():
         if not form.validate():
             flash(_first_error(form), "error")
             return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer,
-                                   quotes=quotes), 400
+                                   quotes=quotes, guest=guest), 400
         delivery = Delivery(kind=form.delivery_kind.data, recipient_name=form.recipient_name.data,
                             recipient_phone=form.recipient_phone.data, address=form.address.data or "",
                             service_point_id=form.service_point_id.data or None)
         try:
-            order = place_order(cart.id, current_user.id, delivery,
-                                donation_fen=offer.round_up_fen if form.round_up.data else 0)
+            order = place_order(cart.id, None if guest else current_user.id, delivery,
+                                donation_fen=offer.round_up_fen if form.round_up.data else 0, guest_phone=guest)
         except DomainError as error:
             flash(error.message, "error")
             return render_template("storefront/checkout.html", form=form, lines=carts.cart_lines(cart.id),
-                                   quote=offer, quotes=quotes), error.status
+                                   quote=offer, quotes=quotes, guest=guest), error.status
+        if guest:
+            session["guest_orders"] = [*session.get("guest_orders", [])[-19:], order.public_no]
         return redirect(url_for("storefront.pay", public_no=order.public_no)), 303
-    return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer, quotes=quotes)
+    return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer, quotes=quotes,
+                           guest=guest)
 
 
 @bp.get("/orders/<public_no>/pay")
-@login_required
+@buyer_or_guest
 def pay(public_no):
-    order = order_for_buyer(public_no, current_user.id)
+    order = visitor_order(public_no)
     wallet = pending_wallet_step(order.id) if order.status == "pending_payment" else None
-    order = order_for_buyer(public_no, current_user.id)  # a wallet attempt that ended was just settled
+    order = visitor_order(public_no)  # a wallet attempt that ended was just settled
     if order.status != "pending_payment":
         return redirect(url_for("storefront.order_detail", public_no=public_no))
     return payment_page("storefront/pay.html", order,
@@ -84,12 +92,12 @@ def pay(public_no):
 
 
 @bp.post("/orders/<public_no>/pay/wallet")
-@login_required
+@buyer_or_guest
 def pay_with_wallet(public_no):
     """WeChat Pay shows its QR on the pay page; Alipay's page is opened from the pay page, and
     sends the buyer back to the order."""
     form = WalletForm()
-    order = order_for_buyer(public_no, current_user.id)
+    order = visitor_order(public_no)
     if not form.validate():
         flash(_first_error(form), "error")
         return redirect(url_for("storefront.pay", public_no=public_no)), 303
@@ -107,11 +115,11 @@ def pay_with_wallet(public_no):
 
 
 @bp.post("/orders/<public_no>/pay/simulate")
-@login_required
+@buyer_or_guest
 def simulate_wallet(public_no):
     """The local test payment server's stand-in for the buyer's phone (scan and pay, or not)."""
     form = SimulateWalletForm()
-    order = order_for_buyer(public_no, current_user.id)
+    order = visitor_order(public_no)
     if not form.validate():
         return redirect(url_for("storefront.pay", public_no=public_no)), 303
     try:
@@ -125,19 +133,19 @@ def simulate_wallet(public_no):
 
 
 @bp.get("/orders/<public_no>/payment-status")
-@login_required
+@buyer_or_guest
 def payment_status(public_no):
     """What the pay page polls while a QR is shown: the order's status as the webhook left it."""
-    order = order_for_buyer(public_no, current_user.id)
+    order = visitor_order(public_no)
     return jsonify(status=order.status, pending=order.status == "pending_payment",
                    order_url=url_for("storefront.order_detail", public_no=public_no))
 
 
 @bp.post("/orders/<public_no>/pay/test-card")
-@login_required
+@buyer_or_guest
 def pay_test_card(public_no):
     form = ConfirmForm()
-    order = order_for_buyer(public_no, current_user.id)
+    order = visitor_order(public_no)
     if not form.validate():
         return redirect(url_for("storefront.pay", public_no=public_no)), 303
     try:
@@ -157,15 +165,15 @@ def orders():
 
 
 @bp.get("/orders/<public_no>")
-@login_required
+@buyer_or_guest
 def order_detail(public_no):
-    order = order_for_buyer(public_no, current_user.id)
+    order = visitor_order(public_no)
     if order.status == "pending_payment" and request.args.get("payment_intent"):
         # Back from Stripe's page: read the order's own PaymentIntent (never the one in the URL).
         payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
         if payment is not None:
             settle_payment_intent(payment.stripe_payment_intent_id)
-            order = order_for_buyer(public_no, current_user.id)
+            order = visitor_order(public_no)
     receipt = impact_receipt(order.id) if order.paid_at else None
     paid_with = db.session.scalar(select(Payment.payment_method_type).where(Payment.order_id == order.id)) \
         if order.paid_at else None
@@ -175,7 +183,9 @@ def order_detail(public_no):
                            form=ConfirmForm(formdata=None),
                            claims=claims_of_order(order.id), lines_by_id={line.id: line for line in order.lines},
                            shipment_status={view.shipment.id: view.shipment.status for view in shipments},
-                           claim_window_open=claim_window_open(order))
+                           claim_window_open=claim_window_open(order), guest=is_guest(),
+                           guest_link=public_url("storefront.guest_order_link", token=order_link_token(order.public_no))
+                           if order.buyer_id is None and order.guest_phone else None)
 
 
 @bp.post("/orders/<public_no>/shipments/<int:shipment_id>/received")

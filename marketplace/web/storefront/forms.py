@@ -151,3 +151,12 @@ class PreOrderForm(Form):
     recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
     recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
     address = StringField(_("Address"), validators=[DataRequired(_("Enter the delivery address.")), Length(max=300)])
+
+
+class GuestPhoneForm(Form):
+    """A mainland mobile number, then the one-time code texted to it (one page, two steps)."""
+
+    step = HiddenField(default="send", validators=[AnyOf(("send", "verify"), message=_("Please start again."))])
+    phone = StringField(_("Mobile number"), validators=[DataRequired(_("Enter your mobile number.")), Length(max=20)])
+    code = StringField(_("Code from the text message"), validators=[Optional(), Length(max=6, message=_(
+        "The code has 6 digits."))])

@@ -1,0 +1,1 @@
+"""Guests: buyers without an account, known by a mainland mobile number proven with a one-time code."""
