@@ -80,3 +80,47 @@ def test_no_page_of_any_role_has_a_serious_accessibility_violation(app, demo_dis
     print(f"axe audited {audited} pages in {time.monotonic() - started:.0f} s")
     assert audited >= 60, f"only {audited} pages audited"
     assert not failures, f"{len(failures)} pages:\n" + "\n".join(failures)
+
+
+ELDER_PAGES = ("/", "/products", "/products?q=雪梨", "/products/jiao-snow-pears", "/cart", "/login")
+
+
+def _elder_figures(page):
+    """The smallest text, the tightest line spacing and the smallest touch target of the page's
+    visible text, paragraphs and controls."""
+    return page.evaluate("""() => {
+        const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0
+                                && getComputedStyle(el).visibility !== 'hidden'; };
+        const texts = [...document.querySelectorAll('main p, main li, main h3, main dd, main label, main .price')].filter(visible);
+        const sizes = texts.map(el => parseFloat(getComputedStyle(el).fontSize));
+        const spacing = texts.map(el => { const s = getComputedStyle(el);
+            return s.lineHeight === 'normal' ? 1.2 : parseFloat(s.lineHeight) / parseFloat(s.fontSize); });
+        const controls = [...document.querySelectorAll('button, .button, select, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), .site-nav a, summary')]
+            .filter(visible).map(el => { const r = el.getBoundingClientRect(); return [Math.min(r.width, r.height), el.outerHTML.slice(0, 60)]; });
+        controls.sort((a, b) => a[0] - b[0]);
+        return {font: Math.min(...sizes), spacing: Math.min(...spacing), target: controls[0]};
+    }""")
+
+
+def test_elder_mode_meets_the_ageing_friendly_figures_on_a_phone(app, demo_district, live_server, browser):
+    """适老化: main text ≥ 18 px, line spacing ≥ 1.3, touch targets ≥ 60 × 60 px (axe checks the
+    contrast in the sweep above); screenshots kept in test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for language in ("zh-CN", "en"):
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                      locale=language)
+        page = context.new_page()
+        if language == "en":
+            page.goto(live_server + "/lang/en")
+        page.goto(live_server + "/")
+        page.click(".elder-switch button")  # the header's switch, as a person would
+        page.wait_for_load_state()
+        assert page.evaluate("document.documentElement.classList.contains('elder')")
+        for number, url in enumerate(ELDER_PAGES):
+            page.goto(live_server + url)
+            figures = _elder_figures(page)
+            assert figures["font"] >= 18, (url, figures)
+            assert figures["spacing"] >= 1.3, (url, figures)
+            assert figures["target"][0] >= 60, (url, figures)
+            page.screenshot(path=str(ARTIFACTS / f"elder-mode-390-{number}-{language}.png"), full_page=True)
+        context.close()
