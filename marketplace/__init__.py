@@ -81,6 +81,7 @@ def register_blueprints(app):
     from marketplace.web.api import bp as api
     from marketplace.web.auth import bp as auth
     from marketplace.web.coop import bp as coop
+    from marketplace.web import elder_mode
     from marketplace.web.downlink import bp as downlink
     from marketplace.web.health import bp as health
     from marketplace.web.invitations import bp as invitations
@@ -94,6 +95,7 @@ def register_blueprints(app):
     for blueprint in (storefront, auth, health, webhooks, coop, town, downlink, supplier, admin, invitations,
                       org, api, api_tokens):
         app.register_blueprint(blueprint)
+    elder_mode.init_app(app)
 
 
 def register_errorhandlers(app):

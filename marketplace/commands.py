@@ -1,6 +1,16 @@
 """Flask CLI commands: `flask --app wsgi <command>`."""
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
+
+catalog_cli = AppGroup("catalog", help="Look after the catalogue's search index.")
+
+
+@catalog_cli.command("reindex")
+def reindex_command():
+    """Rewrite every product's search terms (after marketplace/catalog/synonyms.py changed)."""
+    from marketplace.catalog.search import reindex_all
+
+    click.echo(f"{reindex_all()} products reindexed")
 
 
 def register(app):
@@ -15,6 +25,7 @@ def register(app):
     app.cli.add_command(ledger_cli)
     app.cli.add_command(rotate_field_keys_command)
     app.cli.add_command(reconcile_cli)
+    app.cli.add_command(catalog_cli)
 
 
 @click.command("seed-demo")

@@ -2,10 +2,11 @@
 
 Search goes through the products' `search_terms` (character bigrams and words, see
 `marketplace.catalog.search`): a GIN index on PostgreSQL, so a two-character Chinese term such as
-雪梨 never scans the titles. Results keep the catalogue's order (featured, then newest), never a
-relevance order: ranking would read every match (3,334 products for 小米 among 50,000, 75 ms),
-while the catalogue's order lets PostgreSQL walk ix_products_listing and stop at the page's end
-for a common term, and take the GIN index for a rare one (`_search_plan` chooses).
+雪梨 never scans the titles. Results here keep the catalogue's order (featured, then newest):
+ranking every match would read them all (3,334 products for 小米 among 50,000, 75 ms), while the
+catalogue's order lets PostgreSQL walk ix_products_listing and stop at the page's end for a common
+term, and take the GIN index for a rare one (`_search_plan` chooses). The storefront's relevance
+order (`marketplace.catalog.ranking`) scores only the first matches this order finds.
 
 A page is fetched as `per_page + 1` rows: the extra row says whether there is a next page, so no
 COUNT(*) over the matches is run (the API asks for `total`, which counts only then). The

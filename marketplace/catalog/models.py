@@ -81,6 +81,8 @@ class Product(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Search index terms (character bigrams, words), kept by marketplace.catalog.search on flush.
     search_terms: Mapped[str] = mapped_column(db.Text, default="", server_default="")
+    # The same terms of the titles alone: a search ranks a match in the title above one elsewhere.
+    title_terms: Mapped[str] = mapped_column(db.Text, default="", server_default="")
     # The lowest price of its active variants, NULL when none is on sale: written by the database's
     # triggers (marketplace.catalog.lowest_price), never by the ORM, so a loaded product's copy can
     # be older than its variants. The listings read it in SQL.

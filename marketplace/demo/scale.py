@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from marketplace.catalog import lowest_price
-from marketplace.catalog.search import LABEL_WORDS, product_terms
+from marketplace.catalog.search import LABEL_WORDS, product_terms, title_terms
 from marketplace.crypto import blind_index, mask
 from marketplace.demo.scale_ledger import LedgerWriter
 from marketplace.demo.seed import CATEGORIES, GIVEN, SURNAMES
@@ -237,8 +237,9 @@ def _catalogue(copier, sizes, district):
     for p in range(1, sizes.products + 1):
         products.append(_product(p, sizes, sellers, direct_households, suppliers, category_id, district))
     # The triggers that keep lowest_price_fen are off for the load: it is written here.
-    copier.copy("products", [*PRODUCT_COLUMNS, "search_terms", "lowest_price_fen"],
-                ((*row[:len(PRODUCT_COLUMNS)], _search_terms(row), min(_variant_price(row[-4], i) for i in (0, 1)))
+    copier.copy("products", [*PRODUCT_COLUMNS, "search_terms", "title_terms", "lowest_price_fen"],
+                ((*row[:len(PRODUCT_COLUMNS)], _search_terms(row, sizes.cooperatives), title_terms(row[7], row[8]),
+                  min(_variant_price(row[-4], i) for i in (0, 1)))
                  for row in products))
     copier.copy("product_photos", ["id", "product_id", "filename", "thumbnail", "position"],
                 ((p, p, f"products/scale-{p % 12}.jpg", f"products/scale-{p % 12}-thumb.jpg", 0)
@@ -277,12 +278,20 @@ def _village_names(v):
     return f"{SURNAMES[v % 12][0]}家{v}村", f"{SURNAMES[v % 12][1]}jia {v} Village"
 
 
-def _search_terms(row):
+def _search_terms(row, cooperatives):
     """The product's search terms, as `marketplace.catalog.search` keeps them for the app's writes."""
     column = dict(zip(PRODUCT_COLUMNS, row))
     village_zh, village_en = _village_names(column["origin_village_id"]) if column["origin_village_id"] else ("", "")
     labels = [label for label in LABEL_WORDS if column[label]]
-    return product_terms(column["title_zh"], column["title_en"], village_zh, village_en, labels)
+    return product_terms(column["title_zh"], column["title_en"], village_zh, village_en, labels,
+                         *_cooperative_names(column["seller_id"], cooperatives))
+
+
+def _cooperative_names(seller_id, cooperatives):
+    """The names `generate` gives cooperative `seller_id` (cooperatives' sellers share their ids), or blanks."""
+    if seller_id > cooperatives:
+        return "", ""
+    return f"第{seller_id}号{PRODUCE[seller_id % 12][0]}专业合作社", f"Cooperative {seller_id} ({PRODUCE[seller_id % 12][1]})"
 
 
 def _product(p, sizes, sellers, direct_households, suppliers, category_id, district):

@@ -42,3 +42,9 @@ def change_password(user_id, current_password, new_password):
     db.session.commit()
     tell_owner_tokens_ended(user_id, revoked, "password_changed")
     return user
+
+
+def set_elder_mode(user_id, on):
+    """Remember a user's choice of 长辈模式 (large text, high contrast, big touch targets) on every device."""
+    db.session.execute(update(User).where(User.id == user_id).values(elder_mode=bool(on)))
+    db.session.commit()

@@ -2,7 +2,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -36,6 +36,8 @@ class User(UserMixin, db.Model):
     is_active_account: Mapped[bool] = mapped_column(default=True)
     # Bumped on logout-everywhere, password change and deactivation: old cookies stop working.
     session_version: Mapped[int] = mapped_column(default=1)
+    # 长辈模式: large text, high contrast, big touch targets (marketplace.web.elder_mode).
+    elder_mode: Mapped[bool] = mapped_column(default=False, server_default=false())
     locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -14,7 +14,7 @@ PAGE_CACHE_SECONDS (a backstop for what no version tracks, such as lots drawn do
 
 A hit is one Redis round trip (a Lua script compares the versions) before any SQL and before the
 user is loaded. Only anonymous visitors without a cart or flashed messages get cached pages; the
-language is part of the key and the page's CSRF token is swapped for the visitor's own.
+language and elder mode are part of the key and the page's CSRF token is swapped for the visitor's own.
 Without CACHE_REDIS_URL nothing is cached.
 """
 import functools
@@ -101,7 +101,7 @@ def cached_page(view):
         store = _store()
         if store is None or not SHAREABLE_SESSION_KEYS.issuperset(session.keys()):
             return view(*args, **kwargs)
-        key = f"page:{get_locale()}:{request.full_path}"
+        key = f"page:{get_locale()}:{_elder_key()}:{request.full_path}"
         try:
             body, changes, old_keys, old_stamp = _lookup_script(store)(keys=[key, CHANGES_KEY])
         except redis.RedisError:
@@ -115,6 +115,13 @@ def cached_page(view):
         return response
 
     return wrapper
+
+
+def _elder_key():
+    """Elder mode changes the page (marketplace.web.elder_mode): an anonymous visitor's cookie says it."""
+    from marketplace.web.elder_mode import COOKIE
+
+    return "elder" if request.cookies.get(COOKIE) == "1" else "std"
 
 
 def _rendered_for_a_user():

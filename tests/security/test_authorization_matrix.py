@@ -24,7 +24,7 @@ OUTSIDER_ROLE = {"anonymous": None, "buyer": "buyer", "another buyer": "buyer",
                  "agent of another service point": "agent", "supplier other than the owner": "supplier"}
 # Open to everyone (public pages, sign-in, the cart of whoever holds it).
 PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefront.product", "storefront.product_qr",
-          "storefront.cart", "storefront.add_to_cart", "storefront.set_language", "storefront.signup", "storefront.forgot_password",
+          "storefront.cart", "storefront.add_to_cart", "storefront.set_language", "elder_mode.switch", "storefront.signup", "storefront.forgot_password",
           "storefront.reset_password", "storefront.town_impact_page", "storefront.media", "auth.login",
           "invitations.accept",
           # Guest checkout (no account): a visitor proves a mobile number by a texted code.
@@ -81,7 +81,7 @@ def url_values(world, endpoint, arguments):
               "slug": world.town_slug if endpoint == "storefront.town_impact_page" else world.product_slug,
               "item_id": world.cart_item_id, "run_id": world.run_id, "supplier_id": world.supplier_id,
               "variant_id": world.variant_id, "area_id": world.area_id, "token": "not-a-real-token",
-              "code": "en", "filename": "css/app.css" if endpoint == "static" else "none.png",
+              "code": "en", "state": "on", "filename": "css/app.css" if endpoint == "static" else "none.png",
               "household_id": world.lingzi_household_id, "user_id": world.buyer_id, "kind": "households" if endpoint == "admin.import_template" else "towns",
               "record_id": world.lingzi_town_id, "job_id": 999999, "requisition_id": world.requisition_id,
               "presale_id": world.presale_id, "preorder_id": world.preorder_id,

@@ -27,23 +27,52 @@ def test_a_title_is_indexed_under_its_characters_bigrams_and_words():
     assert "焦氏雪梨" not in terms and "焦雪" not in terms
 
 
-def list_products(titles, labels=None):
-    """Active products with one variant each, sold by the demo's snow-pear seller; returns their slugs."""
+def plain_seller(pear):
+    """A cooperative whose name holds none of the searched words (the demo's pear cooperative is
+    响泉焦氏雪梨专业合作社, and a cooperative's name finds its products)."""
+    from marketplace.catalog.models import Seller
+    from marketplace.coops.models import Cooperative
+
+    found = db.session.scalar(db.select(Seller).join(Cooperative).filter(Cooperative.registration_no == "SEARCH-TEST"))
+    if found:
+        return found.id
+    coop = Cooperative(town_id=pear.origin_village.town_id, registration_no="SEARCH-TEST", name_zh="试验田社",
+                       name_en="Trial Field Co")
+    db.session.add(coop)
+    db.session.flush()
+    seller = Seller(kind="cooperative", cooperative_id=coop.id)
+    db.session.add(seller)
+    db.session.flush()
+    return seller.id
+
+
+def list_products(titles, labels=None, stock=None):
+    """Active products with one variant each, sold by a plainly named cooperative in the snow pears'
+    village; returns their slugs."""
     pear = db.session.scalar(db.select(Product).filter_by(slug="jiao-snow-pears"))
+    seller_id = plain_seller(pear)
     for number, (title_zh, title_en) in enumerate(titles):
-        product = Product(slug=f"search-{number}", seller_id=pear.seller_id, category_id=pear.category_id,
+        product = Product(slug=f"search-{number}", seller_id=seller_id, category_id=pear.category_id,
                           origin_village_id=pear.origin_village_id, title_zh=title_zh, title_en=title_en,
                           **(labels or {}).get(number, {}))
         db.session.add(product)
         db.session.flush()
         db.session.add(Variant(product_id=product.id, sku=f"S-{number}", name_zh="1斤", name_en="1 jin",
-                               price_fen=1000 + number, stock_available=5))
+                               price_fen=1000 + number, stock_available=(stock or {}).get(number, 5)))
     db.session.commit()
 
 
-def found(client, text):
+def found(client, text, **args):
+    """The products found holding all the words of `text`, in the page's order."""
+    page = client.get("/products", query_string={"q": text, **args}).get_data(as_text=True)
+    return re.findall(r'href="/products/(search-\d+)"', page.split('class="some-words"')[0])
+
+
+def found_some(client, text):
+    """The products shown below them, holding only some of the words."""
     page = client.get("/products", query_string={"q": text}).get_data(as_text=True)
-    return re.findall(r'href="/products/(search-\d+)"', page)
+    return re.findall(r'href="/products/(search-\d+)"', page.split('class="some-words"')[1]) \
+        if 'class="some-words"' in page else []
 
 
 @pytest.fixture
@@ -72,13 +101,117 @@ def test_english_words_match_whatever_their_case_and_plural(client, catalogue):
     assert found(client, "PEAR") == ["search-0"]
     assert set(found(client, "millet")) == {"search-1", "search-2", "search-3"}
     assert found(client, "golden millet") == ["search-3"]
-    assert found(client, "mill") == []  # words, not prefixes
+    assert search.query_terms("mill") == ["mill"] and " mill " not in index_terms("Golden millet")  # words, not prefixes
 
 
 def test_a_label_finds_products_as_its_words_do_and_results_keep_the_catalogue_order(client, catalogue):
     # 富硒 in the title of search-5, only as a label of search-4: both found, newest listing first.
     assert found(client, "富硒") == ["search-5", "search-4"]
     assert found(client, "selenium") == ["search-5", "search-4"]
+
+
+def test_a_title_is_indexed_under_the_pinyin_of_its_words_in_full_and_as_initials():
+    terms = set(index_terms("焦氏雪梨").split())
+    assert {"xueli", "xl", "jiaoshi", "js", "jiaoshixueli", "jsxl"} <= terms
+    assert query_terms("xueli") == ["xueli"] and query_terms("XL") == ["xl"]
+
+
+def test_pinyin_and_its_initials_find_the_chinese_title(client, catalogue):
+    assert found(client, "xueli") == ["search-0"]
+    assert found(client, "xl") == ["search-0"]
+    assert found(client, "jiaoshixueli") == ["search-0"]
+    assert set(found(client, "xiaomi")) == {"search-1", "search-2", "search-3"}
+    assert found(client, "youjixiaomi") == ["search-1"]  # 有机小米 as one word, not 有机大米、小米粥
+
+
+def test_one_and_two_character_queries_are_still_the_bigram_index(client, catalogue):
+    """Pinyin and synonyms add terms; they change neither what a query asks for nor what it finds."""
+    assert query_terms("梨") == ["梨"] and query_terms("雪梨") == ["雪梨"] and query_terms("小米") == ["小米"]
+    assert found(client, "梨") == ["search-0"]
+    assert set(found(client, "米")) == {"search-1", "search-2", "search-3"}
+    assert found(client, "苹果", sort="featured") == ["search-5", "search-4"]
+
+
+def test_synonyms_and_regional_names_find_each_other(client, demo):
+    list_products([("高山马铃薯", "Mountain potatoes"), ("洋芋粉条", "Potato noodles"), ("沂蒙土豆", "Yimeng potatoes"),
+                   ("番茄酱", "Tomato sauce"), ("山里红果干", "Dried haws")])
+    assert found(client, "土豆", sort="featured") == ["search-2", "search-1", "search-0"]
+    assert found(client, "土豆")[0] == "search-2"  # the name as typed in the title ranks first
+    assert found(client, "马铃薯")[0] == "search-0" and set(found(client, "马铃薯")) == {"search-0", "search-1", "search-2"}
+    assert found(client, "tudou")[0] == "search-2" and len(found(client, "tudou")) == 3
+    assert found(client, "西红柿") == ["search-3"]
+    assert found(client, "山楂") == ["search-4"]
+    assert found(client, "山药") == []  # a word that only shares characters with a synonym
+
+
+def test_relevance_puts_the_title_as_typed_first_then_the_title_then_the_village_and_stock(client, demo):
+    list_products([
+        ("有机大米、小米粥", "Rice and millet porridge"),  # 0: 有机 and 小米 scattered: no 机小, not found
+        ("有机小米", "Organic millet"),                  # 1: as typed, in stock
+        ("小米有机杂粮", "Millet mix"),                    # 2: 有机 and 小米 both held, not 机小: not found
+        ("高山有机小米礼盒", "Millet gift box"),            # 3: as typed, in a longer title, sold out
+        ("沂蒙有机小米", "Yimeng millet"),                  # 4: as typed, in stock
+        ("精品杂粮", "Fine grains"),                      # 5: in a cooperative 有机小米 village? no: not found
+    ], stock={3: 0})
+    # Newest first among equals; the sold-out one below those in stock.
+    assert found(client, "有机小米") == ["search-4", "search-1", "search-3"]
+    # By words: the title as typed above the village: the pear village's name finds every product.
+    village = db.session.scalar(db.select(Product).filter_by(slug="search-0")).origin_village
+    ranked = found(client, f"{village.name_zh} 小米")
+    assert ranked[:1] == ["search-4"] and set(ranked) == {"search-0", "search-1", "search-2", "search-3", "search-4"}
+    assert ranked.index("search-3") > ranked.index("search-1")  # sold out: below the others of equal title
+    # An explicit sort still wins over relevance.
+    assert found(client, "有机小米", sort="price_asc") == ["search-1", "search-3", "search-4"]
+
+
+def test_several_words_show_every_word_first_then_some_of_them_labelled(client, demo):
+    list_products([("太河山楂", "Taihe hawthorn"), ("山花蜂蜜", "Wildflower honey"), ("山楂蜂蜜膏", "Hawthorn honey paste"),
+                   ("高山蓝莓", "Mountain blueberries")])
+    assert found(client, "山楂 蜂蜜") == ["search-2"]
+    assert set(found_some(client, "山楂 蜂蜜")) == {"search-0", "search-1"}
+    assert found(client, "山楂蜂蜜") == ["search-2"]  # cut into words by jieba for the others
+    assert set(found_some(client, "山楂蜂蜜")) == {"search-0", "search-1"}
+    page = client.get("/products", query_string={"q": "山楂 蓝莓"}).get_data(as_text=True)
+    assert "没有商品包含您输入的全部词语" in page and found(client, "山楂 蓝莓") == []
+    assert set(found_some(client, "山楂 蓝莓")) == {"search-0", "search-2", "search-3"}
+    assert found_some(client, "山楂") == []  # one word: nothing to fall back on
+
+
+def test_an_english_typo_shows_what_the_nearest_word_finds(client, catalogue):
+    page = client.get("/products", query_string={"q": "milet"}).get_data(as_text=True)
+    assert "millet" in page.split("</h1>")[1] and set(found(client, "milet")) == {"search-1", "search-2", "search-3"}
+    assert "正在显示" in page
+    assert set(found(client, "golden milett")) == {"search-3"}
+    assert found(client, "zzzzqx") == []
+
+
+def test_pages_past_the_ranked_candidates_carry_on_in_the_catalogue_order(client, demo, monkeypatch):
+    from marketplace.catalog import ranking
+
+    list_products([(f"测试小米{number:02d}", f"Test millet {number}") for number in range(9)])
+    monkeypatch.setattr(ranking, "RANK_CANDIDATES", 4)
+    ranking.ranked_statement.cache_clear()
+    try:
+        slugs, number = [], 1
+        while True:
+            page = ranking.ranked_cards(CatalogueQuery(text="测试小米", sort=ranking.RELEVANCE, per_page=2, page=number))
+            slugs += [card.slug for card in page.items]
+            if not page.has_next:
+                break
+            number += 1
+        assert sorted(slugs) == sorted(f"search-{n}" for n in range(9)) and len(slugs) == 9
+    finally:
+        ranking.ranked_statement.cache_clear()
+
+
+def test_a_cooperative_name_finds_its_products_and_renaming_it_reindexes_them(client, catalogue):
+    from marketplace.coops.models import Cooperative
+
+    assert found(client, "试验田") != []
+    coop = db.session.scalar(db.select(Cooperative).filter_by(registration_no="SEARCH-TEST"))
+    coop.name_zh = "丰收合作社"
+    db.session.commit()
+    assert found(client, "试验田") == [] and len(found(client, "丰收")) == 6
 
 
 def test_the_village_name_finds_its_products(client, catalogue):

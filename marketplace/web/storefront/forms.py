@@ -6,6 +6,7 @@ from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, InputRequire
 from marketplace.catalog.browse import LABEL_COLUMNS, SORTS
 from marketplace.catalog.listings import MAX_PRICE_FEN
 from marketplace.catalog.models import Variant
+from marketplace.catalog.ranking import RELEVANCE
 from marketplace.money import format_fen
 from marketplace.orders.cart import MAX_QUANTITY
 from marketplace.web.forms import Form
@@ -58,14 +59,23 @@ class BrowseForm(Form):
                            range_message=PRICE_RANGE_MESSAGE)
     max_price = MoneyField(validators=[Optional(), Length(max=12)], maximum_fen=MAX_PRICE_FEN, message=PRICE_MESSAGE,
                            range_message=PRICE_RANGE_MESSAGE)
-    # Blank means the default; any other text (" " included) must be one of the sorts.
-    sort = SelectField(choices=[(key, key) for key in SORTS], default="featured",
+    # Blank means the default (relevance for a search, else featured); any other text (" " included)
+    # must be one of the sorts.
+    sort = SelectField(choices=[(key, key) for key in (RELEVANCE, *SORTS)], default="",
                        validators=[Optional(strip_whitespace=False)])
     page = WholeNumberField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
 
     @property
     def min_price_fen(self):
         return self.min_price.fen
+
+    @property
+    def chosen_sort(self):
+        """Relevance for a search unless another sort is asked for; featured for a listing."""
+        searching = bool((self.q.data or "").strip())
+        if self.sort.data == RELEVANCE or not self.sort.data:
+            return RELEVANCE if searching else "featured"
+        return self.sort.data
 
     @property
     def max_price_fen(self):

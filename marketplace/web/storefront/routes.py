@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, redirect, render_template, request, send_from_directory, session, url_for
 from sqlalchemy import select
 
-from marketplace.catalog import browse
+from marketplace.catalog import browse, ranking
 from marketplace.catalog.models import Category, Product
 from marketplace.catalog.provenance import product_for_buyers
 from marketplace.coops.models import Cooperative
@@ -69,11 +69,14 @@ def browse_products():
     query = browse.CatalogueQuery(
         text=form.q.data or "", category_id=form.category.data, town_id=form.town.data, village_id=form.village.data,
         cooperative_id=form.cooperative.data, household_id=form.household.data, labels=tuple(form.label.data or ()),
-        min_price_fen=form.min_price_fen, max_price_fen=form.max_price_fen, sort=form.sort.data or "featured",
+        min_price_fen=form.min_price_fen, max_price_fen=form.max_price_fen, sort=form.chosen_sort,
         page=form.page.data or 1)
-    page = browse.search_cards(query)
-    return render_template("storefront/browse.html", form=form, page=page, heading=heading,
-                           categories=categories, towns=towns,
+    if query.sort == ranking.RELEVANCE:
+        results = ranking.search_ranked(query)
+    else:
+        results = ranking.Results(browse.search_cards(query), [])
+    return render_template("storefront/browse.html", form=form, page=results.page, results=results, heading=heading,
+                           categories=categories, towns=towns, sort=query.sort,
                            page_url=lambda number: url_for("storefront.browse_products", page=number,
                                                            **_multi(request.args)))
 
