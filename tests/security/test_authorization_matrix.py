@@ -194,7 +194,7 @@ def cells(app, world):
     return found
 
 
-def test_every_route_refuses_every_outsider_and_a_refusal_changes_nothing(app, world, capsys):
+def test_every_route_refuses_every_outsider_and_a_refusal_changes_nothing(app, world, capsys, stripe_server):
     routes = cells(app, world)
     checked, denied, failures = 0, 0, []
     for endpoint, method, url, data, parametrised in routes:
