@@ -18,5 +18,5 @@ def _connect_signals(state):
 
 
 from marketplace.web.storefront import (  # noqa: E402,F401
-    account, cart_views, checkout_views, claims_views, impact_views, routes,
+    account, cart_views, checkout_views, claims_views, impact_views, routes, store_credit_views,
 )
