@@ -340,12 +340,16 @@ def check_store_credit(report):
         if rule not in STORE_CREDIT_RULES:
             report.fail("store_credit", f"buyer {owner_id}'s store credit moved by a {rule} entry",
                         entry_id=entry_id, buyer_id=owner_id)
-        else:
+        if balance > 0:
             report.fail("store_credit", f"buyer {owner_id}'s store credit left at {-int(balance)} fen",
                         entry_id=entry_id, buyer_id=owner_id)
+    # Issued: the refunds to store credit the ledger has posted, by the refund's own amount (one recorded
+    # but not yet posted by its task is not the buyer's to spend yet).
+    posted = select(JournalEntry.id).where(JournalEntry.refund_id == Refund.id,
+                                           JournalEntry.rule == STORE_CREDIT_ISSUED).exists()
     issued = dict(db.session.execute(
         select(Order.buyer_id, func.sum(Refund.amount_fen)).join(Refund, Refund.order_id == Order.id)
-        .where(Refund.method == "store_credit", Refund.status == "succeeded").group_by(Order.buyer_id)).all())
+        .where(Refund.method == "store_credit", posted).group_by(Order.buyer_id)).all())
     balances = dict(db.session.execute(
         select(Account.owner_id, -func.sum(Posting.amount_fen)).join(Posting, Posting.account_id == Account.id)
         .where(Account.kind == "store_credit").group_by(Account.owner_id)).all())
