@@ -28,7 +28,7 @@ PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefron
           "storefront.reset_password", "storefront.town_impact_page", "storefront.media", "auth.login",
           "invitations.accept"}
 # Any signed-in person; anonymous visitors are sent to sign in.
-SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders"}
+SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders", "storefront.store_credit"}
 # Objects of the buyer buyer@demo.cn: every other person is refused.
 BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test_card", "storefront.cancel",
                "storefront.confirm_cancel",

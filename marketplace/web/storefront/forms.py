@@ -138,6 +138,5 @@ class ClaimForm(Form):
         validators=[InputRequired(_("Choose a refund or a replacement."))])
     refund_to = RadioField(_("Refund to"), default="original", choices=[
         ("original", _("My original payment method")),
-        ("store_credit", _("Store credit, to spend on my next order"))],
-        validators=[InputRequired(_("Choose where the refund goes."))])
+        ("store_credit", _("Store credit, to spend on my next order"))])  # left out: the original method
     note = TextAreaField(_("Note (optional)"), validators=[Optional(), Length(max=500)])
