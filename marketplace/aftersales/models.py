@@ -13,6 +13,8 @@ CLAIM_REMEDIES = ("refund", "replacement")
 # escalated → resolved or rejected by town staff.
 CLAIM_STATUSES = ("awaiting_seller", "offered", "escalated", "resolved", "rejected")
 OPEN_CLAIM_STATUSES = ("awaiting_seller", "offered", "escalated")
+# Where a claim's refund goes: the buyer's original payment method, or the buyer's store credit.
+REFUND_DESTINATIONS = ("original", "store_credit")
 # Who bears a claim's cost; the seller is the cooperative, the household selling through its agent, or the supplier.
 BEARERS = ("seller", "carrier", "platform")
 
@@ -36,6 +38,8 @@ class Claim(db.Model):
     quantity: Mapped[int]
     note: Mapped[str] = mapped_column(String(500), default="")
     remedy: Mapped[str] = mapped_column(String(12))
+    # Chosen by the buyer when opening the claim; town staff deciding it may change it.
+    refund_to: Mapped[str] = mapped_column(String(12), default="original", server_default="original")
     status: Mapped[str] = mapped_column(String(16), default="awaiting_seller", index=True)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The seller answers by then (and the buyer answers an offer by then): past it, town staff decide.
@@ -59,6 +63,7 @@ class Claim(db.Model):
     __table_args__ = (
         one_of("reason", CLAIM_REASONS, "claim_reason_known"),
         one_of("remedy", CLAIM_REMEDIES, "claim_remedy_known"),
+        one_of("refund_to", REFUND_DESTINATIONS, "claim_refund_to_known"),
         one_of("status", CLAIM_STATUSES, "claim_status_known"),
         CheckConstraint("quantity > 0", name="claim_quantity_positive"),
         CheckConstraint("offer_fen IS NULL OR offer_fen > 0", name="claim_offer_positive"),

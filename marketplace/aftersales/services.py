@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import String, cast, exists, func, literal, select, update
 
 from marketplace.aftersales.models import (
-    BEARERS, CLAIM_REASONS, CLAIM_REMEDIES, OPEN_CLAIM_STATUSES, Claim, ClaimPhoto,
+    BEARERS, CLAIM_REASONS, CLAIM_REMEDIES, OPEN_CLAIM_STATUSES, REFUND_DESTINATIONS, Claim, ClaimPhoto,
 )
 from marketplace.audit.services import record
 from marketplace.catalog.models import Seller, Variant
@@ -99,7 +99,7 @@ def _buyer_order(public_no, buyer_id):
     return order
 
 
-def open_claim(public_no, order_line_id, buyer_id, reason, quantity, remedy, note="", photos=()):
+def open_claim(public_no, order_line_id, buyer_id, reason, quantity, remedy, note="", photos=(), refund_to="original"):
     """The buyer claims `quantity` units of one line of a delivered shipment; commits. Returns the Claim.
 
     Refused with nothing changed (no claim, no photo kept, no hold) when the order is not the
@@ -114,6 +114,8 @@ def open_claim(public_no, order_line_id, buyer_id, reason, quantity, remedy, not
         raise DomainError(_("Choose what is wrong."), field="reason")
     if remedy not in CLAIM_REMEDIES:
         raise DomainError(_("Choose a refund or a replacement."), field="remedy")
+    if refund_to not in REFUND_DESTINATIONS:
+        raise DomainError(_("Choose where the refund goes."), field="refund_to")
     quantity = _parse_int(quantity, _("Enter how many units are affected."), "quantity")
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
@@ -147,14 +149,14 @@ def open_claim(public_no, order_line_id, buyer_id, reason, quantity, remedy, not
                          days=current_app.config["AFTER_SALES_DAYS"]))
     claim = Claim(order_id=order.id, shipment_id=shipment.id, order_line_id=line.id, seller_id=line.seller_id,
                   product_id=line.product_id, buyer_id=buyer_id, reason=reason, quantity=quantity, note=note,
-                  remedy=remedy, status="awaiting_seller", opened_at=now, respond_by=_deadline(now))
+                  remedy=remedy, refund_to=refund_to, status="awaiting_seller", opened_at=now, respond_by=_deadline(now))
     db.session.add(claim)
     db.session.flush()
     for pair in reencoded:
         path, thumbnail = write_reencoded(pair, "claims")
         db.session.add(ClaimPhoto(claim_id=claim.id, path=path, thumbnail_path=thumbnail))
     _event(claim, "claim_opened", buyer_id, note=f"claim:{claim.id}")
-    _audit("claim.opened", claim, buyer_id, reason=reason, quantity=quantity, remedy=remedy)
+    _audit("claim.opened", claim, buyer_id, reason=reason, quantity=quantity, remedy=remedy, refund_to=refund_to)
     db.session.commit()
     return claim
 
@@ -311,11 +313,15 @@ def parse_percents(seller, carrier, platform):
     return percents
 
 
-def decide(claim_id, actor_id, refund_fen, percents, reason):
+def decide(claim_id, actor_id, refund_fen, percents, reason, refund_to=None):
     """Town staff decide an escalated claim: refund `refund_fen` (0: nothing is refunded) borne by
-    `percents` ({seller, carrier, platform} in whole percent, adding up to 100), for `reason`; commits.
+    `percents` ({seller, carrier, platform} in whole percent, adding up to 100), for `reason`, to
+    `refund_to` (the original payment method or store credit; None keeps the buyer's choice); commits.
     Two staff deciding at once decide it once: the second is told it was decided."""
     claim = claim_for_staff(actor_id, claim_id)
+    if refund_to is not None and refund_to not in REFUND_DESTINATIONS:
+        raise DomainError(_("Choose where the refund goes."), field="refund_to")
+    refund_to = refund_to or claim.refund_to
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_NOTE:
         raise DomainError(_("Give the reason for the decision."), field="reason")
@@ -327,13 +333,13 @@ def decide(claim_id, actor_id, refund_fen, percents, reason):
     now = _now()
     _move(claim, ("escalated",), status="resolved" if refund_fen else "rejected", decided_by_id=actor_id,
           decided_at=now, decision_reason=reason, seller_percent=percents["seller"],
-          carrier_percent=percents["carrier"], platform_percent=percents["platform"])
+          carrier_percent=percents["carrier"], platform_percent=percents["platform"], refund_to=refund_to)
     if refund_fen:
         _refund(claim, refund_fen, actor_id)
     else:
         release_hold_if_clear(claim.shipment_id)
     _event(claim, "claim_decided", actor_id, note=f"claim:{claim.id}")
-    _audit("claim.decided", claim, actor_id, refund_fen=refund_fen, reason=reason,
+    _audit("claim.decided", claim, actor_id, refund_fen=refund_fen, reason=reason, refund_to=refund_to,
            **{f"{bearer}_percent": percent for bearer, percent in percents.items()})
     db.session.commit()
     return claim
@@ -341,7 +347,7 @@ def decide(claim_id, actor_id, refund_fen, percents, reason):
 
 def _refund(claim, amount_fen, actor_id):
     refund = refund_claim_uncommitted(claim.order_id, claim.order_line_id, claim.quantity, amount_fen, actor_id,
-                                      reason=f"after-sales claim {claim.id}")
+                                      reason=f"after-sales claim {claim.id}", method=claim.refund_to)
     claim.refund_fen, claim.refund_id = amount_fen, refund.id
     db.session.flush()
 

@@ -13,8 +13,9 @@ ACCOUNT_KINDS = (
     "payment_fees", "love_fund", "shipping", "payouts_in_transit", "bank",
     "fixed_return_receivable", "cash_collected", "refund_losses", "claims_receivable",
     "presale_deposits",  # pre-sale deposits and balances held until their pre-order is filled or refunded
+    "store_credit",  # what the platform owes a buyer as store credit (a claim refunded as credit), spent at checkout
 )
-OWNER_TYPES = ("", "household", "cooperative", "supplier", "town", "investment", "presale")
+OWNER_TYPES = ("", "household", "cooperative", "supplier", "town", "investment", "presale", "buyer")
 
 
 class Account(db.Model):

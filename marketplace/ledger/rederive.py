@@ -114,7 +114,7 @@ class Causes:
             self.allocations.setdefault(row.order_line_id, []).append(row)
         self.payments = _by_id(Payment, [_number(e.idempotency_key, 1) for e in of(names.PAYMENT_RECEIVED)])
         self.lots = _by_id(SupplyLot, [e.lot_id for e in of(names.FLOOR_PURCHASE)])
-        refund_entries = of(names.REFUND, names.REFUND_PAID, names.CLAIM)
+        refund_entries = of(names.REFUND, names.REFUND_PAID, names.STORE_CREDIT_ISSUED, names.CLAIM)
         self.refunds = _by_id(Refund, [e.refund_id for e in refund_entries])
         self.refund_lines = {}
         for row in _rows(RefundLine, RefundLine.refund_id, self.refunds):
@@ -318,6 +318,15 @@ def _as_posted_only(entry, causes, this_refund):
 def refund_paid(entry, causes):
     refund = _refund(entry, causes)
     return _legs((SALES_PENDING, refund.amount_fen), (STRIPE_RECEIVABLE, -refund.amount_fen))
+
+
+def store_credit_issued(entry, causes):
+    """A refund to store credit: what the refund says, from sales_pending to its order's buyer's credit."""
+    refund = _refund(entry, causes)
+    if refund.method != "store_credit":
+        raise Underivable(f"refund {refund.id} went to the {refund.method} payment method, not store credit")
+    order = _need(causes.orders.get(entry.order_id), "order")
+    return _legs((SALES_PENDING, refund.amount_fen), (("store_credit", "buyer", order.buyer_id), -refund.amount_fen))
 
 
 def refund_failed(entry, causes):
@@ -587,7 +596,7 @@ REDERIVATIONS = {
     names.DIRECT_SALE: direct_sale, names.SUPPLIER_SALE: supplier_sale, names.COOPERATIVE_SALE: cooperative_sale,
     names.SHIPPING: shipping, names.LOVE_FUND_DONATION: love_fund_donation, names.FLOOR_PURCHASE: floor_purchase,
     names.REFUND: refund, names.CLAIM: after_sales_claim,
-    names.REFUND_PAID: refund_paid, names.REFUND_FAILED: refund_failed, names.PAYOUT_APPROVED: payout_approved,
+    names.REFUND_PAID: refund_paid, names.STORE_CREDIT_ISSUED: store_credit_issued, names.REFUND_FAILED: refund_failed, names.PAYOUT_APPROVED: payout_approved,
     names.PAYOUT_PAID: payout_paid, names.PAYOUT_FAILED: payout_failed, names.STRIPE_PAYOUT: stripe_payout,
     names.DIVIDEND: dividend, names.FIXED_RETURN: fixed_return, names.FIXED_RETURN_RECEIVED: fixed_return_received,
     names.LOVE_FUND_AID: love_fund_aid, names.LOVE_FUND_GIFT: love_fund_gift,

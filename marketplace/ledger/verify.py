@@ -20,10 +20,10 @@ from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Post
 from marketplace.ledger.rederive import SHAPE_ONLY, rederive_entries
 from marketplace.ledger.rules.names import (
     COOPERATIVE_SALE, DIRECT_SALE, EARNINGS_PAYMENT, FLOOR_PURCHASE, ORDER_ATTRIBUTION_RULES, ORDER_PAYMENT_RULES,
-    PAYOUT_APPROVED, RECIPIENT_KINDS, REFUND_FAILED, REFUND_PAID, SUPPLIER_SALE,
+    PAYOUT_APPROVED, RECIPIENT_KINDS, REFUND_FAILED, REFUND_PAID, STORE_CREDIT_ISSUED, SUPPLIER_SALE,
 )
-from marketplace.orders.models import OrderLine
-from marketplace.payments.models import Payment
+from marketplace.orders.models import Order, OrderLine
+from marketplace.payments.models import Payment, Refund
 
 SALE_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE)
 SPENDING_RULES = (PAYOUT_APPROVED, EARNINGS_PAYMENT)
@@ -97,7 +97,7 @@ pending AS (SELECT e.order_id, SUM(p.amount_fen) AS fen FROM journal_entries e
             JOIN postings p ON p.entry_id = e.id JOIN ledger_accounts a ON a.id = p.account_id
             WHERE e.order_id IS NOT NULL AND a.kind = 'sales_pending' GROUP BY e.order_id),
 refunded AS (SELECT r.order_id, SUM(r.amount_fen) AS fen FROM refunds r
-             JOIN journal_entries e ON e.refund_id = r.id WHERE e.rule = '{REFUND_PAID}'
+             JOIN journal_entries e ON e.refund_id = r.id WHERE e.rule IN ('{REFUND_PAID}', '{STORE_CREDIT_ISSUED}')
              -- a refund Stripe failed after it was posted gave nothing back
              AND NOT EXISTS (SELECT 1 FROM journal_entries f WHERE f.refund_id = r.id AND f.rule = '{REFUND_FAILED}')
              GROUP BY r.order_id)
@@ -322,6 +322,45 @@ def check_presales_add_up(report):
     report.counts["preorders_paid"] = len(paid)
 
 
+STORE_CREDIT_RULES = (STORE_CREDIT_ISSUED,)  # what may move a buyer's store credit
+
+
+def check_store_credit(report):
+    """Every buyer's store credit equals what refunds issued to it less what was spent of it (nothing
+    spends it yet: checkout does not take store credit), only store-credit rules move it, and no
+    entry ever took it below zero (a running balance per account, in entry order)."""
+    running = (select(Posting.entry_id, Posting.account_id, Account.owner_id, JournalEntry.rule,
+                      func.sum(Posting.amount_fen).over(partition_by=Posting.account_id,
+                                                        order_by=Posting.entry_id).label("balance"))
+               .join(Account, Posting.account_id == Account.id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
+               .where(Account.kind == "store_credit")).subquery()
+    for entry_id, owner_id, rule, balance in db.session.execute(
+            select(running.c.entry_id, running.c.owner_id, running.c.rule, running.c.balance)
+            .where((running.c.balance > 0) | running.c.rule.not_in(STORE_CREDIT_RULES))).all():
+        if rule not in STORE_CREDIT_RULES:
+            report.fail("store_credit", f"buyer {owner_id}'s store credit moved by a {rule} entry",
+                        entry_id=entry_id, buyer_id=owner_id)
+        if balance > 0:
+            report.fail("store_credit", f"buyer {owner_id}'s store credit left at {-int(balance)} fen",
+                        entry_id=entry_id, buyer_id=owner_id)
+    # Issued: the refunds to store credit the ledger has posted, by the refund's own amount (one recorded
+    # but not yet posted by its task is not the buyer's to spend yet).
+    posted = select(JournalEntry.id).where(JournalEntry.refund_id == Refund.id,
+                                           JournalEntry.rule == STORE_CREDIT_ISSUED).exists()
+    issued = dict(db.session.execute(
+        select(Order.buyer_id, func.sum(Refund.amount_fen)).join(Refund, Refund.order_id == Order.id)
+        .where(Refund.method == "store_credit", posted).group_by(Order.buyer_id)).all())
+    balances = dict(db.session.execute(
+        select(Account.owner_id, -func.sum(Posting.amount_fen)).join(Posting, Posting.account_id == Account.id)
+        .where(Account.kind == "store_credit").group_by(Account.owner_id)).all())
+    for buyer_id in sorted(set(issued) | set(balances), key=lambda value: value or 0):
+        expected, held = int(issued.get(buyer_id) or 0), int(balances.get(buyer_id) or 0)
+        if expected != held:
+            report.fail("store_credit", f"buyer {buyer_id} holds {held} fen of store credit, "
+                        f"issued − spent is {expected}", buyer_id=buyer_id)
+    report.counts["store_credit_accounts"] = len(balances)
+
+
 def check_hash_chain(report):
     """Every sealed entry still hashes to its link; no link is missing; every entry is sealed or queued."""
     status = chain.verify_chain(progress=_progress(report, "links checked"))
@@ -389,6 +428,6 @@ def _progress(report, what):
     return step
 
 
-CHECKS = (check_entries_balance, check_orders_add_up, check_presales_add_up, check_exactly_once, check_lots,
+CHECKS = (check_entries_balance, check_orders_add_up, check_presales_add_up, check_store_credit, check_exactly_once, check_lots,
           check_never_below_zero, check_available_not_negative, check_settings_recorded, check_rederivation, check_hash_chain, check_checkpoints,
           check_guards)

@@ -3,8 +3,11 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.database import utcnow
+from marketplace.database import one_of, utcnow
 from marketplace.extensions import db
+
+# Where a refund goes back to: the original payment method (through Stripe), or store credit.
+REFUND_METHODS = ("original", "store_credit")
 
 
 class Payment(db.Model):
@@ -50,11 +53,15 @@ class Refund(db.Model):
     # Who bears a refund of goods whose sale had settled (platform, cooperative, supplier or
     # carrier): what the payees can no longer give back is posted as that party's loss or claim.
     borne_by: Mapped[str] = mapped_column(String(12), default="")
+    # Where the money goes back: the buyer's original payment method through Stripe, or the
+    # buyer's store credit (no Stripe refund: it is done, `succeeded`, when recorded).
+    method: Mapped[str] = mapped_column(String(12), default="original", server_default="original")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     lines: Mapped[list["RefundLine"]] = relationship(order_by="RefundLine.id")
 
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="refund_positive"),)
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="refund_positive"),
+                      one_of("method", REFUND_METHODS, "refund_method_known"))
 
 
 class RefundLine(db.Model):

@@ -44,7 +44,7 @@ from marketplace.orders.models import ORDER_STATUSES, Order, OrderEvent, OrderLi
 from marketplace.outbox.services import publish
 from marketplace.payments import stripe_gateway
 from marketplace.payments.events import record_event
-from marketplace.payments.models import Payment, Refund, RefundLine
+from marketplace.payments.models import REFUND_METHODS, Payment, Refund, RefundLine
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +130,17 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
     return refund
 
 
-def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, actor_id, reason=""):
+def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, actor_id, reason="", method="original"):
     """An after-sales claim's refund: `amount_fen` (at most those units' price) for `quantity` units of
-    one line, to the buyer's original payment method; never the shipping or the round-up.
+    one line, to the buyer's original payment method or (`method="store_credit"`) the buyer's store
+    credit; never the shipping or the round-up.
 
-    Recorded in the caller's transaction and sent to Stripe once committed, like `refund_order`;
-    the ledger posts it under the claim rule (marketplace/ledger/rules/claims.py)."""
+    Recorded in the caller's transaction; once committed, a card refund is sent to Stripe like
+    `refund_order`, a store-credit refund is done already (`succeeded`) and goes straight to the
+    ledger, which posts it under the claim rule (marketplace/ledger/rules/claims.py) and credits
+    the buyer (marketplace/ledger/rules/store_credit.py)."""
+    if method not in REFUND_METHODS:
+        raise DomainError(_("Choose where the refund goes."), field="refund_to")
     order, payment = lock_payment_then_order(order_id)
     if order is None:
         raise NotFound(_("No such order."))
@@ -149,7 +154,11 @@ def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, acto
     if not 0 < amount_fen <= line.unit_price_fen * quantity:
         raise DomainError(_("The refund must be more than nothing and at most what those units cost."),
                           field="amount")
-    refund = Refund(order_id=order.id, payment_id=payment.id, amount_fen=amount_fen, status=REQUESTED,
+    to_credit = method == "store_credit"
+    if to_credit and order.buyer_id is None:
+        raise Conflict(_("Only a signed-in buyer's order can be refunded as store credit."))
+    refund = Refund(order_id=order.id, payment_id=payment.id, amount_fen=amount_fen,
+                    status="succeeded" if to_credit else REQUESTED, method=method,
                     reason=reason[:200], restock=False, created_by_id=actor_id)
     refund.lines.append(RefundLine(order_line_id=line.id, quantity=quantity, amount_fen=amount_fen))
     line.refunded_quantity += quantity
@@ -158,9 +167,13 @@ def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, acto
     if order.status in REFUNDABLE_STATUSES:
         order.status = "refunded" if order.refunded_fen == order.total_fen else "partially_refunded"
     db.session.add(refund)
-    db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refund_requested", actor_id=actor_id))
+    db.session.add(OrderEvent(order_id=order.id, status=order.status, actor_id=actor_id,
+                              note="refunded_to_store_credit" if to_credit else "refund_requested"))
     db.session.flush()
-    publish("payments.send_refund", refund_id=refund.id)
+    if to_credit:
+        publish("ledger.attribute_refund", refund_id=refund.id)
+    else:
+        publish("payments.send_refund", refund_id=refund.id)
     return refund
 
 

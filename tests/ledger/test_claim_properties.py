@@ -2,11 +2,13 @@
 (poor and other households, cooperatives at random rates, a supplier), orders delivered and then
 claimed, answered, offered, rejected, escalated and decided with random bearers and splits,
 ordinary refunds of the same lines, Stripe's verdicts on every refund in any order (some fail),
-settlement sweeps past the window and payouts — each step through the real services.
+settlement sweeps past the window and payouts — each step through the real services. A claim's
+refund goes to the card or, as the buyer chose or staff decided, to the buyer's store credit.
 
 After every step `ledger verify` passes (entries re-derived, the claim rule included; nobody
 below zero available), every order's receipt adds up to paid − refunded, and a shipment holding
-an open claim, or a claim refund Stripe has not settled, has not settled.
+an open claim, or a claim refund Stripe has not settled, has not settled; the buyer's store credit
+is exactly what the store-credit refunds posted, and no Stripe refund was asked for any of them.
 """
 from datetime import timedelta
 from types import SimpleNamespace
@@ -25,6 +27,7 @@ from marketplace.ledger.attribution import attribute_payment, attribute_refund, 
 from marketplace.ledger.chain import seal_pending
 from marketplace.ledger.errors import InsufficientBalance, NotReady
 from marketplace.ledger.models import JournalEntry
+from marketplace.ledger.rules.store_credit import store_credit_fen
 from marketplace.ledger.verify import verify_ledger
 from marketplace.orders.models import Order, OrderLine, Shipment
 from marketplace.orders.settlement import settle_due
@@ -93,7 +96,8 @@ def step(data, kind, district, buyer, orders, staff, actors, clock):
         order, _payment = data.draw(st.sampled_from(orders), label="order")
         line = data.draw(st.sampled_from(order.lines), label="line")
         claims.open_claim(order.public_no, line.id, buyer.id, data.draw(st.sampled_from(("damaged", "spoiled"))),
-                          data.draw(st.integers(1, line.quantity), label="units"), "refund")
+                          data.draw(st.integers(1, line.quantity), label="units"), "refund",
+                          refund_to=data.draw(st.sampled_from(("original", "store_credit")), label="refund to"))
     elif kind == "answer" and all_claims:
         claim = pick("awaiting_seller")
         action = data.draw(st.sampled_from(("accept", "offer", "reject")), label="action")
@@ -110,7 +114,8 @@ def step(data, kind, district, buyer, orders, staff, actors, clock):
         claim = pick("escalated")
         full = claim.quantity * db.session.get(OrderLine, claim.order_line_id).unit_price_fen
         claims.decide(claim.id, staff.id, data.draw(st.integers(0, full), label="refund"),
-                      data.draw(st.sampled_from(SHARES), label="shares"), "冷链")
+                      data.draw(st.sampled_from(SHARES), label="shares"), "冷链",
+                      refund_to=data.draw(st.sampled_from((None, "original", "store_credit")), label="decided to"))
     elif kind in ("stripe", "attribute"):
         every = db.session.scalars(select(Refund).order_by(Refund.id)).all()
         waiting = [refund for refund in every if refund.status == ("requested" if kind == "stripe" else "succeeded")]
@@ -142,11 +147,16 @@ def step(data, kind, district, buyer, orders, staff, actors, clock):
             db.session.rollback()
 
 
-def assert_holds(orders):
+def assert_holds(orders, buyer):
     seal_pending()
     report = verify_ledger()
     assert report.ok, report.violations
     assert not any(name.startswith("not_rederived") for name in report.counts)
+    credited = [refund for refund in db.session.scalars(select(Refund).where(Refund.method == "store_credit"))]
+    assert store_credit_fen(buyer.id) == sum(
+        refund.amount_fen for refund in credited
+        if db.session.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == f"refund:{refund.id}")))
+    assert all(refund.stripe_refund_id is None and refund.status == "succeeded" for refund in credited)
     for order, payment in orders:
         db.session.refresh(order)
         posted = [r for r in db.session.scalars(select(Refund).where(Refund.order_id == order.id))
@@ -181,7 +191,7 @@ def test_random_claim_histories_keep_every_invariant(app_ctx, data):
             step(data, kind, district, buyer, orders, staff, actors, clock)
         except DomainError:
             db.session.rollback()  # refused: a claim beyond what is claimable, a claim already answered…
-        assert_holds(orders)
+        assert_holds(orders, buyer)
     # Whatever is left open is decided; every refund Stripe settles; then everything settles.
     for claim in db.session.scalars(select(Claim).where(Claim.status.in_(OPEN_CLAIM_STATUSES))).all():
         claims.escalate_overdue(now=clock + timedelta(hours=49))
@@ -198,13 +208,14 @@ def test_random_claim_histories_keep_every_invariant(app_ctx, data):
     for refund in db.session.scalars(select(Refund)).all():
         attribute_refund(refund.id)
     settle_due(now=clock + timedelta(days=8))
-    assert_holds(orders)
+    assert_holds(orders, buyer)
     posted = db.session.scalars(select(JournalEntry.rule_settings).where(JournalEntry.rule == "after_sales_claim")).all()
     event(f"claim entries posted: {min(len(posted), 4)}{'+' if len(posted) >= 4 else ''}")
     all_claims = db.session.scalars(select(Claim)).all()
     event(f"claims opened: {min(len(all_claims), 3)}{'+' if len(all_claims) >= 3 else ''}")
     for claim in all_claims:
-        event(f"a claim ended {claim.status}{' with a refund' if claim.refund_id else ''}")
+        event(f"a claim ended {claim.status}{' with a refund' if claim.refund_id else ''}"
+              f"{' as store credit' if claim.refund_id and claim.refund_to == 'store_credit' else ''}")
     for settings_ in posted:
         event(f"bearers {sorted(b for b, p in settings_['percent_by_bearer'].items() if p)}")
         if settings_.get("protected_household_ids"):

@@ -32,7 +32,7 @@ PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefron
           "storefront.guest_orders"}
 # Any signed-in person; anonymous visitors are sent to sign in.
 SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders", "storefront.preorders",
-             "storefront.claim_phone_orders"}
+             "storefront.claim_phone_orders", "storefront.store_credit"}
 # Any buyer's account (pre-ordering a harvest); other roles are refused.
 BUYERS = {"storefront.new_preorder"}
 # Objects of the buyer buyer@demo.cn: every other person is refused.

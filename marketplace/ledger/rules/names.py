@@ -12,6 +12,7 @@ PAYMENT_FEE = "payment_fee"                  # rule 7
 REFUND = "refund"                            # rule 8, reversal of one line (or shipping/donation)
 REFUND_PAID = "refund_paid"                  # rule 8, the money going back to the buyer
 REFUND_FAILED = "refund_failed"              # rule 8 undone: Stripe failed the refund, the money stayed
+STORE_CREDIT_ISSUED = "store_credit_issued"  # rule 8's money going back as the buyer's store credit: Dr sales_pending, Cr store_credit[buyer]
 CLAIM = "after_sales_claim"                  # an after-sales claim's refund of a line, charged to its bearers
 EARNINGS_PAYMENT = "earnings_payment"        # rule 9
 CASH_PAYMENT = "cash_payment"                # a downlink order paid in cash at pickup (rule 1's counterpart)

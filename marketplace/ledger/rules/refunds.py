@@ -28,6 +28,7 @@ from marketplace.aftersales.models import Claim
 from marketplace.ledger.rules.claims import release_claim_hold, reverse_claim_line
 from marketplace.ledger.rules.lots import return_units_to_lots
 from marketplace.ledger.rules.names import CLAIM, REFUND, REFUND_FAILED, REFUND_PAID
+from marketplace.ledger.rules.store_credit import issue_store_credit
 from marketplace.ledger.rules.sales import lock_payment
 from marketplace.ledger.services import account_id, entry_for_key, post_entry
 from marketplace.money import split_largest_remainder
@@ -96,12 +97,16 @@ def attribute_refund(refund_id):
         rest = reverse_order_extra(refund, order, "donation", fund, rest) if fund else rest
     if rest:
         raise DomainError("The refund is %(amount)s more than what is left to refund on the order.", amount=Yuan(rest))
-    entry = post_entry(
-        f"refund:{refund.id}", REFUND_PAID,
-        [(account_id("sales_pending"), refund.amount_fen), (account_id("stripe_receivable"), -refund.amount_fen)],
-        rule_settings={"amount_fen": refund.amount_fen, "stripe_refund_id": refund.stripe_refund_id},
-        memo=f"refund {refund.id} to the buyer of order {order.public_no}", order_id=order.id, refund_id=refund.id,
-    )
+    if refund.method == "store_credit":
+        entry = issue_store_credit(refund, order)
+    else:
+        entry = post_entry(
+            f"refund:{refund.id}", REFUND_PAID,
+            [(account_id("sales_pending"), refund.amount_fen), (account_id("stripe_receivable"), -refund.amount_fen)],
+            rule_settings={"amount_fen": refund.amount_fen, "stripe_refund_id": refund.stripe_refund_id},
+            memo=f"refund {refund.id} to the buyer of order {order.public_no}", order_id=order.id,
+            refund_id=refund.id,
+        )
     if claim is not None:
         release_claim_hold(claim)
     db.session.commit()

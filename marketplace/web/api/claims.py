@@ -36,7 +36,7 @@ def list_order_claims(user, public_no):
 def open_claim(user, public_no, body):
     """On a delivered parcel, within the after-sales window; its settlement waits until the claim closes."""
     claim = claims.open_claim(public_no, body.order_line_id, user.id, body.reason, body.quantity, body.remedy,
-                              note=body.note, photos=_photos(body.photos))
+                              note=body.note, photos=_photos(body.photos), refund_to=body.refund_to)
     return schemas.Claim.model_validate(claim)
 
 

@@ -21,6 +21,7 @@ from marketplace.payments.settlement import settle_payment_intent
 from marketplace.places.models import ServicePoint
 from marketplace.web.links import public_url
 from marketplace.web.payment_page import payment_page
+from marketplace.ledger.rules.store_credit import store_credit_fen
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.cart_views import _first_error
 from marketplace.web.storefront.forms import CheckoutForm, ConfirmForm, SimulateWalletForm, WalletForm
@@ -161,7 +162,8 @@ def pay_test_card(public_no):
 @bp.get("/orders")
 @login_required
 def orders():
-    return render_template("storefront/orders.html", orders=buyer_orders(current_user.id))
+    return render_template("storefront/orders.html", orders=buyer_orders(current_user.id),
+                           store_credit_fen=store_credit_fen(current_user.id))
 
 
 @bp.get("/orders/<public_no>")

@@ -33,7 +33,8 @@ def open_claim(public_no, order_line_id):
         photos = [upload.read(MAX_UPLOAD) for upload in request.files.getlist("photos") if upload and upload.filename]
         try:
             claims.open_claim(public_no, line.id, current_user.id, form.reason.data, form.quantity.data,
-                              form.remedy.data, note=form.note.data or "", photos=photos)
+                              form.remedy.data, note=form.note.data or "", photos=photos,
+                              refund_to=form.refund_to.data)
         except DomainError as error:
             if isinstance(error, NotFound):
                 raise

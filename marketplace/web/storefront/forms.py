@@ -146,6 +146,9 @@ class ClaimForm(Form):
     remedy = RadioField(_("What would you like?"), default="refund", choices=[
         ("refund", _("A refund to my original payment method")), ("replacement", _("A replacement"))],
         validators=[InputRequired(_("Choose a refund or a replacement."))])
+    refund_to = RadioField(_("Refund to"), default="original", choices=[
+        ("original", _("My original payment method")),
+        ("store_credit", _("Store credit, to spend on my next order"))])  # left out: the original method
     note = TextAreaField(_("Note (optional)"), validators=[Optional(), Length(max=500)])
 
 

@@ -36,7 +36,8 @@ def decide_claim(claim_id):
     try:
         percents = claims.parse_percents(form.seller_percent.data, form.carrier_percent.data,
                                          form.platform_percent.data)
-        claims.decide(claim_id, current_user.id, form.refund.fen or 0, percents, form.reason.data)
+        claims.decide(claim_id, current_user.id, form.refund.fen or 0, percents, form.reason.data,
+                      refund_to=form.refund_to.data)
     except (NotFound, Forbidden):
         raise
     except DomainError as error:

@@ -105,5 +105,7 @@ class ClaimDecisionForm(Form):
     seller_percent = WholeNumberField(_l("Seller bears (%)"), default=100, validators=[Optional()])
     carrier_percent = WholeNumberField(_l("Carrier bears (%)"), default=0, validators=[Optional()])
     platform_percent = WholeNumberField(_l("Platform bears (%)"), default=0, validators=[Optional()])
+    refund_to = SelectField(_l("Refund to"), choices=[("original", _l("The buyer's original payment method")),
+                                                      ("store_credit", _l("The buyer's store credit"))])
     reason = TextAreaField(_l("Reason for the decision"),
                            validators=[InputRequired(_l("Give the reason for the decision.")), Length(max=500)])

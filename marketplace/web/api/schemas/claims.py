@@ -16,6 +16,8 @@ class ClaimIn(Input):
     reason: Literal["damaged", "spoiled", "short_weight", "wrong_item", "not_received"]
     quantity: api_whole_number(ge=1, le=100_000)
     remedy: Literal["refund", "replacement"]
+    refund_to: Literal["original", "store_credit"] = Field(
+        default="original", description="Where a refund goes: the original payment method, or the buyer's store credit.")
     note: str = Field(default="", max_length=500)
     photos: list[str] = Field(default_factory=list, max_length=3,
                               description="JPEG, PNG or WebP pictures, base64-encoded, up to 5 MB each.")
@@ -41,6 +43,7 @@ class Claim(Output):
     reason: str
     quantity: int
     remedy: str
+    refund_to: Literal["original", "store_credit"]
     note: str
     status: Literal["awaiting_seller", "offered", "escalated", "resolved", "rejected"]
     opened_at: UtcDateTime
