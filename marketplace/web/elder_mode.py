@@ -9,7 +9,7 @@ of a signed-in user, whose choice follows them to another device until a cookie 
 """
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, has_request_context, redirect, request, url_for
 from flask_login import current_user
 
 from marketplace.people.accounts import set_elder_mode
@@ -26,6 +26,8 @@ def cookie_choice():
 
 
 def elder_mode_on():
+    if not has_request_context():  # a document rendered by a task (a statement, a cash sheet)
+        return False
     chosen = cookie_choice()
     if chosen is not None:
         return chosen

@@ -14,7 +14,7 @@ from marketplace.audit.models import AuditLog
 from marketplace.extensions import db
 from marketplace.ledger.attribution import attribute_payment, attribute_refund, post_late_fee
 from marketplace.ledger.errors import NotReady
-from marketplace.ledger.models import JournalEntry
+from marketplace.ledger.models import JournalEntry, Posting
 from marketplace.ledger.services import account_id, balance_fen
 from marketplace.ledger.verify import verify_ledger
 from marketplace.orders.checkout import start_payment
@@ -73,9 +73,14 @@ def refund_entries(refund_id):
     return db.session.scalar(select(func.count()).select_from(JournalEntry).where(JournalEntry.refund_id == refund_id))
 
 
-def household_credits():
-    """Every recipient of sales (households, cooperatives, shipping…), as one figure the buyer's money makes up."""
-    return -balance_fen(account_id("sales_pending")) - balance_fen(account_id("stripe_receivable"))
+def household_credits(order):
+    """Every recipient of the order's sales (households, cooperatives, shipping…), as one figure the
+    buyer's money makes up: what the order's entries left on sales_pending and stripe_receivable."""
+    held = db.session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_fen), 0)).join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(JournalEntry.order_id == order.id,
+               Posting.account_id.in_([account_id("sales_pending"), account_id("stripe_receivable")])))
+    return -int(held)
 
 
 def stripe_refunds(intent_id):
@@ -133,7 +138,7 @@ def test_a_pending_refund_posts_nothing_until_stripe_says_it_succeeded(shopper, 
     with app.app_context():
         attribute_refund(refund_id)
         assert refund_entries(refund_id) > 0
-        assert household_credits() == 0  # everything the buyer paid went back
+        assert household_credits(order) == 0  # everything the buyer paid went back
         assert verify_ledger().ok
         db.session.remove()
 
@@ -145,7 +150,7 @@ def test_a_refund_stripe_fails_reverses_nothing_and_gives_the_order_back(shopper
         staff_refund = refund_order(order.id, {db.session.get(Order, order.id).lines[0].id: 1}, None, restock=False)
         assert db.session.get(Order, order.id).status == "partially_refunded"
         assert send_refund(staff_refund.id) == "succeeded"  # Stripe's refund-fail card: succeeded first…
-        credits_before = household_credits()
+        credits_before = household_credits(order)
         stripe_refund_id, refund_id = the_refund(order).stripe_refund_id, staff_refund.id
         db.session.remove()
     stripe_config(stripe_server, f"refunds/{stripe_refund_id}/advance")  # … then failed
@@ -156,7 +161,7 @@ def test_a_refund_stripe_fails_reverses_nothing_and_gives_the_order_back(shopper
         current = db.session.get(Order, order.id)
         assert (current.status, current.refunded_fen, current.lines[0].refunded_quantity) == ("paid", 0, 0)
         assert (the_refund(order).status, refund_entries(refund_id)) == ("failed", 0)
-        assert household_credits() == credits_before
+        assert household_credits(order) == credits_before
         assert verify_ledger().ok
         audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "payments.refund_failed"))
         assert audit.details["failure_reason"] == "expired_or_canceled_card"
@@ -200,14 +205,14 @@ def test_a_refund_that_fails_after_it_was_reversed_is_unreversed_once(shopper, a
     order = shopper.buy("PEAR-5J", 2, round_up="y")
     paid(app, order, card=stripe_gateway.REFUND_FAILS_CARD)
     with app.app_context():
-        credits_paid = household_credits()
+        credits_paid = household_credits(order)
         db.session.remove()
     client.post(f"/orders/{order.public_no}/cancel")
     with app.app_context():
         refund_id = the_refund(order).id
         send_refund(refund_id)
         attribute_refund(refund_id)
-        assert household_credits() == 0
+        assert household_credits(order) == 0
         stripe_refund_id = the_refund(order).stripe_refund_id
         db.session.remove()
     stripe_config(stripe_server, f"refunds/{stripe_refund_id}/advance")
@@ -217,7 +222,7 @@ def test_a_refund_that_fails_after_it_was_reversed_is_unreversed_once(shopper, a
     with app.app_context():
         for _delivery in range(3):
             attribute_refund(refund_id)
-        assert household_credits() == credits_paid  # everyone has their share of the sale again
+        assert household_credits(order) == credits_paid  # everyone has their share of the sale again
         assert db.session.scalar(select(func.count()).select_from(JournalEntry).where(
             JournalEntry.idempotency_key == f"refund:{refund_id}:failed")) == 1
         current = db.session.get(Order, order.id)
