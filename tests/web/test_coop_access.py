@@ -9,12 +9,15 @@ from marketplace.catalog.models import Product, ProductPhoto, SupplyLot, Variant
 from marketplace.coops.models import CooperativePeriod, FloorPriceChange, Membership, ShareChange, SharingRule
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent, Shipment
+from marketplace.organisations import invoices
+from marketplace.organisations.models import InvoiceRequest, IssuedInvoice, Organisation
 from marketplace.presales.models import PreOrder, PreSale
 from tests.aftersales.builders import claimed_order
 from tests.coops.conftest import lili, paid_order  # noqa: F401
+from tests.organisations.test_acceptance_and_invoices import a_pdf
 
 WATCHED = (Product, Variant, ProductPhoto, SupplyLot, Membership, ShareChange, SharingRule, FloorPriceChange,
-           CooperativePeriod, Order, OrderEvent, AuditLog, PreSale, PreOrder)
+           CooperativePeriod, Order, OrderEvent, AuditLog, PreSale, PreOrder, IssuedInvoice)
 
 
 def snapshot():
@@ -47,11 +50,21 @@ def cooperative_a_ids(app, lili, paid_order):
         shipment_id = db.session.scalar(select(Shipment.id).where(Shipment.order_id == paid_order))
         claim_id = claimed_order().claim_id
         presale_id = db.session.scalar(select(PreSale.id).where(PreSale.cooperative_id == lili.cooperative_id))
+        invoice_id = an_invoice_of(paid_order, shipment_id, lili.manager_id)
         db.session.remove()
     return {"claim_id": claim_id, "product_id": lili.product_id, "variant_id": lili.variant_id, "order_id": paid_order,
             "membership_id": membership_id, "household_id": lili.household_id, "day": "2026-11-28",
             "other_household": xihe_household, "shipment_id": shipment_id,
-            "presale_id": presale_id}
+            "presale_id": presale_id, "invoice_id": invoice_id}
+
+
+def an_invoice_of(order_id, shipment_id, manager_id):
+    """The e-invoice cooperative A uploaded for its shipment, after a demo organisation asked for one."""
+    organisation = db.session.scalar(select(Organisation).order_by(Organisation.id))
+    db.session.add(InvoiceRequest(order_id=order_id, organisation_id=organisation.id, requested_by_id=manager_id,
+                                  title=organisation.name, tax_number=organisation.credit_code, email="cw@example.cn"))
+    db.session.commit()
+    return invoices.upload_seller_invoice(manager_id, shipment_id, "12345678", 100, "发票.pdf", a_pdf()).id
 
 
 BODY = {"title_zh": "偷改", "title_en": "Hijacked", "category_id": 1, "status": "archived", "name_zh": "x",

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.orders import fulfilment
 from marketplace.organisations import invoices
 from marketplace.organisations.documents import MAX_DOCUMENT_BYTES
 from marketplace.organisations.models import Organisation, OrganisationDocument
@@ -29,6 +30,10 @@ def invoices_page():
 @bp.post("/shipments/<int:shipment_id>/invoice")
 @role_required("coop_manager", "agent")
 def upload_invoice(shipment_id):
+    try:
+        fulfilment.shipment_for(current_user.id, shipment_id)  # another seller's shipment is not found
+    except DomainError:
+        abort(404)
     form = InvoiceUploadForm()
     if not form.validate_on_submit():
         flash(_("Enter the invoice number and amount, and choose its PDF."), "error")
