@@ -24,7 +24,7 @@ def test_an_admin_on_a_phone_imports_a_registry_and_finds_a_household(district, 
     phone.goto(live_server + "/login")
     phone.fill("input[name=email]", "admin@demo.cn")
     phone.fill("input[name=password]", "demo1234")
-    phone.click("button[type=submit]")
+    phone.click("main button[type=submit]")
     expect(phone.locator("h1", has_text="平台管理")).to_be_visible()
 
     phone.click("nav.admin-nav >> text=导入")

@@ -13,7 +13,7 @@ def _sign_in(phone, live_server, email):
     phone.goto(live_server + "/login")
     phone.fill("input[name=email]", email)
     phone.fill("input[name=password]", "demo1234")
-    phone.click("button[type=submit]")
+    phone.click("main button[type=submit]")
 
 
 def test_a_phone_makes_an_api_token_and_sees_it_once(demo, live_server, phone):

@@ -19,7 +19,7 @@ def test_a_manager_adds_a_variant_with_a_photo_records_a_lot_and_sees_the_new_st
     phone.goto(live_server + "/login")
     phone.fill("input[name=email]", "coop@demo.cn")
     phone.fill("input[name=password]", "demo1234")
-    phone.click("button[type=submit]")
+    phone.click("main button[type=submit]")
     expect(phone.locator("h1")).to_have_text("李里村小杂粮专业合作社")  # the dashboard names the cooperative
 
     phone.goto(f"{live_server}/coop/products/{product_id}/variants/new")

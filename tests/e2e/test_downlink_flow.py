@@ -11,7 +11,7 @@ def sign_in(phone, live_server, email):
     phone.goto(live_server + "/login")
     phone.fill("input[name=email]", email)
     phone.fill("input[name=password]", "demo1234")
-    phone.click("form button[type=submit]")
+    phone.click("main form button[type=submit]")
 
 
 def sign_out(phone):

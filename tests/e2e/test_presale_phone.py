@@ -24,7 +24,7 @@ def signed_in(browser, live_server, email):
     page.goto(live_server + "/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", "demo1234")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     return page
 
 
