@@ -37,7 +37,7 @@ from marketplace.ledger.rules import names
 from marketplace.ledger.sql_pass import in_order
 from marketplace.ledger.services import among
 from marketplace.orders.models import Order, OrderLine
-from marketplace.payments.models import Payment, Refund, RefundLine
+from marketplace.payments.models import Payment, Refund, RefundLine, StoreCreditSpend
 from marketplace.payouts.models import CooperativeDeposit, PayoutItem
 from marketplace.places.models import ServicePoint, Village
 from marketplace.reconciliation.models import StripeBalanceRecord
@@ -120,6 +120,8 @@ class Causes:
         for row in _rows(RefundLine, RefundLine.refund_id, self.refunds):
             key = (row.refund_id, row.order_line_id)
             self.refund_lines[key] = self.refund_lines.get(key, 0) + row.amount_fen
+        self.spends = {row.order_id: row for row in _rows(StoreCreditSpend, StoreCreditSpend.order_id,
+                                                          [e.order_id for e in of(names.STORE_CREDIT_SPENT)])}
         self.claims = {row.refund_id: row
                        for row in _rows(Claim, Claim.refund_id, [e.refund_id for e in of(names.CLAIM)])}
         self.items = _by_id(PayoutItem, [e.payout_item_id for e in entries])
@@ -327,6 +329,17 @@ def store_credit_issued(entry, causes):
         raise Underivable(f"refund {refund.id} went to the {refund.method} payment method, not store credit")
     order = _need(causes.orders.get(entry.order_id), "order")
     return _legs((SALES_PENDING, refund.amount_fen), (("store_credit", "buyer", order.buyer_id), -refund.amount_fen))
+
+
+def store_credit_spent(entry, causes):
+    """Store credit paying an order: what checkout held for it, from its buyer's credit into sales_pending."""
+    spend = _need(causes.spends.get(entry.order_id), "store-credit hold")
+    order = _need(causes.orders.get(entry.order_id), "order")
+    if spend.status != "spent":
+        raise Underivable(f"the store credit held for order {order.id} is {spend.status}, not spent")
+    if spend.buyer_id != order.buyer_id or not 0 < spend.amount_fen <= order.total_fen:
+        raise Underivable(f"the store credit held for order {order.id} is not its buyer's or exceeds its total")
+    return _legs((("store_credit", "buyer", spend.buyer_id), spend.amount_fen), (SALES_PENDING, -spend.amount_fen))
 
 
 def refund_failed(entry, causes):
@@ -596,7 +609,8 @@ REDERIVATIONS = {
     names.DIRECT_SALE: direct_sale, names.SUPPLIER_SALE: supplier_sale, names.COOPERATIVE_SALE: cooperative_sale,
     names.SHIPPING: shipping, names.LOVE_FUND_DONATION: love_fund_donation, names.FLOOR_PURCHASE: floor_purchase,
     names.REFUND: refund, names.CLAIM: after_sales_claim,
-    names.REFUND_PAID: refund_paid, names.STORE_CREDIT_ISSUED: store_credit_issued, names.REFUND_FAILED: refund_failed, names.PAYOUT_APPROVED: payout_approved,
+    names.REFUND_PAID: refund_paid, names.STORE_CREDIT_ISSUED: store_credit_issued,
+    names.STORE_CREDIT_SPENT: store_credit_spent, names.REFUND_FAILED: refund_failed, names.PAYOUT_APPROVED: payout_approved,
     names.PAYOUT_PAID: payout_paid, names.PAYOUT_FAILED: payout_failed, names.STRIPE_PAYOUT: stripe_payout,
     names.DIVIDEND: dividend, names.FIXED_RETURN: fixed_return, names.FIXED_RETURN_RECEIVED: fixed_return_received,
     names.LOVE_FUND_AID: love_fund_aid, names.LOVE_FUND_GIFT: love_fund_gift,

@@ -305,6 +305,7 @@ OTHER_RULES = {
     names.PAYMENT_FEE: "On %(day)s the payment provider charged its fee, borne by the platform: %(amount)s",
     names.REFUND_PAID: "On %(day)s money was refunded to a buyer: %(amount)s",
     names.STORE_CREDIT_ISSUED: "On %(day)s money was refunded to a buyer as store credit: %(amount)s",
+    names.STORE_CREDIT_SPENT: "On %(day)s a buyer paid an order with store credit: %(amount)s",
     names.REFUND_FAILED: "On %(day)s a refund failed at the payment provider and the money stayed: %(amount)s",
     names.PAYOUT_PAID: "On %(day)s the bank confirmed a payout: %(amount)s",
     names.STRIPE_PAYOUT: "On %(day)s the payment provider paid the platform's bank: %(amount)s",

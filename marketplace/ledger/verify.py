@@ -20,10 +20,10 @@ from marketplace.ledger.models import Account, JournalEntry, LotAllocation, Post
 from marketplace.ledger.rederive import SHAPE_ONLY, rederive_entries
 from marketplace.ledger.rules.names import (
     COOPERATIVE_SALE, DIRECT_SALE, EARNINGS_PAYMENT, FLOOR_PURCHASE, ORDER_ATTRIBUTION_RULES, ORDER_PAYMENT_RULES,
-    PAYOUT_APPROVED, RECIPIENT_KINDS, REFUND_FAILED, REFUND_PAID, STORE_CREDIT_ISSUED, SUPPLIER_SALE,
+    PAYOUT_APPROVED, RECIPIENT_KINDS, REFUND_FAILED, REFUND_PAID, STORE_CREDIT_ISSUED, STORE_CREDIT_SPENT, SUPPLIER_SALE,
 )
 from marketplace.orders.models import Order, OrderLine
-from marketplace.payments.models import Payment, Refund
+from marketplace.payments.models import Payment, Refund, StoreCreditSpend
 
 SALE_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE)
 SPENDING_RULES = (PAYOUT_APPROVED, EARNINGS_PAYMENT)
@@ -100,15 +100,19 @@ refunded AS (SELECT r.order_id, SUM(r.amount_fen) AS fen FROM refunds r
              JOIN journal_entries e ON e.refund_id = r.id WHERE e.rule IN ('{REFUND_PAID}', '{STORE_CREDIT_ISSUED}')
              -- a refund Stripe failed after it was posted gave nothing back
              AND NOT EXISTS (SELECT 1 FROM journal_entries f WHERE f.refund_id = r.id AND f.rule = '{REFUND_FAILED}')
-             GROUP BY r.order_id)
-SELECT o.id, o.public_no, COALESCE(pay.amount_fen, o.total_fen) - COALESCE(refunded.fen, 0) AS expected,
+             GROUP BY r.order_id),
+-- store credit paying part of the order beside its card payment (the whole order: no payment row)
+credit AS (SELECT order_id, amount_fen AS fen FROM store_credit_spends WHERE status = 'spent')
+SELECT o.id, o.public_no,
+       COALESCE(pay.amount_fen + COALESCE(credit.fen, 0), o.total_fen) - COALESCE(refunded.fen, 0) AS expected,
        COALESCE(credited.fen, 0) AS credited, COALESCE(pending.fen, 0) AS pending
 FROM paid JOIN orders o ON o.id = paid.order_id
 LEFT JOIN payments pay ON pay.order_id = o.id
 LEFT JOIN credited ON credited.order_id = o.id
 LEFT JOIN pending ON pending.order_id = o.id
 LEFT JOIN refunded ON refunded.order_id = o.id
-WHERE COALESCE(credited.fen, 0) <> COALESCE(pay.amount_fen, o.total_fen) - COALESCE(refunded.fen, 0)
+LEFT JOIN credit ON credit.order_id = o.id
+WHERE COALESCE(credited.fen, 0) <> COALESCE(pay.amount_fen + COALESCE(credit.fen, 0), o.total_fen) - COALESCE(refunded.fen, 0)
    OR COALESCE(pending.fen, 0) <> 0
 ORDER BY o.id
 """
@@ -173,7 +177,9 @@ ORDER BY s.id
 def check_exactly_once(report):
     """One payment entry per order, one sale entry per line of an attributed order, one floor purchase per lot."""
     for order_id, times in db.session.execute(
-            select(JournalEntry.order_id, func.count()).where(JournalEntry.rule.in_(ORDER_PAYMENT_RULES))
+            # Store credit pays beside a card (its own key, `credit:order:{id}`, posts it once).
+            select(JournalEntry.order_id, func.count()).where(JournalEntry.rule.in_(ORDER_PAYMENT_RULES),
+                                                              JournalEntry.rule != STORE_CREDIT_SPENT)
             .group_by(JournalEntry.order_id).having(func.count() > 1)).all():
         report.fail("exactly_once", f"order paid {times} times in the ledger", order_id=order_id)
     for line_id, times in db.session.execute(text(LINES_NOT_ATTRIBUTED_ONCE)):
@@ -322,13 +328,13 @@ def check_presales_add_up(report):
     report.counts["preorders_paid"] = len(paid)
 
 
-STORE_CREDIT_RULES = (STORE_CREDIT_ISSUED,)  # what may move a buyer's store credit
+STORE_CREDIT_RULES = (STORE_CREDIT_ISSUED, STORE_CREDIT_SPENT)  # what may move a buyer's store credit
 
 
 def check_store_credit(report):
-    """Every buyer's store credit equals what refunds issued to it less what was spent of it (nothing
-    spends it yet: checkout does not take store credit), only store-credit rules move it, and no
-    entry ever took it below zero (a running balance per account, in entry order)."""
+    """Every buyer's store credit equals what refunds issued to it less what orders spent of it (the
+    checkout's holds that the ledger posted), only store-credit rules move it, and no entry ever took
+    it below zero (a running balance per account, in entry order)."""
     running = (select(Posting.entry_id, Posting.account_id, Account.owner_id, JournalEntry.rule,
                       func.sum(Posting.amount_fen).over(partition_by=Posting.account_id,
                                                         order_by=Posting.entry_id).label("balance"))
@@ -350,6 +356,12 @@ def check_store_credit(report):
     issued = dict(db.session.execute(
         select(Order.buyer_id, func.sum(Refund.amount_fen)).join(Refund, Refund.order_id == Order.id)
         .where(Refund.method == "store_credit", posted).group_by(Order.buyer_id)).all())
+    spent_posted = select(JournalEntry.id).where(JournalEntry.order_id == StoreCreditSpend.order_id,
+                                                 JournalEntry.rule == STORE_CREDIT_SPENT).exists()
+    for buyer_id, fen in db.session.execute(
+            select(StoreCreditSpend.buyer_id, func.sum(StoreCreditSpend.amount_fen)).where(spent_posted)
+            .group_by(StoreCreditSpend.buyer_id)).all():
+        issued[buyer_id] = int(issued.get(buyer_id) or 0) - int(fen)
     balances = dict(db.session.execute(
         select(Account.owner_id, -func.sum(Posting.amount_fen)).join(Posting, Posting.account_id == Account.id)
         .where(Account.kind == "store_credit").group_by(Account.owner_id)).all())

@@ -24,6 +24,7 @@ from marketplace.orders.errors import AlreadyPaid, EmptyCart, SoldOut
 from marketplace.orders.fulfilment import open_shipments
 from marketplace.orders.models import CartItem, Order, OrderEvent, OrderLine, StockReservation
 from marketplace.orders.pickup import new_pickup_code
+from marketplace.orders.store_credit import hold_store_credit, store_credit_of_order
 from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment
 from marketplace.places.models import ServicePoint, Village
@@ -113,7 +114,8 @@ def new_public_no():
     return f"SX{utcnow():%y%m%d}{secrets.token_hex(4).upper()}"
 
 
-def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, before_commit=None, guest_phone=None):
+def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, before_commit=None, guest_phone=None,
+                use_store_credit=False):
     """Turn the cart into an order awaiting payment, reserving its stock until RESERVATION_MINUTES pass.
 
     The amounts come from the variants' current prices; `donation_fen` (the optional round-up
@@ -121,9 +123,13 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, 
     transfer holds its stock for `hold_minutes` instead; `before_commit(order)` records, in the
     same transaction, what placed it (an organisation's approval). A guest's order has no
     buyer but the mobile number the guest proved with a one-time code (`guest_phone`).
+    With `use_store_credit`, the buyer's store credit pays what it can (marketplace/orders/store_credit.py):
+    all of it, and the order is paid on return; or part, and Stripe is asked only for the rest.
     """
     if (buyer_id is None) == (guest_phone is None):
         raise Forbidden(_("Sign in or confirm your mobile number to place an order."))
+    if use_store_credit and buyer_id is None:
+        raise DomainError(_("Sign in to use your store credit."), field="use_store_credit")
     lines = cart_lines(cart_id)
     if not lines:
         raise EmptyCart(_("Your cart is empty."))
@@ -170,6 +176,9 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, 
     db.session.execute(CartItem.__table__.delete().where(CartItem.cart_id == cart_id))
     if before_commit is not None:
         before_commit(order)
+    if use_store_credit:
+        db.session.flush()
+        hold_store_credit(order)
     db.session.commit()
     return order
 
@@ -211,7 +220,8 @@ def _payable(order):
 
 
 def start_payment(order_id, payment_method=None):
-    """The order's one PaymentIntent (created on first call) for the order's total in fen."""
+    """The order's one PaymentIntent (created on first call) for what the buyer still owes in fen:
+    the total less the store credit applied to it."""
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound(_("No such order."))
@@ -219,7 +229,7 @@ def start_payment(order_id, payment_method=None):
     payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
     if payment is not None:
         return payment, stripe_gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
-    amount_fen, order_no = order.total_fen, order.public_no
+    amount_fen, order_no = order.total_fen - store_credit_of_order(order.id), order.public_no
     db.session.rollback()  # no database transaction held open across the call to Stripe
     intent = stripe_gateway.create_payment_intent(
         amount_fen, f"order:{order_id}:payment", {"order_id": str(order_id), "order_no": order_no},

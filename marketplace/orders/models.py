@@ -12,7 +12,7 @@ ORDER_STATUSES = (
     "cancelled", "refunded", "partially_refunded",
 )
 DELIVERY_KINDS = ("address", "pickup")
-PAYMENT_METHODS = ("stripe", "earnings", "cash")
+PAYMENT_METHODS = ("stripe", "earnings", "cash", "store_credit")
 RESERVATION_STATUSES = ("held", "converted", "released")
 SHIPMENT_STATUSES = ("open", "packed", "shipped", "delivered", "settled", "cancelled")
 # How a shipment came to be delivered: the buyer confirmed receipt, the seller or town staff
@@ -59,7 +59,7 @@ class Order(db.Model):
     guest_phone: Mapped[str | None] = mapped_column(String(11), index=True)
     direction: Mapped[str] = mapped_column(String(10), default="uplink")
     status: Mapped[str] = mapped_column(String(20), default="pending_payment", index=True)
-    payment_method: Mapped[str] = mapped_column(String(10), default="stripe")
+    payment_method: Mapped[str] = mapped_column(String(12), default="stripe")
     delivery_kind: Mapped[str] = mapped_column(String(10), default="address")
     recipient_name: Mapped[str] = mapped_column(String(80), default="")
     recipient_phone: Mapped[str] = mapped_column(String(30), default="")

@@ -9,6 +9,7 @@ from marketplace.catalog.models import Variant
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent, StockReservation
+from marketplace.payments.models import StoreCreditSpend
 
 
 def release_order(order_id, note, actor_id=None):
@@ -21,6 +22,7 @@ def release_order(order_id, note, actor_id=None):
     if not moved:
         return False
     return_reserved_stock(order_id)
+    release_store_credit(order_id)
     db.session.add(OrderEvent(order_id=order_id, status="cancelled", note=note, actor_id=actor_id))
     return True
 
@@ -42,6 +44,13 @@ def return_reserved_stock(order_id):
                 .values(stock_available=Variant.stock_available + reservation.quantity)
                 .execution_options(synchronize_session=False)
             )
+
+
+def release_store_credit(order_id):
+    """The store credit an unpaid order held is the buyer's to spend again."""
+    db.session.execute(
+        update(StoreCreditSpend).where(StoreCreditSpend.order_id == order_id, StoreCreditSpend.status == "held")
+        .values(status="released", closed_at=utcnow()).execution_options(synchronize_session=False))
 
 
 def convert_reservations(order_id):

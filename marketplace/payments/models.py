@@ -44,7 +44,8 @@ class Refund(db.Model):
     __tablename__ = "refunds"
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    # None for an order paid wholly with store credit: its refunds go back to store credit.
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
     stripe_refund_id: Mapped[str | None] = mapped_column(String(80), unique=True)
     amount_fen: Mapped[int] = mapped_column(db.BigInteger)
     status: Mapped[str] = mapped_column(String(20), default="requested")
@@ -62,6 +63,29 @@ class Refund(db.Model):
 
     __table_args__ = (CheckConstraint("amount_fen > 0", name="refund_positive"),
                       one_of("method", REFUND_METHODS, "refund_method_known"))
+
+
+SPEND_STATUSES = ("held", "spent", "released")
+
+
+class StoreCreditSpend(db.Model):
+    """Store credit a buyer applied to one order: `held` from checkout, `spent` once the ledger
+    has posted it (`store_credit_spent`, with the order's payment), `released` when the order was
+    cancelled or expired unpaid. What a buyer may spend is the ledger balance less what is held.
+
+    One row per order (unique): a second tab's checkout of the same order cannot hold twice."""
+
+    __tablename__ = "store_credit_spends"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default="held", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="store_credit_spend_positive"),
+                      one_of("status", SPEND_STATUSES, "store_credit_spend_status_known"))
 
 
 class RefundLine(db.Model):

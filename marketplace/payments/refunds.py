@@ -30,7 +30,7 @@ import logging
 from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from marketplace.audit.services import record
@@ -93,7 +93,7 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
     if order.status not in allowed_statuses:
         raise Conflict(_("Only a paid order can be refunded.") if allowed_statuses == REFUNDABLE_STATUSES else
                        _("This order can no longer be cancelled: it is already being packed or was closed."))
-    if payment is None or payment.status != "succeeded":
+    if not _paid(order, payment):
         raise Conflict(_("This order has no completed payment to refund."))
     by_id = {line.id: line for line in order.lines}
     if not lines:
@@ -108,26 +108,74 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
     everything_back = all(line.refunded_quantity + lines.get(line.id, 0) == line.quantity for line in order.lines)
     if everything_back:
         amount += order.shipping_fen + order.donation_fen
-    refund = Refund(order_id=order.id, payment_id=payment.id, amount_fen=amount, status=REQUESTED,
-                    reason=reason[:200], restock=restock, created_by_id=actor_id, borne_by=borne_by)
+    # Card first: the buyer's own money goes back where it came from while the card still holds
+    # any of the order's payment; only the rest returns to the store credit it was paid with. So a
+    # refund never asks Stripe for more than the card paid, and a whole refund restores both.
+    card_fen = min(amount, card_left_fen(payment))
+    parts = _split_refund(by_id, lines, card_fen)
+    refunds = []
+    for method, part_fen, part_lines in (("original", card_fen, parts[0]), ("store_credit", amount - card_fen, parts[1])):
+        if part_fen <= 0:
+            continue
+        refund = Refund(order_id=order.id, payment_id=payment.id if payment is not None else None, amount_fen=part_fen,
+                        status=REQUESTED if method == "original" else "succeeded", method=method,
+                        reason=reason[:200], restock=restock, created_by_id=actor_id, borne_by=borne_by)
+        refund.lines.extend(RefundLine(order_line_id=line_id, quantity=quantity, amount_fen=fen)
+                            for line_id, quantity, fen in part_lines)
+        db.session.add(refund)
+        refunds.append(refund)
     for line_id, quantity in sorted(lines.items()):
         line = by_id[line_id]
-        line_amount = line.unit_price_fen * quantity
-        refund.lines.append(RefundLine(order_line_id=line_id, quantity=quantity, amount_fen=line_amount))
         line.refunded_quantity += quantity
-        line.refunded_fen += line_amount
+        line.refunded_fen += line.unit_price_fen * quantity
         if restock:
             db.session.execute(update(Variant).where(Variant.id == line.variant_id)
                                .values(stock_available=Variant.stock_available + quantity)
                                .execution_options(synchronize_session=False))
-    db.session.add(refund)
     order.refunded_fen += amount
     order.status = "refunded" if everything_back else "partially_refunded"
     db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refund_requested", actor_id=actor_id))
     db.session.flush()
     close_refunded_shipments(order.id)
-    publish("payments.send_refund", refund_id=refund.id)
-    return refund
+    for refund in refunds:
+        if refund.method == "original":
+            publish("payments.send_refund", refund_id=refund.id)
+        else:  # nothing to ask Stripe: the credit is the buyer's again once the ledger posts it
+            publish("ledger.attribute_refund", refund_id=refund.id)
+    return refunds[0]
+
+
+def _paid(order, payment):
+    """The order's payment succeeded, or store credit paid it whole (no card payment at all)."""
+    if payment is not None:
+        return payment.status == "succeeded"
+    return order.payment_method == "store_credit" and order.paid_at is not None
+
+
+def card_left_fen(payment):
+    """What a refund to the card may still give back: the card payment less its card refunds not failed."""
+    if payment is None:
+        return 0
+    refunded = db.session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
+        Refund.payment_id == payment.id, Refund.method == "original", Refund.status.not_in(FAILED_STATUSES)))
+    return payment.amount_fen - int(refunded or 0)
+
+
+def _split_refund(by_id, lines, card_fen):
+    """([(line id, units, fen)] to the card, [...] to store credit): the card takes the lines first,
+    then shipping and round-up; the units go with the card part whenever it has some of the line
+    (a failed card refund gives them back), else with the credit part."""
+    left = card_fen
+    card, credit = [], []
+    for line_id, quantity in sorted(lines.items()):
+        fen = by_id[line_id].unit_price_fen * quantity
+        to_card = min(fen, left)
+        left -= to_card
+        if to_card:
+            card.append((line_id, quantity, to_card))
+        if fen - to_card:
+            credit.append((line_id, 0 if to_card else quantity, fen - to_card))
+    return card, credit
 
 
 def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, actor_id, reason="", method="original"):
@@ -144,7 +192,7 @@ def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, acto
     order, payment = lock_payment_then_order(order_id)
     if order is None:
         raise NotFound(_("No such order."))
-    if payment is None or payment.status != "succeeded":
+    if not _paid(order, payment):
         raise Conflict(_("This order has no completed payment to refund."))
     line = next((line for line in order.lines if line.id == order_line_id), None)
     if line is None:
@@ -154,10 +202,13 @@ def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, acto
     if not 0 < amount_fen <= line.unit_price_fen * quantity:
         raise DomainError(_("The refund must be more than nothing and at most what those units cost."),
                           field="amount")
+    if method == "original" and amount_fen > card_left_fen(payment):
+        # The card cannot give back more than it paid: the part store credit paid comes back as credit.
+        method = "store_credit"
     to_credit = method == "store_credit"
     if to_credit and order.buyer_id is None:
         raise Conflict(_("Only a signed-in buyer's order can be refunded as store credit."))
-    refund = Refund(order_id=order.id, payment_id=payment.id, amount_fen=amount_fen,
+    refund = Refund(order_id=order.id, payment_id=payment.id if payment is not None else None, amount_fen=amount_fen,
                     status="succeeded" if to_credit else REQUESTED, method=method,
                     reason=reason[:200], restock=False, created_by_id=actor_id)
     refund.lines.append(RefundLine(order_line_id=line.id, quantity=quantity, amount_fen=amount_fen))

@@ -13,6 +13,7 @@ REFUND = "refund"                            # rule 8, reversal of one line (or 
 REFUND_PAID = "refund_paid"                  # rule 8, the money going back to the buyer
 REFUND_FAILED = "refund_failed"              # rule 8 undone: Stripe failed the refund, the money stayed
 STORE_CREDIT_ISSUED = "store_credit_issued"  # rule 8's money going back as the buyer's store credit: Dr sales_pending, Cr store_credit[buyer]
+STORE_CREDIT_SPENT = "store_credit_spent"    # store credit paying (part of) an order: Dr store_credit[buyer], Cr sales_pending
 CLAIM = "after_sales_claim"                  # an after-sales claim's refund of a line, charged to its bearers
 EARNINGS_PAYMENT = "earnings_payment"        # rule 9
 CASH_PAYMENT = "cash_payment"                # a downlink order paid in cash at pickup (rule 1's counterpart)
@@ -35,7 +36,8 @@ PRESALE_FORFEIT = "presale_forfeit"          # a deposit forfeited (balance unpa
 # Entries that carry an order's money to the people it is owed to (the per-order invariant).
 ORDER_ATTRIBUTION_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE, SHIPPING, LOVE_FUND_DONATION, REFUND, CLAIM)
 # Entries through which an order is paid.
-ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT, TRANSFER_PAYMENT, PRESALE_FILL)
+# An order paid partly by card and partly with store credit has two of them (payment_received and store_credit_spent).
+ORDER_PAYMENT_RULES = (PAYMENT_RECEIVED, EARNINGS_PAYMENT, CASH_PAYMENT, TRANSFER_PAYMENT, PRESALE_FILL, STORE_CREDIT_SPENT)
 # Account kinds that receive an order's money, and those that bear what a settled sale's payees
 # could not give back when it was refunded (the bearer's debit stands in for theirs).
 RECIPIENT_KINDS = ("household_payable", "cooperative_revenue", "supplier_payable", "platform_fees", "shipping",

@@ -49,10 +49,14 @@ def attribute_refund(refund_id):
     Raises NotReady while the refund is not yet succeeded at Stripe, or the order's payment has
     not been attributed yet (events out of order).
     """
-    payment_id = db.session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
-    if payment_id is None:
+    found = db.session.execute(select(Refund.payment_id, Refund.order_id).where(Refund.id == refund_id)).first()
+    if found is None:
         raise NotFound("No such refund.")
-    lock_payment(payment_id)
+    payment_id, order_id = found
+    if payment_id is not None:
+        lock_payment(payment_id)
+    else:  # an order paid wholly with store credit has no payment: its row stands in for the lock
+        lock_order(order_id)
     # Read after the lock: a status change commits under the same lock, so this is the status now.
     refund = db.session.scalar(select(Refund).where(Refund.id == refund_id)
                                .execution_options(populate_existing=True))
@@ -70,7 +74,8 @@ def attribute_refund(refund_id):
         return existing
     if refund.status != "succeeded":
         raise NotReady("The refund is not yet done at Stripe: it is reversed once it succeeds.")
-    if entry_for_key(f"pay:{refund.payment_id}") is None:
+    paid_key = f"pay:{refund.payment_id}" if refund.payment_id is not None else f"credit:order:{refund.order_id}"
+    if entry_for_key(paid_key) is None:
         raise NotReady("The refund waits for its payment to be attributed.")
     order = db.session.get(Order, refund.order_id)
     lines_fen = 0
@@ -111,6 +116,10 @@ def attribute_refund(refund_id):
         release_claim_hold(claim)
     db.session.commit()
     return entry
+
+
+def lock_order(order_id):
+    return db.session.execute(select(Order.id).where(Order.id == order_id).with_for_update()).scalar_one_or_none()
 
 
 def _credited_accounts(line):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from marketplace.catalog.models import Seller
@@ -22,13 +22,14 @@ from marketplace.extensions import db
 from marketplace.ledger.errors import NotReady
 from marketplace.ledger.models import JournalEntry
 from marketplace.ledger.rules.lots import allocate_units_to_lots, lock_lots_of_products, record_allocations
+from marketplace.ledger.rules.store_credit import spend_draft
 from marketplace.ledger.rules.names import (
     COOPERATIVE_SALE, DIRECT_SALE, LOVE_FUND_DONATION, PAYMENT_FEE, PAYMENT_RECEIVED, SHIPPING, SUPPLIER_SALE,
 )
 from marketplace.ledger.services import EntryDraft, among, entry_for_key, post_entries
 from marketplace.money import apply_rate, split_largest_remainder
 from marketplace.orders.models import Order
-from marketplace.payments.models import Payment
+from marketplace.payments.models import Payment, StoreCreditSpend
 from marketplace.people.models import Household, Supplier
 from marketplace.places.models import Village
 
@@ -157,11 +158,19 @@ class AttributionBatch:
                 self.sharing_rules.setdefault(rule.cooperative_id, []).append(rule)
         self.drafts = []  # EntryDrafts, and (line, cooperative id, paid at) for lines that need lots
         self.allocations = {}  # order line id -> allocations, written if its entry is posted
+        # Store credit applied at checkout: posted with the order's payment, then no longer held.
+        order_ids = [order.id for order in orders]
+        self.credit = {spend.order_id: spend for spend in db.session.scalars(
+            select(StoreCreditSpend).where(among(StoreCreditSpend.order_id, order_ids),
+                                           StoreCreditSpend.status != "released"))} if order_ids else {}
+        self.spent = []  # StoreCreditSpend ids posted by this batch
 
     def add_payment(self, payment, order):
-        if payment.amount_fen != order.total_fen:
+        spend = self.credit.get(order.id)
+        credit_fen = spend.amount_fen if spend is not None else 0
+        if payment.amount_fen + credit_fen != order.total_fen:
             raise DomainError("A payment of %(paid)s does not match its order's total of %(total)s.",
-                              paid=Yuan(payment.amount_fen), total=Yuan(order.total_fen))
+                              paid=Yuan(payment.amount_fen + credit_fen), total=Yuan(order.total_fen))
         received = EntryDraft(
             f"pay:{payment.id}", PAYMENT_RECEIVED,
             [(STRIPE_RECEIVABLE, payment.amount_fen), (SALES_PENDING, -payment.amount_fen)],
@@ -174,6 +183,13 @@ class AttributionBatch:
                            "borne_by": "platform"},
             memo=f"payment fee on payment {payment.id}", references={"order_id": payment.order_id})
         self.add_order(order, paid_at=payment.succeeded_at or order.paid_at or utcnow(), first=received, last=fee)
+        if spend is not None:
+            self.add_credit(spend, order)
+
+    def add_credit(self, spend, order):
+        """The store credit applied to `order` (the rest of its total paid by card, or none)."""
+        self.drafts.append(spend_draft(spend, order))
+        self.spent.append(spend.id)
 
     def add_order(self, order, paid_at, first=None, last=None):
         """Every line, then shipping, then the round-up (rule 6) of `order`, between `first` and `last`."""
@@ -209,6 +225,10 @@ class AttributionBatch:
         the same products wait on each other only for the cooperative lines and the commit.
         """
         post_entries([draft for draft in self.drafts if isinstance(draft, EntryDraft)])
+        if self.spent:
+            db.session.execute(update(StoreCreditSpend).where(among(StoreCreditSpend.id, self.spent),
+                                                              StoreCreditSpend.status == "held")
+                               .values(status="spent", closed_at=utcnow()).execution_options(synchronize_session=False))
         cooperative = [draft for draft in self.drafts if not isinstance(draft, EntryDraft)]
         if not cooperative:
             return

@@ -11,14 +11,24 @@ A buyer's store-credit account is a liability of the platform: its balance (cred
 debits, shown as a positive figure) is what the buyer may still spend, and never below zero
 (`ledger verify`: balance = issued − spent, ≥ 0). Nothing is sent to Stripe: the refund is
 `succeeded` the moment it is recorded, and it cannot fail afterwards.
+
+Spending it (`store_credit_spent`, Dr store_credit[buyer], Cr sales_pending, key
+`credit:order:{order}`): at checkout the buyer may apply min(credit, order total) to the order.
+The amount is *held* first (a `StoreCreditSpend` row, under the row lock of the buyer's
+store-credit account, so two tabs cannot hold the same credit twice); it is posted together
+with the order's attribution, in the same batch as its card payment (`pay:{payment}`, for the
+rest) or alone when the credit covers the whole order, and then the ordinary rules take the
+whole total out of sales_pending. A held amount goes back when the unpaid order is cancelled
+or expires. What the buyer may spend is the posted balance less what is held.
 """
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.ledger.models import Account, Posting
-from marketplace.ledger.rules.names import STORE_CREDIT_ISSUED
-from marketplace.ledger.services import account_id, post_entry
+from marketplace.ledger.rules.names import STORE_CREDIT_ISSUED, STORE_CREDIT_SPENT
+from marketplace.ledger.services import EntryDraft, account_id, post_entry
 from marketplace.orders.models import Order
+from marketplace.payments.models import StoreCreditSpend
 
 
 def store_credit_account(buyer_id):
@@ -42,6 +52,26 @@ def store_credit_fen(buyer_id):
         select(func.coalesce(func.sum(Posting.amount_fen), 0)).join(Account, Account.id == Posting.account_id)
         .where(Account.kind == "store_credit", Account.owner_type == "buyer", Account.owner_id == buyer_id))
     return -int(owed or 0)
+
+
+def held_store_credit_fen(buyer_id):
+    """Credit held by unpaid (or paid, not yet attributed) orders: not the buyer's to spend again."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(StoreCreditSpend.amount_fen), 0)).where(
+        StoreCreditSpend.buyer_id == buyer_id, StoreCreditSpend.status == "held")) or 0)
+
+
+def spendable_store_credit_fen(buyer_id):
+    """What the buyer may apply at checkout now: the posted balance less what other orders hold."""
+    return max(store_credit_fen(buyer_id) - held_store_credit_fen(buyer_id), 0)
+
+
+def spend_draft(spend, order):
+    """The entry spending `spend` on `order`: Dr store_credit[buyer], Cr sales_pending, by the amount applied."""
+    return EntryDraft(
+        f"credit:order:{order.id}", STORE_CREDIT_SPENT,
+        [(("store_credit", "buyer", spend.buyer_id), spend.amount_fen), (("sales_pending", "", 0), -spend.amount_fen)],
+        rule_settings={"amount_fen": spend.amount_fen, "buyer_id": spend.buyer_id, "spend_id": spend.id},
+        memo=f"store credit spent on order {order.public_no}", references={"order_id": order.id})
 
 
 def store_credit_history(buyer_id, limit=50):

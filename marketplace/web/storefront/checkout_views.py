@@ -21,7 +21,8 @@ from marketplace.payments.settlement import settle_payment_intent
 from marketplace.places.models import ServicePoint
 from marketplace.web.links import public_url
 from marketplace.web.payment_page import payment_page
-from marketplace.ledger.rules.store_credit import store_credit_fen
+from marketplace.ledger.rules.store_credit import spendable_store_credit_fen, store_credit_fen
+from marketplace.orders.store_credit import store_credit_of_order
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.cart_views import _first_error
 from marketplace.web.storefront.forms import CheckoutForm, ConfirmForm, SimulateWalletForm, WalletForm
@@ -53,26 +54,31 @@ def checkout():
     delivery_kind = form.delivery_kind.data if form.delivery_kind.data in ("address", "pickup") else "address"
     offer = quote(cart.id, delivery_kind)
     quotes = {kind: quote(cart.id, kind) for kind in ("address", "pickup")}
+    credit_fen = 0 if guest else spendable_store_credit_fen(current_user.id)
     if request.method == "POST":
         if not form.validate():
             flash(_first_error(form), "error")
             return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer,
-                                   quotes=quotes, guest=guest), 400
+                                   quotes=quotes, guest=guest, credit_fen=credit_fen), 400
         delivery = Delivery(kind=form.delivery_kind.data, recipient_name=form.recipient_name.data,
                             recipient_phone=form.recipient_phone.data, address=form.address.data or "",
                             service_point_id=form.service_point_id.data or None)
         try:
             order = place_order(cart.id, None if guest else current_user.id, delivery,
-                                donation_fen=offer.round_up_fen if form.round_up.data else 0, guest_phone=guest)
+                                donation_fen=offer.round_up_fen if form.round_up.data else 0, guest_phone=guest,
+                                use_store_credit=bool(form.use_store_credit.data))
         except DomainError as error:
             flash(error.message, "error")
             return render_template("storefront/checkout.html", form=form, lines=carts.cart_lines(cart.id),
-                                   quote=offer, quotes=quotes, guest=guest), error.status
+                                   quote=offer, quotes=quotes, guest=guest, credit_fen=credit_fen), error.status
         if guest:
             session["guest_orders"] = [*session.get("guest_orders", [])[-19:], order.public_no]
+        if order.status == "paid":  # store credit covered it all
+            flash(_("Paid with your store credit. Thank you!"), "info")
+            return redirect(url_for("storefront.order_detail", public_no=order.public_no)), 303
         return redirect(url_for("storefront.pay", public_no=order.public_no)), 303
     return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer, quotes=quotes,
-                           guest=guest)
+                           guest=guest, credit_fen=credit_fen)
 
 
 @bp.get("/orders/<public_no>/pay")
@@ -85,7 +91,7 @@ def pay(public_no):
         return redirect(url_for("storefront.order_detail", public_no=public_no))
     return payment_page("storefront/pay.html", order,
                         public_url("storefront.order_detail", public_no=public_no),
-                        form=ConfirmForm(formdata=None), wallet=wallet,
+                        form=ConfirmForm(formdata=None), wallet=wallet, credit_fen=store_credit_of_order(order.id),
                         wallet_qr=qr_svg(wallet.qr_data) if wallet and wallet.qr_data else None,
                         go_to_alipay=bool(wallet and wallet.redirect_url and request.args.get("go") == "alipay"),
                         wallets=[kind for kind in stripe_gateway.enabled_payment_methods()
@@ -182,6 +188,7 @@ def order_detail(public_no):
     shipments = order_shipments(order)
     return render_template("storefront/order.html", order=order, timeline=order_timeline(order.id),
                            shipments=shipments, receipt=receipt, refunds=order_refunds(order.id), paid_with=paid_with,
+                           credit_fen=store_credit_of_order(order.id),
                            form=ConfirmForm(formdata=None),
                            claims=claims_of_order(order.id), lines_by_id={line.id: line for line in order.lines},
                            shipment_status={view.shipment.id: view.shipment.status for view in shipments},

@@ -40,6 +40,7 @@ class CheckoutForm(Form):
     address = StringField(_("Address"), validators=[Optional(), Length(max=300)])
     service_point_id = SelectField(_("Pickup point"), coerce=whole_number, validate_choice=False, validators=[Optional()])
     round_up = BooleanField(_("Round up for the love fund"))
+    use_store_credit = BooleanField(_("Use my store credit"))
 
 
 class BrowseForm(Form):
