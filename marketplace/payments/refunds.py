@@ -60,6 +60,9 @@ def refund_order(order_id, lines, actor_id, restock, reason="", borne_by=""):
 
     `borne_by` names who bears a refund of goods whose sale has settled (platform, cooperative,
     supplier or carrier; the platform when unnamed): see marketplace/ledger/rules/refunds.py.
+    An order paid partly or wholly with store credit is refunded to the card first, up to what the
+    card paid, and the rest back to store credit (a second Refund, `store_credit`, done at once);
+    the first of them is returned.
     Raises NotFound, Conflict (not paid, nothing left to refund) or DomainError (bad quantities).
     """
     if borne_by not in ("", *BEARERS):
