@@ -93,9 +93,10 @@ def add_address(buyer_id, recipient_name, recipient_phone, address, make_default
 
 
 def _make_default(buyer_id, address):
-    db.session.execute(update(SavedAddress).where(SavedAddress.buyer_id == buyer_id, SavedAddress.is_default.is_(True))
-                       .values(is_default=False).execution_options(synchronize_session=False))
-    db.session.flush()
+    # The old default is cleared first: the unique index allows one default per buyer.
+    db.session.execute(update(SavedAddress).where(SavedAddress.buyer_id == buyer_id, SavedAddress.id != address.id,
+                                                  SavedAddress.is_default.is_(True))
+                       .values(is_default=False).execution_options(synchronize_session="fetch"))
     address.is_default = True
     db.session.flush()
 
