@@ -176,6 +176,7 @@ def seed_demo():
     _seed_investment(towns, households)
     _seed_users(coops, towns, supplier, points)
     db.session.flush()
+    _seed_buyer_address()
     seed_demo_organisation()
     _seed_delivery_areas(supplier, towns, villages)
     db.session.commit()
@@ -319,6 +320,16 @@ def _seed_users(coops, towns, supplier, points):
                     service_point_id=points[scope["service_point"]].id if "service_point" in scope else None)
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
+
+
+def _seed_buyer_address():
+    """The city buyer's saved address in 淄博市张店区, preselected at checkout (the demo orders keep free text)."""
+    from marketplace.orders.addresses import add_address, default_address, region_address
+
+    buyer = db.session.scalar(select(User.id).filter_by(email="buyer@demo.cn"))
+    if default_address(buyer) is None:
+        add_address(buyer, "城市买家 小林", "13800000000",
+                    region_address("370000", "370300", "370303", "华光路 188 号 3 号楼 501"), commit=False)
 
 
 def _seed_deposit(coops):

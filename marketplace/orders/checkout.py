@@ -19,6 +19,7 @@ from marketplace.catalog.models import Variant
 from marketplace.database import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.orders.addresses import region_address
 from marketplace.orders.cart import cart_lines, item_name, sellable_variant
 from marketplace.orders.errors import AlreadyPaid, EmptyCart, SoldOut
 from marketplace.orders.fulfilment import open_shipments
@@ -44,6 +45,16 @@ class Delivery:
     recipient_phone: str
     address: str = ""
     service_point_id: int | None = None
+    # The three GB/T 2260 picks and the detail line; None (not "") for a caller that sends only
+    # free text (the API, harvest pre-orders), whose address is kept as typed.
+    province_code: str | None = None
+    city_code: str | None = None
+    region_code: str | None = None
+    address_detail: str = ""
+
+    @property
+    def by_region(self):
+        return self.region_code is not None
 
 
 @dataclass
@@ -82,6 +93,9 @@ def _check_delivery(delivery):
         raise DomainError(_("Enter the recipient's name."), field="recipient_name")
     if not PHONE_PATTERN.match(delivery.recipient_phone.strip()):
         raise DomainError(_("Enter a phone number we can call."), field="recipient_phone")
+    if delivery.kind == "address" and delivery.by_region:
+        return region_address(delivery.province_code, delivery.city_code, delivery.region_code,
+                              delivery.address_detail)
     if delivery.kind == "address" and not 5 <= len(delivery.address.strip()) <= 300:
         raise DomainError(_("Enter the full delivery address."), field="address")
     if delivery.kind == "pickup" and (delivery.service_point_id is None
@@ -133,7 +147,7 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, 
     lines = cart_lines(cart_id)
     if not lines:
         raise EmptyCart(_("Your cart is empty."))
-    _check_delivery(delivery)
+    region = _check_delivery(delivery)
     for line in lines:
         sellable_variant(line.variant.id)
     subtotal = sum(line.line_total_fen for line in lines)
@@ -146,7 +160,9 @@ def place_order(cart_id, buyer_id, delivery, donation_fen=0, hold_minutes=None, 
         public_no=new_public_no(), buyer_id=buyer_id, guest_phone=guest_phone, direction="uplink", status="pending_payment",
         delivery_kind=delivery.kind, recipient_name=delivery.recipient_name.strip(),
         recipient_phone=delivery.recipient_phone.strip(),
-        address=delivery.address.strip() if delivery.kind == "address" else "",
+        address=(region.full if region else delivery.address.strip()) if delivery.kind == "address" else "",
+        region_code=region.region_code if region else None, region_name=region.region_name if region else "",
+        address_detail=region.detail if region else "",
         service_point_id=delivery.service_point_id if delivery.kind == "pickup" else None,
         # The buyer shows this code at the service point; the agent checks it to hand the parcels over.
         pickup_code=new_pickup_code() if delivery.kind == "pickup" else None,

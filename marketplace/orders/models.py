@@ -63,7 +63,12 @@ class Order(db.Model):
     delivery_kind: Mapped[str] = mapped_column(String(10), default="address")
     recipient_name: Mapped[str] = mapped_column(String(80), default="")
     recipient_phone: Mapped[str] = mapped_column(String(30), default="")
+    # The address as printed on the parcel. Since regions (0066) it is the region's full name and
+    # the detail line; older orders have only this free text and no region code.
     address: Mapped[str] = mapped_column(String(300), default="")
+    region_code: Mapped[str | None] = mapped_column(String(6))  # GB/T 2260 district code
+    region_name: Mapped[str] = mapped_column(String(80), default="")  # 山东省淄博市淄川区
+    address_detail: Mapped[str] = mapped_column(String(120), default="")  # street, building, room
     service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_points.id"), index=True)
     # Downlink: the household the agent ordered for (None for a walk-in).
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
@@ -98,6 +103,31 @@ class Order(db.Model):
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= total_fen", name="refund_within_total"),
         CheckConstraint("delivery_kind != 'pickup' OR service_point_id IS NOT NULL", name="pickup_has_point"),
     )
+
+
+class SavedAddress(db.Model):
+    """A delivery address a signed-in buyer keeps for checkout; at most one is their default."""
+
+    __tablename__ = "saved_addresses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    recipient_name: Mapped[str] = mapped_column(String(80))
+    recipient_phone: Mapped[str] = mapped_column(String(30))
+    region_code: Mapped[str] = mapped_column(String(6))
+    region_name: Mapped[str] = mapped_column(String(80))
+    address_detail: Mapped[str] = mapped_column(String(120))
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # One default per buyer, whatever two tabs do at once.
+        db.Index("uq_saved_addresses_one_default", "buyer_id", unique=True,
+                 postgresql_where=text("is_default"), sqlite_where=text("is_default")),
+    )
+
+    @property
+    def full_address(self):
+        return f"{self.region_name}{self.address_detail}"
 
 
 class OrderLine(db.Model):

@@ -26,3 +26,37 @@
   if (roundUp) { roundUp.addEventListener("change", update); }
   update();
 })();
+// The region picker (checkout, saved addresses): choosing a province or a city fills the next
+// select from /regions/<code> (GB/T 2260 on the server). Without JavaScript the 选择 button posts
+// the form back and the page comes again with the next list.
+(function () {
+  document.querySelectorAll(".region-picker").forEach(function (picker) {
+    var base = picker.getAttribute("data-regions-url");
+    var province = picker.querySelector("select[name=province]");
+    var city = picker.querySelector("select[name=city]");
+    var district = picker.querySelector("select[name=district]");
+    var step = picker.querySelector(".region-step");
+    if (!province || !city || !district || !window.fetch) { return; }
+    if (step) { step.hidden = true; }
+    function clear(select) {
+      while (select.options.length > 1) { select.remove(1); }  // keeps the "Choose…" option
+      select.value = "";
+    }
+    function fill(select, code, then) {
+      clear(select);
+      if (!code) { if (then) { then(); } return; }
+      fetch(base + encodeURIComponent(code), { headers: { Accept: "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          data.children.forEach(function (child) { select.add(new Option(child.name, child.code)); });
+          if (data.children.length === 1) { select.value = data.children[0].code; }  // 北京市 → 市辖区
+          if (then) { then(); }
+        });
+    }
+    province.addEventListener("change", function () {
+      clear(district);
+      fill(city, province.value, function () { if (city.value) { fill(district, city.value); } });
+    });
+    city.addEventListener("change", function () { fill(district, city.value); });
+  });
+})();

@@ -97,3 +97,10 @@ def test_the_demo_canteen_has_an_order_paid_by_transfer_and_one_awaiting_approva
     report = quota_report(canteen.id, local_today().year)
     assert report.bought_fen > 0 and report.households_reached >= 2
     assert verify_ledger().ok
+
+
+def test_the_demo_buyer_has_a_default_address_in_zhangdian(demo):
+    from marketplace.orders.addresses import default_address
+
+    address = default_address(db.session.scalar(select(User.id).where(User.email == "buyer@demo.cn")))
+    assert (address.region_code, address.region_name) == ("370303", "山东省淄博市张店区")

@@ -39,13 +39,14 @@ SIGNED_OUT_PAGES = {"auth.login", "storefront.signup", "storefront.forgot_passwo
 # Not pages: files, JSON for a progress bar, redirects.
 NOT_PAGES = {"static", "storefront.media", "storefront.set_language", "admin.import_progress",
              "town.statement_job_status", "town.statement_job_download", "auth.logout", "storefront.claim_photo",
-             "storefront.payment_status", "org.acceptance_document", "storefront.guest_order_link"}
+             "storefront.payment_status", "org.acceptance_document", "storefront.guest_order_link",
+             "storefront.region_children"}  # JSON for the region picker's script
 FILE_SUFFIXES = (".pdf", ".xlsx", ".csv", ".svg")
 # Kept as screenshots to look at: each portal's first page and the buyer's home.
 SCREENSHOTS = {"storefront.index", "coop.dashboard", "town.dashboard", "town.households", "downlink.agent_home",
                "supplier.dashboard", "admin.dashboard", "coop.periods", "org.report", "org.request_detail",
                "coop.presale", "coop.new_presale", "storefront.preorders", "storefront.new_preorder",
-               "storefront.product"}
+               "storefront.product", "storefront.saved_addresses"}
 # Pages of an object the demo does not hold on first start (they need an upload or a request first).
 NOT_IN_DEMO = {"admin.import_job", "town.statement_job", "coop.preview_period",
                # a claim on a delivered parcel and a buyer's parcels arrived at the agent's point: opened

@@ -22,7 +22,7 @@ from tests.sim.fake_stripe import FakeStripe
 
 pytestmark = pytest.mark.postgres
 CHECKOUT = {"delivery_kind": "address", "recipient_name": "小林", "recipient_phone": "13800000000",
-            "address": "上海市徐汇区漕溪北路 1 号"}
+            "province": "310000", "city": "310100", "district": "310104", "address_detail": "漕溪北路 1 号"}
 
 
 @pytest.fixture

@@ -82,6 +82,8 @@ def _presale_objects(buyer):
 
 def _owned_objects():
     """The objects of the owners, by the URL parameter name that names them."""
+    from marketplace.orders.addresses import default_address
+
     buyer = user_id("buyer@demo.cn")
     buyer_cart = cart.open_cart(user_id=buyer)
     variant = db.session.scalar(select(Variant).where(Variant.sku == "PEAR-5J"))
@@ -110,6 +112,7 @@ def _owned_objects():
         claim_photo_id=claim.photo_id, order_no=order.public_no, cart_item_id=cart_item_id, downlink_order_no=downlink_order.public_no,
         run_id=run_id, supplier_id=supplier_id, variant_id=soap, area_id=area_id,
         product_slug="jiao-snow-pears", town_slug="lingzi", buyer_id=buyer,
+        saved_address_id=default_address(buyer).id,  # the demo buyer's address in 张店区
         lingzi_town_id=db.session.scalar(select(Town.id).where(Town.slug == "lingzi")),
         lingzi_household_id=db.session.scalar(select(Household.id).join(Village).join(Town)
                                               .where(Town.slug == "lingzi").order_by(Household.id)),

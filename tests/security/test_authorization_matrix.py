@@ -29,10 +29,13 @@ PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefron
           "invitations.accept",
           # Guest checkout (no account): a visitor proves a mobile number by a texted code.
           "storefront.guest_checkout", "storefront.guest_find_orders",
-          "storefront.guest_orders"}
+          "storefront.guest_orders",
+          # The GB/T 2260 cities of a province, districts of a city: public reference data.
+          "storefront.region_children"}
 # Any signed-in person; anonymous visitors are sent to sign in.
 SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders", "storefront.preorders",
-             "storefront.claim_phone_orders", "storefront.store_credit"}
+             "storefront.claim_phone_orders", "storefront.store_credit",
+             "storefront.saved_addresses", "storefront.add_address"}
 # Any buyer's account (pre-ordering a harvest); other roles are refused.
 BUYERS = {"storefront.new_preorder"}
 # Objects of the buyer buyer@demo.cn: every other person is refused.
@@ -42,7 +45,8 @@ BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test
                "storefront.payment_status", "storefront.open_claim", "storefront.answer_offer",
                "storefront.appeal_claim", "storefront.claim_photo",
                "storefront.change_quantity", "storefront.remove_from_cart",
-               "storefront.preorder_detail", "storefront.pay_preorder", "storefront.pay_preorder_test_card"}
+               "storefront.preorder_detail", "storefront.pay_preorder", "storefront.pay_preorder_test_card",
+               "storefront.default_address", "storefront.delete_address"}
 # Routes of the buyer's delivered order that holds an open after-sales claim (with a photo).
 CLAIM_ORDER_ROUTES = {"storefront.open_claim", "storefront.answer_offer", "storefront.appeal_claim",
                       "api.list_order_claims", "api.open_claim", "api.answer_offer"}
@@ -85,6 +89,7 @@ def url_values(world, endpoint, arguments):
               "household_id": world.lingzi_household_id, "user_id": world.buyer_id, "kind": "households" if endpoint == "admin.import_template" else "towns",
               "record_id": world.lingzi_town_id, "job_id": 999999, "requisition_id": world.requisition_id,
               "presale_id": world.presale_id, "preorder_id": world.preorder_id,
+              "address_id": world.saved_address_id,
               **{name: 999999 for name in AREA_OWN_PARAMS - {"day"}}, "day": "2026-11-28"}
     unknown = set(arguments) - set(values)
     assert not unknown, f"{endpoint}: teach the matrix an owner's value for {sorted(unknown)}"

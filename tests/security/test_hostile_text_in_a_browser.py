@@ -26,7 +26,8 @@ def test_hostile_text_in_every_main_form_is_rendered_inert(app, world, live_serv
         db.session.remove()
     buyer.post("/cart/add", data={"variant_id": pear, "quantity": 1})
     placed = buyer.post("/checkout", data={"delivery_kind": "address", "recipient_name": PAYLOADS[1],
-                                           "recipient_phone": "13800000000", "address": HOSTILE[:300]})
+                                           "recipient_phone": "13800000000", "province": "310000",
+                                           "city": "310100", "district": "310104", "address_detail": HOSTILE[:120]})
     assert placed.status_code == 303
     supplier = client_as(app, "supplier@demo.cn")
     listed = supplier.post("/supplier/products", data={

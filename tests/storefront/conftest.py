@@ -12,8 +12,9 @@ from marketplace.payments import stripe_gateway
 
 # Every payment method a buyer can pick (Stripe PaymentIntent payment method types).
 PAYMENT_METHODS = ("card", "wechat_pay", "alipay")
+# 上海市徐汇区 (GB/T 2260 310104) and the detail line.
 DELIVERY = {"delivery_kind": "address", "recipient_name": "小林", "recipient_phone": "13800000000",
-            "address": "上海市徐汇区漕溪北路 1 号"}
+            "province": "310000", "city": "310100", "district": "310104", "address_detail": "漕溪北路 1 号"}
 
 
 def variant(sku):

@@ -41,7 +41,7 @@ def test_pickup_is_free_of_shipping(shopper, app):
 
     with app.app_context():
         point_id = db.session.scalar(select(ServicePoint.id).limit(1))
-    order = shopper.buy("GRAIN-1J", 1, delivery_kind="pickup", address="", service_point_id=point_id)
+    order = shopper.buy("GRAIN-1J", 1, delivery_kind="pickup", address_detail="", service_point_id=point_id)
     assert (order.shipping_fen, order.total_fen, order.service_point_id) == (0, 800, point_id)
 
 
@@ -53,7 +53,8 @@ def test_checkout_of_an_empty_cart_is_refused(shopper, app, client):
 
 @pytest.mark.parametrize("field, value, message", [
     ("recipient_phone", "call me", "手机号码"),
-    ("address", "", "收货地址"),
+    ("address_detail", "", "详细地址"),
+    ("district", "999999", "区县"),
     ("delivery_kind", "drone", "不是有效的选择"),
 ])
 def test_bad_delivery_details_are_refused_and_nothing_is_reserved(shopper, app, field, value, message):

@@ -32,7 +32,8 @@ ALLOWED = {
 }
 ALLOWED_UPPER = {word.upper() for word in ALLOWED}
 # Pages that are files, not pages to read: checked elsewhere (statement PDF, bank files).
-NOT_HTML = {"static", "storefront.media", "storefront.product_qr", "storefront.set_language"}
+NOT_HTML = {"static", "storefront.media", "storefront.product_qr", "storefront.set_language",
+            "storefront.region_children"}  # JSON of GB/T 2260 names for the region picker
 ROLES = {"anonymous": None, "buyer": "buyer@demo.cn", "coop manager": "coop@demo.cn", "town staff": "town@demo.cn",
          "agent": "agent@demo.cn", "supplier": "supplier@demo.cn", "admin": "admin@demo.cn",
          "organisation buyer": "org-buyer@demo.cn", "organisation approver": "org-approver@demo.cn"}

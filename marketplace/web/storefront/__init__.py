@@ -18,6 +18,6 @@ def _connect_signals(state):
 
 
 from marketplace.web.storefront import (  # noqa: E402,F401
-    account, cart_views, checkout_views, claims_views, guest_views, impact_views, presale_views, routes,
+    account, address_views, cart_views, checkout_views, claims_views, guest_views, impact_views, presale_views, routes,
     store_credit_views,
 )

@@ -8,6 +8,7 @@ from marketplace.aftersales.services import claim_window_open, claims_of_order
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.ledger import impact_receipt
+from marketplace.orders import addresses
 from marketplace.orders import cart as carts
 from marketplace.documents import qr_svg
 from marketplace.orders.cancellation import CANCELLABLE, cancel_order
@@ -24,6 +25,7 @@ from marketplace.web.payment_page import payment_page
 from marketplace.ledger.rules.store_credit import spendable_store_credit_fen, store_credit_fen
 from marketplace.orders.store_credit import store_credit_of_order
 from marketplace.web.storefront import bp
+from marketplace.web.storefront.address_views import fill_region_choices, prefill_address
 from marketplace.web.storefront.cart_views import _first_error
 from marketplace.web.storefront.forms import CheckoutForm, ConfirmForm, SimulateWalletForm, WalletForm
 from marketplace.web.storefront.guest_access import buyer_or_guest, guest_phone, is_guest, order_link_token, visitor_order
@@ -35,6 +37,11 @@ def _pickup_choices():
     return [(point.id, f"{point.name(locale)} · {point.address_zh}") for point in points]
 
 
+def _saved_choices(buyer_id):
+    return [(address.id, f"{address.recipient_name} · {address.full_address}")
+            for address in addresses.saved_addresses(buyer_id)]
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 def checkout():
     guest = None if current_user.is_authenticated else guest_phone()
@@ -43,8 +50,13 @@ def checkout():
     cart = visitor_cart(create=True)
     form = CheckoutForm()
     form.service_point_id.choices = _pickup_choices()
+    form.saved_address_id.choices = [] if guest else _saved_choices(current_user.id)
     if request.method == "GET" and not form.recipient_name.data and guest is None:
         form.recipient_name.data = current_user.name
+        default = addresses.default_address(current_user.id)
+        if default is not None:  # the buyer's default address is preselected
+            prefill_address(form, default)
+            form.saved_address_id.data = default.id
     if request.method == "GET" and not form.recipient_phone.data and guest:
         form.recipient_phone.data = guest
     lines = carts.cart_lines(cart.id)
@@ -55,13 +67,29 @@ def checkout():
     offer = quote(cart.id, delivery_kind)
     quotes = {kind: quote(cart.id, kind) for kind in ("address", "pickup")}
     credit_fen = 0 if guest else spendable_store_credit_fen(current_user.id)
+
+    def page(status=200):
+        fill_region_choices(form)
+        return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer,
+                               quotes=quotes, guest=guest, credit_fen=credit_fen), status
+
+    if request.method == "POST" and (form.region_step.data or form.use_saved.data):
+        # Not the order yet: fill the next select, or put a saved address into the fields.
+        if form.use_saved.data and not guest:
+            try:
+                prefill_address(form, addresses.saved_address(current_user.id, form.saved_address_id.data))
+            except DomainError as error:
+                flash(error.message, "error")
+                return page(error.status)
+        return page()
     if request.method == "POST":
         if not form.validate():
             flash(_first_error(form), "error")
-            return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer,
-                                   quotes=quotes, guest=guest, credit_fen=credit_fen), 400
+            return page(400)
         delivery = Delivery(kind=form.delivery_kind.data, recipient_name=form.recipient_name.data,
-                            recipient_phone=form.recipient_phone.data, address=form.address.data or "",
+                            recipient_phone=form.recipient_phone.data,
+                            province_code=form.province.data or "", city_code=form.city.data or "",
+                            region_code=form.district.data or "", address_detail=form.address_detail.data or "",
                             service_point_id=form.service_point_id.data or None)
         try:
             order = place_order(cart.id, None if guest else current_user.id, delivery,
@@ -69,16 +97,16 @@ def checkout():
                                 use_store_credit=bool(form.use_store_credit.data))
         except DomainError as error:
             flash(error.message, "error")
-            return render_template("storefront/checkout.html", form=form, lines=carts.cart_lines(cart.id),
-                                   quote=offer, quotes=quotes, guest=guest, credit_fen=credit_fen), error.status
+            return page(error.status)
         if guest:
             session["guest_orders"] = [*session.get("guest_orders", [])[-19:], order.public_no]
+        elif order.region_code and form.save_address.data:
+            _save_order_address(order)
         if order.status == "paid":  # store credit covered it all
             flash(_("Paid with your store credit. Thank you!"), "info")
             return redirect(url_for("storefront.order_detail", public_no=order.public_no)), 303
         return redirect(url_for("storefront.pay", public_no=order.public_no)), 303
-    return render_template("storefront/checkout.html", form=form, lines=lines, quote=offer, quotes=quotes,
-                           guest=guest, credit_fen=credit_fen)
+    return page()
 
 
 @bp.get("/orders/<public_no>/pay")

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _
-from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField,
+from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField, SubmitField,
                      StringField)
 from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
@@ -37,10 +37,35 @@ class CheckoutForm(Form):
                                choices=[("address", _("Deliver to my address")), ("pickup", _("Pick up at a service point"))])
     recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
     recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
-    address = StringField(_("Address"), validators=[Optional(), Length(max=300)])
+    # The region's three picks are checked against GB/T 2260 by orders.addresses (validate_choice
+    # off: the choices depend on the picks before them, and a refusal must say which pick is wrong).
+    province = SelectField(_("Province"), validate_choice=False, validators=[Optional()])
+    city = SelectField(_("City"), validate_choice=False, validators=[Optional()])
+    district = SelectField(_("District or county"), validate_choice=False, validators=[Optional()])
+    address_detail = StringField(_("Street, building and room"), validators=[Optional(), Length(max=300)])
+    # Without JavaScript, this posts the form back to fill the next select (an input, not a
+    # button: the page's one submit button places the order).
+    region_step = SubmitField(_("Choose this region"))
+    save_address = BooleanField(_("Save this address for next time"))
+    saved_address_id = SelectField(_("My saved addresses"), coerce=whole_number, validate_choice=False,
+                                   validators=[Optional()])
+    use_saved = SubmitField(_("Use this address"))
     service_point_id = SelectField(_("Pickup point"), coerce=whole_number, validate_choice=False, validators=[Optional()])
     round_up = BooleanField(_("Round up for the love fund"))
     use_store_credit = BooleanField(_("Use my store credit"))
+
+
+class AddressForm(Form):
+    """A saved address on /account/addresses: the same picks as checkout's."""
+
+    recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
+    recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
+    province = SelectField(_("Province"), validate_choice=False, validators=[Optional()])
+    city = SelectField(_("City"), validate_choice=False, validators=[Optional()])
+    district = SelectField(_("District or county"), validate_choice=False, validators=[Optional()])
+    address_detail = StringField(_("Street, building and room"), validators=[Optional(), Length(max=300)])
+    region_step = SubmitField(_("Choose this region"))
+    make_default = BooleanField(_("Make this my default address"))
 
 
 class BrowseForm(Form):
