@@ -109,6 +109,16 @@ def checkout():
     return page()
 
 
+def _save_order_address(order):
+    """Checkout's "save this address": after the order, so a full address book never stops an order."""
+    try:
+        addresses.add_address(order.buyer_id, order.recipient_name, order.recipient_phone,
+                              addresses.RegionAddress(order.region_code, order.region_name, order.address_detail))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "info")
+
+
 @bp.get("/orders/<public_no>/pay")
 @buyer_or_guest
 def pay(public_no):
