@@ -21,8 +21,30 @@ def buyer_orders(buyer_id, limit=100, before=None):
     ).all()
 
 
+@dataclass(frozen=True)
+class SettledStep:
+    """A shipment's settlement on the timeline, read from the shipment (settlement writes no event)."""
+
+    shipment_id: int
+    at: object
+    status: str = "settled"
+    note: str = "settled"
+
+
 def order_timeline(order_id):
-    return db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)).all()
+    """The order's events, with each settled shipment's settlement after them in time order
+    (earlier sweeps wrote a "settled" event of their own: such a shipment is not shown twice)."""
+    events = db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)).all()
+    already = {event.shipment_id for event in events if event.status == "settled"}
+    settled = [SettledStep(shipment_id, at) for shipment_id, at in db.session.execute(
+        select(Shipment.id, Shipment.settled_at).where(Shipment.order_id == order_id, Shipment.settled_at.is_not(None))
+        .order_by(Shipment.settled_at, Shipment.id)) if shipment_id not in already]
+    timeline = []
+    for event in events:  # events stay in the order they were written; a settlement goes where its time falls
+        while settled and settled[0].at < event.at:
+            timeline.append(settled.pop(0))
+        timeline.append(event)
+    return timeline + settled
 
 
 @dataclass(frozen=True)

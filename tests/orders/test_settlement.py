@@ -3,7 +3,7 @@ money, and refunds that never push a payee below zero."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.coops.services import confirm_lot
 from marketplace.database import utcnow
@@ -15,7 +15,8 @@ from marketplace.ledger.errors import InsufficientBalance
 from marketplace.ledger.services import account_id, balance_fen
 from marketplace.ledger.verify import verify_ledger
 from marketplace.orders import fulfilment
-from marketplace.orders.models import Order, Shipment
+from marketplace.orders.history import order_timeline
+from marketplace.orders.models import Order, OrderEvent, Shipment
 from marketplace.orders.settlement import auto_confirm_due, settle_due
 from marketplace.payouts import funding
 from marketplace.payouts import services as payouts
@@ -93,6 +94,12 @@ def test_the_buyers_confirmation_delivers_and_the_window_settles_each_shipment(d
     assert db.session.get(Order, order.id).status == "completed"
     assert db.session.get(Order, order.id).settled_at is not None
     assert household_balance(grain_grower.id).pending_fen == 0
+    # The buyer's timeline shows each parcel's settlement once, after its delivery, read from the
+    # shipment: the sweep writes no timeline row for it.
+    steps = [(step.shipment_id, step.status) for step in order_timeline(order.id)]
+    assert steps.count((pears_parcel.id, "settled")) == steps.count((grain_parcel.id, "settled")) == 1
+    assert steps.index((grain_parcel.id, "settled")) > steps.index((grain_parcel.id, "delivered"))
+    assert db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.status == "settled")) == 0
 
 
 def test_an_open_claim_holds_the_shipment_out_of_settlement(district, two_cooperatives):
