@@ -32,9 +32,9 @@ class QuantityForm(Form):
     quantity = quantity_field()
 
 
-class CheckoutForm(Form):
-    delivery_kind = RadioField(_("Delivery"), default="address",
-                               choices=[("address", _("Deliver to my address")), ("pickup", _("Pick up at a service point"))])
+class RegionAddressFields(Form):
+    """Who receives the goods and where: checkout's and the address book's same fields."""
+
     recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
     recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
     # The region's three picks are checked against GB/T 2260 by orders.addresses (validate_choice
@@ -44,8 +44,13 @@ class CheckoutForm(Form):
     district = SelectField(_("District or county"), validate_choice=False, validators=[Optional()])
     address_detail = StringField(_("Street, building and room"), validators=[Optional(), Length(max=300)])
     # Without JavaScript, this posts the form back to fill the next select (an input, not a
-    # button: the page's one submit button places the order).
+    # button: the page's one submit button places the order or saves the address).
     region_step = SubmitField(_("Choose this region"))
+
+
+class CheckoutForm(RegionAddressFields):
+    delivery_kind = RadioField(_("Delivery"), default="address",
+                               choices=[("address", _("Deliver to my address")), ("pickup", _("Pick up at a service point"))])
     save_address = BooleanField(_("Save this address for next time"))
     saved_address_id = SelectField(_("My saved addresses"), coerce=whole_number, validate_choice=False,
                                    validators=[Optional()])
@@ -55,16 +60,9 @@ class CheckoutForm(Form):
     use_store_credit = BooleanField(_("Use my store credit"))
 
 
-class AddressForm(Form):
+class AddressForm(RegionAddressFields):
     """A saved address on /account/addresses: the same picks as checkout's."""
 
-    recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
-    recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
-    province = SelectField(_("Province"), validate_choice=False, validators=[Optional()])
-    city = SelectField(_("City"), validate_choice=False, validators=[Optional()])
-    district = SelectField(_("District or county"), validate_choice=False, validators=[Optional()])
-    address_detail = StringField(_("Street, building and room"), validators=[Optional(), Length(max=300)])
-    region_step = SubmitField(_("Choose this region"))
     make_default = BooleanField(_("Make this my default address"))
 
 
