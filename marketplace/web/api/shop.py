@@ -12,6 +12,7 @@ from marketplace.orders import cart as carts
 from marketplace.orders.checkout import Delivery, order_for_buyer, place_order, quote, start_payment
 from marketplace.orders.fulfilment import confirm_receipt, seller_name
 from marketplace.orders.history import buyer_orders, order_timeline
+from marketplace.orders.store_credit import store_credit_of_order
 from marketplace.web.api.framework import ANY_SIGNED_IN, operation
 from marketplace.web.api.pagination import decode_keyset, page_of
 from marketplace.web.api.schemas import shop as schemas
@@ -62,7 +63,7 @@ def _order(order):
     return schemas.Order(
         **schemas.OrderSummary.model_validate(order).model_dump(),
         delivery_kind=order.delivery_kind, recipient_name=order.recipient_name, address=order.address,
-        service_point_id=order.service_point_id, reservation_expires_at=order.reservation_expires_at,
+        region_code=order.region_code, store_credit_fen=store_credit_of_order(order.id), service_point_id=order.service_point_id, reservation_expires_at=order.reservation_expires_at,
         carrier=order.carrier, tracking_no=order.tracking_no,
         lines=[schemas.OrderLine.model_validate(line) for line in order.lines],
         shipments=[schemas.Shipment(
@@ -83,9 +84,11 @@ def checkout(user, body, idempotency_key):
     cart = carts.open_cart(user_id=user.id)
     delivery = Delivery(kind=body.delivery_kind, recipient_name=body.recipient_name,
                         recipient_phone=body.recipient_phone, address=body.address,
-                        service_point_id=body.service_point_id)
+                        service_point_id=body.service_point_id, province_code=body.province_code,
+                        city_code=body.city_code, region_code=body.region_code, address_detail=body.address_detail)
     offer = quote(cart.id, body.delivery_kind)
-    order = place_order(cart.id, user.id, delivery, donation_fen=offer.round_up_fen if body.round_up else 0)
+    order = place_order(cart.id, user.id, delivery, donation_fen=offer.round_up_fen if body.round_up else 0,
+                        use_store_credit=body.use_store_credit)
     return _order(order)
 
 

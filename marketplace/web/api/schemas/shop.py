@@ -36,14 +36,22 @@ class Cart(Output):
 
 
 class CheckoutIn(Input):
-    """Where the goods go. `round_up` adds the offered round-up to the town's love fund."""
+    """Where the goods go. An address is given either by region — the three GB/T 2260 codes
+    (`GET /regions/<code>` lists each level's choices) and `address_detail` — or as free text in
+    `address`. `round_up` adds the offered round-up to the town's love fund; `use_store_credit`
+    pays what the buyer's store credit can, and an order it covers wholly is paid at once."""
 
     delivery_kind: Literal["address", "pickup"]
     recipient_name: str = Field(min_length=1, max_length=80)
     recipient_phone: str = Field(min_length=6, max_length=20)
     address: str = Field(default="", max_length=300)
+    province_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    city_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    region_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    address_detail: str = Field(default="", max_length=200)
     service_point_id: api_whole_number(ge=1) | None = None
     round_up: bool = False
+    use_store_credit: bool = False
 
 
 class OrderLine(Output):
@@ -98,6 +106,8 @@ class Order(OrderSummary):
     delivery_kind: Literal["address", "pickup"]
     recipient_name: str
     address: str
+    region_code: str | None
+    store_credit_fen: int
     service_point_id: int | None
     reservation_expires_at: UtcDateTime | None
     carrier: str
