@@ -1,12 +1,13 @@
 // Checkout: show the address field or the pickup-point list, whichever delivery is chosen, and
-// make the totals follow the choices. Both deliveries are priced on the server (data-* on the
-// totals); this only shows the chosen figures. Without JavaScript both fields stay visible, the
+// make the totals follow the choices (delivery, round-up, store credit). Every figure is priced on
+// the server (data-* on the totals); this only shows the chosen ones. Without JavaScript both fields stay visible, the
 // totals show the choices the page was rendered with, and the server prices the order again.
 (function () {
   var form = document.querySelector(".checkout-form");
   if (!form) { return; }
   var totals = form.querySelector(".checkout-totals");
   var roundUp = form.querySelector("input[name=round_up]");
+  var useCredit = form.querySelector("input[name=use_store_credit]");
   function figure(kind, name) { return totals.getAttribute("data-" + kind + "-" + name); }
   function update() {
     var chosen = form.querySelector("input[name=delivery_kind]:checked");
@@ -18,12 +19,17 @@
     totals.querySelector("[data-total=shipping]").textContent = figure(kind, "shipping");
     totals.querySelector("[data-total=round-up]").textContent = figure(kind, "round-up");
     totals.querySelectorAll(".when-round-up").forEach(function (row) { row.hidden = !rounded; });
-    totals.querySelector("[data-total=to-pay]").textContent = figure(kind, rounded ? "rounded" : "total");
+    var credited = useCredit && useCredit.checked;
+    var suffix = rounded ? "-rounded" : "";
+    totals.querySelectorAll(".when-credit").forEach(function (row) { row.hidden = !credited; });
+    if (credited) { totals.querySelector("[data-total=credit]").textContent = "−" + figure(kind, "credit" + suffix); }
+    totals.querySelector("[data-total=to-pay]").textContent =
+      credited ? figure(kind, "due" + suffix) : figure(kind, rounded ? "rounded" : "total");
   }
   form.querySelectorAll("input[name=delivery_kind]").forEach(function (radio) {
     radio.addEventListener("change", update);
   });
-  if (roundUp) { roundUp.addEventListener("change", update); }
+  [roundUp, useCredit].forEach(function (box) { if (box) { box.addEventListener("change", update); } });
   update();
 })();
 // The region picker (checkout, saved addresses): choosing a province or a city fills the next

@@ -1,5 +1,5 @@
 """Spending store credit on a phone: a buyer holding ¥20 of credit ticks "use my store credit" at
-checkout; the pay page asks the card only for the rest, the paid order says what the credit paid,
+checkout and sees the amount to pay fall by it; the pay page asks the card only for the rest, the paid order says what the credit paid,
 and the store-credit page lists the spend with the order number. The ledger verifies clean."""
 import pytest
 from playwright.sync_api import expect
@@ -54,14 +54,18 @@ def test_a_buyer_pays_part_of_an_order_with_store_credit_on_a_phone(
     expect(choice).to_contain_text(f"使用我的购物余额 {yuan(CREDIT_FEN)}")
     phone.fill("input[name=recipient_phone]", "13800000000")
     pick_region(phone)
+    totals = phone.get_by_test_id("checkout-totals")
+    total = pear_fen + 1_000  # under ¥99: ¥10 delivery
+    expect(totals.locator("[data-total=to-pay]")).to_have_text(yuan(total))
     phone.check("input[name=use_store_credit]")
+    expect(totals).to_contain_text(f"购物余额−{yuan(CREDIT_FEN)}")  # what the credit takes off, before placing
+    expect(totals.locator("[data-total=to-pay]")).to_have_text(yuan(total - CREDIT_FEN))
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     ARTIFACTS.mkdir(exist_ok=True)
     phone.screenshot(path=str(ARTIFACTS / "store-credit-checkout.png"), full_page=True)
     with phone.expect_navigation():
         phone.click("main button[type=submit]")
 
-    total = pear_fen + 1_000  # under ¥99: ¥10 delivery
     expect(phone.locator("p.total")).to_contain_text(yuan(total - CREDIT_FEN))
     expect(phone.get_by_test_id("credit-applied")).to_contain_text(yuan(CREDIT_FEN))
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
