@@ -107,15 +107,20 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
             raise NotFound(_("That item is not part of this order."))
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= line.quantity - line.refunded_quantity:
             raise DomainError(_("Refund between 1 and the units not yet refunded."), field="lines")
-    amount = sum(by_id[line_id].unit_price_fen * quantity for line_id, quantity in lines.items())
+    # A line may have money back already without units: the store-credit part of a refund whose
+    # card part failed (the units went back with the card part). Its units never return it twice.
+    line_fen = {line_id: min(by_id[line_id].unit_price_fen * quantity,
+                             by_id[line_id].line_total_fen - by_id[line_id].refunded_fen)
+                for line_id, quantity in lines.items()}
+    amount = sum(line_fen.values())
     everything_back = all(line.refunded_quantity + lines.get(line.id, 0) == line.quantity for line in order.lines)
     if everything_back:
-        amount += order.shipping_fen + order.donation_fen
+        amount = min(amount + order.shipping_fen + order.donation_fen, order.total_fen - order.refunded_fen)
     # Card first: the buyer's own money goes back where it came from while the card still holds
     # any of the order's payment; only the rest returns to the store credit it was paid with. So a
     # refund never asks Stripe for more than the card paid, and a whole refund restores both.
     card_fen = min(amount, card_left_fen(payment))
-    parts = _split_refund(by_id, lines, card_fen)
+    parts = _split_refund(lines, line_fen, card_fen)
     refunds = []
     for method, part_fen, part_lines in (("original", card_fen, parts[0]), ("store_credit", amount - card_fen, parts[1])):
         if part_fen <= 0:
@@ -130,7 +135,7 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
     for line_id, quantity in sorted(lines.items()):
         line = by_id[line_id]
         line.refunded_quantity += quantity
-        line.refunded_fen += line.unit_price_fen * quantity
+        line.refunded_fen += line_fen[line_id]
         if restock:
             db.session.execute(update(Variant).where(Variant.id == line.variant_id)
                                .values(stock_available=Variant.stock_available + quantity)
@@ -164,14 +169,14 @@ def card_left_fen(payment):
     return payment.amount_fen - int(refunded or 0)
 
 
-def _split_refund(by_id, lines, card_fen):
+def _split_refund(lines, line_fen, card_fen):
     """([(line id, units, fen)] to the card, [...] to store credit): the card takes the lines first,
     then shipping and round-up; the units go with the card part whenever it has some of the line
     (a failed card refund gives them back), else with the credit part."""
     left = card_fen
     card, credit = [], []
     for line_id, quantity in sorted(lines.items()):
-        fen = by_id[line_id].unit_price_fen * quantity
+        fen = line_fen[line_id]
         to_card = min(fen, left)
         left -= to_card
         if to_card:

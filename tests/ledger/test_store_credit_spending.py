@@ -142,6 +142,35 @@ def test_a_partly_credit_paid_order_refunds_the_card_first_then_the_credit(shop,
     assert_ledger_clean()
 
 
+def test_a_failed_card_refund_of_a_partly_credit_paid_order_gives_nothing_back_twice(shop, stripe_server):
+    """The card's part of a whole-order refund fails at Stripe: the buyer gets back the credit's part
+    only, the order owes the card's part again (its credits return to the family), and a retry may
+    refund the card's part once more — never the credit's."""
+    give_credit(shop.district, shop.buyer, 4_000)
+    order = checkout(shop.buyer, shop.eggs, 10)  # 15,000: 4,000 credit, 11,000 card
+    pay_with_test_card(order.id)
+    attribute_payment(db.session.scalar(select(Payment.id).where(Payment.order_id == order.id)))
+    refund_order(order.id, {order.lines[0].id: 10}, shop.buyer.id, restock=False)
+    card, credit = db.session.scalars(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).all()
+    assert [(card.method, card.amount_fen), (credit.method, credit.amount_fen)] == [("original", 11_000),
+                                                                                   ("store_credit", 4_000)]
+    attribute_refund(credit.id)
+    apply_stripe_refund(SimpleNamespace(id=f"re_{number()}", status="failed", metadata={}), refund_id=card.id)
+    attribute_refund(card.id)
+    order = db.session.get(Order, order.id)
+    assert order.refunded_fen == 4_000 and order.status != "refunded"
+    assert store_credit_fen(shop.buyer.id) == 4_000  # the credit's part back, once
+    assert family_owed(shop) == 11_000  # the card's part is the family's again
+    assert_ledger_clean()
+    again = refund_order(order.id, {order.lines[0].id: 10}, shop.buyer.id, restock=False)
+    assert (again.method, again.amount_fen) == ("original", 11_000)  # the card's part, not the credit's again
+    apply_stripe_refund(SimpleNamespace(id=f"re_{number()}", status="succeeded", metadata={}), refund_id=again.id)
+    attribute_refund(again.id)
+    assert (store_credit_fen(shop.buyer.id), family_owed(shop)) == (4_000, 0)
+    assert db.session.get(Order, order.id).status == "refunded"
+    assert_ledger_clean()
+
+
 def test_without_credit_or_as_a_guest_nothing_is_held(shop, district):
     order = checkout(shop.buyer, shop.eggs, 1)
     assert order.status == "pending_payment"
