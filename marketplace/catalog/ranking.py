@@ -17,7 +17,8 @@ How a search's page is found, within the listing's budget (`browse` explains the
 With several words, the products holding all of them come first; when they fit on the first
 page, products holding only some of the words follow there, labelled (`any_word_cards`). A
 search that finds nothing in English may be a typo: `did_you_mean` offers the nearest words of
-the titles, and the storefront shows what they find.
+the titles, and the storefront shows what they find. While the buyer types, `suggestions` offers
+the titles of the best-ranked matches of what is typed so far (pinyin and synonyms included).
 """
 import difflib
 import functools
@@ -25,6 +26,7 @@ import time
 from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, case, event, exists, func, not_, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.catalog import browse, search
 from marketplace.catalog.models import Product, Variant
@@ -33,6 +35,7 @@ from marketplace.extensions import db
 RELEVANCE = "relevance"
 RANK_CANDIDATES = 600  # a multiple of the storefront's page size (12)
 ANY_WORD_LIMIT = 12
+SUGGESTIONS = 6
 TITLE_AS_TYPED, TITLE_HOLDS, IN_STOCK = 4, 2, 1
 VOCABULARY_SECONDS = 300
 _vocabulary = {}  # database URL -> (expires at, English words of the titles)
@@ -108,6 +111,26 @@ def ranked_cards(query):
         has_next = bool(more.items)
     return browse.Page(items=[browse.Card(*row) for row in rows[:query.per_page]], page=query.page,
                        per_page=query.per_page, has_next=has_next)
+
+
+def ranked_products(query):
+    """`ranked_cards` as products with their village, variants and photos: the API's page."""
+    page = ranked_cards(query)
+    ids = [card.product_id for card in page.items]
+    products = {product.id: product for product in db.session.scalars(
+        select(Product).where(Product.id.in_(ids)).options(
+            joinedload(Product.origin_village), selectinload(Product.variants), selectinload(Product.photos)))}
+    listing = replace(query, sort="featured", page=1)
+    matching = browse._matching(select(Product), listing, browse._search_plan(listing, db.engine.dialect.name))
+    return replace(page, items=[products[product_id] for product_id in ids], _statement=matching)
+
+
+def suggestions(text):
+    """The search box's offers for what is typed so far: the best-ranked matches' cards (at most
+    SUGGESTIONS), none while the text holds no word the index knows."""
+    if not search.query_terms(text):
+        return []
+    return ranked_cards(browse.CatalogueQuery(text=text, sort=RELEVANCE)).items[:SUGGESTIONS]
 
 
 def any_word_cards(query, limit=ANY_WORD_LIMIT):

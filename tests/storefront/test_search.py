@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from marketplace.catalog import browse, search
+from marketplace.catalog import browse, ranking, search
 from marketplace.catalog.browse import CatalogueQuery, search_cards
 from marketplace.catalog.models import Product, Variant
 from marketplace.catalog.search import index_terms, query_terms
@@ -46,12 +46,12 @@ def plain_seller(pear):
     return seller.id
 
 
-def list_products(titles, labels=None, stock=None):
+def list_products(titles, labels=None, stock=None, first=0):
     """Active products with one variant each, sold by a plainly named cooperative in the snow pears'
     village; returns their slugs."""
     pear = db.session.scalar(db.select(Product).filter_by(slug="jiao-snow-pears"))
     seller_id = plain_seller(pear)
-    for number, (title_zh, title_en) in enumerate(titles):
+    for number, (title_zh, title_en) in enumerate(titles, start=first):
         product = Product(slug=f"search-{number}", seller_id=seller_id, category_id=pear.category_id,
                           origin_village_id=pear.origin_village_id, title_zh=title_zh, title_en=title_en,
                           **(labels or {}).get(number, {}))
@@ -271,7 +271,7 @@ QUERIES = st.one_of(st.text(alphabet="有机小米大雪梨红", min_size=1, max
 def test_walking_the_listing_finds_what_the_index_finds(demo, titles, query):
     """The two ways PostgreSQL checks a search (see search.matches) select the same products."""
     pear = db.session.scalar(db.select(Product).filter_by(slug="jiao-snow-pears"))
-    for number, (title_zh, title_en) in enumerate(titles):
+    for number, (title_zh, title_en) in enumerate(titles, start=first):
         db.session.add(Product(slug=f"walk-{number}", seller_id=pear.seller_id, category_id=pear.category_id,
                                origin_village_id=pear.origin_village_id, title_zh=title_zh, title_en=title_en))
     db.session.flush()
@@ -326,3 +326,38 @@ def test_common_terms_walk_the_listing_and_rare_ones_take_the_index(client, demo
 
 def pear_category():
     return db.session.scalar(db.select(Product.category_id).filter_by(slug="jiao-snow-pears"))
+
+
+def suggested(client, text, ours=True):
+    """The search box's suggestions for `text`: of this test's products only (the demo's beside them), unless not `ours`."""
+    suggestions = client.get("/search/suggestions", query_string={"q": text}).get_json()["suggestions"]
+    return [suggestion for suggestion in suggestions if not ours or "/search-" in suggestion["url"]]
+
+
+def test_suggestions_while_typing_offer_the_best_ranked_titles_with_their_pages(client, catalogue):
+    assert suggested(client, "有机小米") == [{"title": "有机小米", "url": "/products/search-1"}]
+    # Pinyin and initials as typed so far, as the search finds them.
+    assert suggested(client, "xl")[0] == {"title": "焦氏雪梨", "url": "/products/search-0"}
+    # At most six; nothing for nothing typed, punctuation, or what nothing holds.
+    list_products([(f"小米礼盒{number}号", f"Millet box {number}") for number in range(8)], first=10)
+    assert len(suggested(client, "小米", ours=False)) == ranking.SUGGESTIONS
+    assert all(suggested(client, text, ours=False) == [] for text in ("", "……", "榴莲", "梨" * 500))
+
+
+def test_an_english_reader_is_offered_the_english_titles(client, catalogue):
+    client.get("/lang/en")
+    assert suggested(client, "xueli") == [{"title": "Jiao family snow pears", "url": "/products/search-0"}]
+
+
+def test_the_api_suggests_and_ranks_a_search_by_relevance(client, catalogue):
+    answer = client.get("/api/v1/search/suggestions", query_string={"q": "xiaomi"})
+    assert answer.status_code == 200
+    assert {"search-1", "search-2", "search-3"} <= {item["slug"] for item in answer.get_json()["items"]}
+    assert client.get("/api/v1/search/suggestions", query_string={"q": ""}).status_code == 422
+    ranked = client.get("/api/v1/products", query_string={"q": "有机小米", "sort": "relevance"}).get_json()
+    slugs = [item["slug"] for item in ranked["items"]]
+    assert slugs[0] == "zhaili-organic-millet" and "search-1" in slugs  # 有机小米 as typed: the demo's first, newest
+    assert "search-2" not in slugs and ranked["total"] == len(slugs)  # scattered 有机 … 小米: not a match
+    two = client.get("/api/v1/products", query_string={"q": "小米", "sort": "relevance", "limit": 2}).get_json()
+    assert len(two["items"]) == 2 and two["total"] >= 3 and two["next_cursor"]
+    assert client.get("/api/v1/products", query_string={"sort": "relevance"}).status_code == 200  # no words: featured

@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 
-from marketplace.catalog import browse
+from marketplace.catalog import browse, ranking
 from marketplace.catalog.provenance import product_for_buyers
 from marketplace.errors import NotFound
 from marketplace.extensions import db
@@ -41,13 +41,25 @@ def list_products(query):
     page_number, per_page = decode_cursor(query.cursor, (int, int)) or (1, query.limit)
     if not (1 <= page_number <= 10_000 and 1 <= per_page <= 100):
         raise BadCursor(_("This cursor is not one this API gave out."), field="cursor")
-    page = browse.search_products(browse.CatalogueQuery(
+    ranked = query.sort == "relevance" and query.q.strip()
+    catalogue_query = browse.CatalogueQuery(
         text=query.q, category_id=query.category_id, town_id=query.town_id, village_id=query.village_id,
         cooperative_id=query.cooperative_id, household_id=query.household_id, labels=tuple(dict.fromkeys(query.label)),
-        min_price_fen=query.min_price_fen, max_price_fen=query.max_price_fen, sort=query.sort,
-        page=page_number, per_page=per_page))
+        min_price_fen=query.min_price_fen, max_price_fen=query.max_price_fen,
+        sort=ranking.RELEVANCE if ranked else ("featured" if query.sort == "relevance" else query.sort),
+        page=page_number, per_page=per_page)
+    page = ranking.ranked_products(catalogue_query) if ranked else browse.search_products(catalogue_query)
     return schemas.ProductPage(items=[schemas.ProductSummary(**_summary_fields(product)) for product in page.items],
                                total=page.total or 0, next_cursor=encode_cursor([page.page + 1, per_page]) if page.has_next else None)
+
+
+@operation("GET", "/search/suggestions", tag="Catalogue", summary="Suggestions while typing a search",
+           query=schemas.SuggestionQuery, response=schemas.SuggestionList)
+def search_suggestions(query):
+    """The titles of the best-ranked matches of what is typed so far (at most six), as the
+    storefront's search box offers them: pinyin (`xueli`, `xl`) and other names of produce count."""
+    return schemas.SuggestionList(items=[schemas.Suggestion(slug=card.slug, title_zh=card.title_zh, title_en=card.title_en)
+                                         for card in ranking.suggestions(query.q)])
 
 
 @operation("GET", "/products/<slug>", tag="Catalogue", summary="A product with its variants and provenance",

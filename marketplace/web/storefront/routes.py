@@ -2,6 +2,7 @@ import functools
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, send_from_directory, session, url_for
+from flask_babel import get_locale
 from sqlalchemy import select
 
 from marketplace.catalog import browse, ranking
@@ -79,6 +80,16 @@ def browse_products():
                            categories=categories, towns=towns, sort=query.sort,
                            page_url=lambda number: url_for("storefront.browse_products", page=number,
                                                            **_multi(request.args)))
+
+
+@bp.get("/search/suggestions")
+@reads_only
+def search_suggestions():
+    """What the search box offers while the buyer types (static/js/search_suggestions.js): the
+    titles of the best-ranked matches, each with its product page."""
+    locale = str(get_locale())
+    return {"suggestions": [{"title": card.title(locale), "url": url_for("storefront.product", slug=card.slug)}
+                            for card in ranking.suggestions(request.args.get("q", "")[:100])]}
 
 
 def _multi(args):

@@ -6,7 +6,7 @@ from marketplace.web.api.schemas import Output, QueryInput
 from marketplace.web.security.fields import api_whole_number
 
 Label = Literal["selenium", "organic", "poor_direct"]
-Sort = Literal["featured", "price_asc", "price_desc", "newest"]
+Sort = Literal["featured", "price_asc", "price_desc", "newest", "relevance"]
 
 
 class CatalogueQuery(QueryInput):
@@ -19,7 +19,8 @@ class CatalogueQuery(QueryInput):
     label: list[Label] = Field(default_factory=list, max_length=3)
     min_price_fen: api_whole_number(ge=0) | None = None
     max_price_fen: api_whole_number(ge=0) | None = None
-    sort: Sort = "featured"
+    sort: Sort = Field(default="featured", description="`relevance` ranks a search as the storefront does "
+                                                        "(title matches first); without `q` it is `featured`.")
     cursor: str | None = Field(default=None, max_length=200)
     limit: api_whole_number(ge=1, le=100) = 12
 
@@ -52,6 +53,20 @@ class ProductSummary(Output):
     lowest_price_fen: int | None
     labels: list[Label]
     photo_url: str | None
+
+
+class SuggestionQuery(QueryInput):
+    q: str = Field(min_length=1, max_length=100, description="What the buyer has typed so far (汉字, pinyin or English).")
+
+
+class Suggestion(Output):
+    slug: str
+    title_zh: str
+    title_en: str
+
+
+class SuggestionList(Output):
+    items: list[Suggestion]
 
 
 class ProductPage(Output):
