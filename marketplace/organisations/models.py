@@ -136,6 +136,27 @@ class IncomingTransfer(db.Model):
     )
 
 
+class OutgoingTransfer(db.Model):
+    """The bank transfer by which the platform paid an organisation back one refund of an order it
+    paid by company transfer (organisations/transfer_refunds.py). Once per refund, once per bank
+    transaction: both are unique, so a second recording of either changes nothing."""
+
+    __tablename__ = "outgoing_transfers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+    value_date: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str] = mapped_column(String(80), unique=True)  # the bank's own transaction number
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="outgoing_transfer_positive"),
+        CheckConstraint("bank_reference <> ''", name="outgoing_transfer_names_bank_reference"),
+    )
+
+
 DOCUMENT_KINDS = ("acceptance", "invoice")
 INVOICE_ISSUERS = ("seller", "platform")
 

@@ -34,3 +34,13 @@ class TransferForm(Form):
 class StatementForm(Form):
     file = FileField(_l("Bank statement (.xlsx or .csv)"),
                      validators=[FileRequired(), FileAllowed(["xlsx", "csv"], _l("Upload an .xlsx or .csv file."))])
+
+
+class RefundTransferForm(Form):
+    """The outgoing bank transfer that paid an organisation's refund back."""
+
+    refund_id = SelectField(_l("Refund owed"), coerce=whole_number, validators=[DataRequired()])
+    organisation_id = SelectField(_l("Paid to organisation"), coerce=whole_number, validators=[DataRequired()])
+    value_date = DateField(_l("Date sent"), validators=[DataRequired()])
+    amount = MoneyField(_l("Amount sent (yuan)"), validators=[DataRequired(), Length(max=20)], minimum_fen=1)
+    bank_reference = StringField(_l("Bank transaction number"), validators=[DataRequired(), Length(max=80)])
