@@ -20,7 +20,7 @@ from marketplace.ledger.verify import verify_ledger
 from marketplace.orders import fulfilment
 from marketplace.orders.models import Order, Shipment
 from marketplace.organisations import services, transfer_refunds, transfers
-from marketplace.organisations.models import OutgoingTransfer
+from marketplace.organisations.models import OutgoingTransfer, Requisition
 from marketplace.payments.models import Refund
 from marketplace.payments.refunds import refund_order
 from tests.conftest import TEST_DATABASE_URL, _clean_tables
@@ -251,6 +251,19 @@ def test_the_finance_page_lists_refunds_owed_and_records_their_transfer(app, ins
     db.session.expire_all()
     assert db.session.get(Refund, done.id).status == "succeeded"
     assert "HX-9" in client.get("/admin/transfers").get_data(as_text=True)
+    requisition = db.session.scalar(select(Requisition).where(Requisition.order_id == order.id))
+    page = signed_in(app, inst.buyer).get(f"/org/requests/{requisition.id}").get_data(as_text=True)
+    assert "以银行转账退回" in page and "HX-9" in page and "¥15.00" in page
+
+
+def test_the_organisation_sees_a_refund_it_is_still_owed(app, inst):
+    order = paid_by_transfer(inst)
+    refund(inst, order, {1: 1})
+    requisition = db.session.scalar(select(Requisition).where(Requisition.order_id == order.id))
+    page = signed_in(app, inst.finance).get(f"/org/requests/{requisition.id}").get_data(as_text=True)
+    assert "应退回贵单位" in page and "¥15.00" in page
+    outsider = signed_in(app, inst.user("buyer"))
+    assert outsider.get(f"/org/requests/{requisition.id}").status_code in (403, 404)
 
 
 # --- random histories -----------------------------------------------------------------------------
