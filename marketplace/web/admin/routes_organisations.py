@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from marketplace.errors import DomainError
-from marketplace.organisations import services, transfer_refunds, transfers
+from marketplace.organisations import payment_clock, services, transfer_refunds, transfers
 from marketplace.organisations.requisitions import members_of
 from marketplace.places.models import Town
 from marketplace.web.access import role_required
@@ -33,7 +33,8 @@ def organisations():
         try:
             services.register_organisation(current_user.id, form.name.data, form.credit_code.data, form.kind.data,
                                            form.town_id.data or None, form.district.data, form.year.data,
-                                           form.declared_total.fen, form.required_share.data)
+                                           form.declared_total.fen, form.required_share.data,
+                                           payment_terms=form.payment_terms.data)
         except DomainError as error:
             flash(error.message, "error")
             status = error.status
@@ -83,4 +84,5 @@ def transfers_page():
         status = error.status
     return render_template("admin/transfers.html", form=form, statement=statement, payback=payback, owed=owed,
                            paid_back=transfer_refunds.refunds_paid_back(),
+                           awaiting=payment_clock.awaiting_transfer(),
                            rows=transfers.recent_transfers(), outcome_labels=OUTCOME_LABELS), status
