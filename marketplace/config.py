@@ -62,6 +62,9 @@ def load_settings():
         # finance and approvers are reminded (organisations/payment_clock.py).
         "TRANSFER_EXTENSION_DAYS": int(_env("TRANSFER_EXTENSION_DAYS", "15")),
         "TRANSFER_REMINDER_DAYS": int(_env("TRANSFER_REMINDER_DAYS", "5")),
+        # Pay after acceptance: an organisation on those terms pays within this many days of accepting
+        # its order (the 2025 regulation on payments to small and medium enterprises: 30).
+        "TERMS_PAYMENT_DAYS": int(_env("TERMS_PAYMENT_DAYS", "30")),
         # Downlink goods still at the service point this many days after arriving are flagged.
         "DOWNLINK_UNPICKED_DAYS": int(_env("DOWNLINK_UNPICKED_DAYS", "7")),
         # Settlement (DESIGN §3): a shipped parcel counts as delivered this many days after shipping

@@ -26,6 +26,7 @@ ACTIONS = {
     "invoice.uploaded": _l("uploaded an issued e-invoice"),
     "transfer.recorded": _l("recorded a company transfer"),
     "transfer.statement_imported": _l("imported a bank statement"),
+    "transfer.refund_paid": _l("recorded the bank transfer paying an organisation's refund back"),
     "api_token.all_revoked": _l("revoked every API token"), "api_token.created": _l("created an API token"),
     "api_token.revoked": _l("revoked an API token"),
     "cooperative_deposit.approve": _l("approved a cooperative's deposit"),

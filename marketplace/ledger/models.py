@@ -14,8 +14,9 @@ ACCOUNT_KINDS = (
     "fixed_return_receivable", "cash_collected", "refund_losses", "claims_receivable",
     "presale_deposits",  # pre-sale deposits and balances held until their pre-order is filled or refunded
     "store_credit",  # what the platform owes a buyer as store credit (a claim refunded as credit), spent at checkout
+    "organisation_refunds",  # refunds owed back to an organisation that paid by company transfer, until paid back
 )
-OWNER_TYPES = ("", "household", "cooperative", "supplier", "town", "investment", "presale", "buyer")
+OWNER_TYPES = ("", "household", "cooperative", "supplier", "town", "investment", "presale", "buyer", "organisation")
 
 
 class Account(db.Model):

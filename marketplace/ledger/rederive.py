@@ -37,6 +37,7 @@ from marketplace.ledger.rules import names
 from marketplace.ledger.sql_pass import in_order
 from marketplace.ledger.services import among
 from marketplace.orders.models import Order, OrderLine
+from marketplace.organisations.models import IncomingTransfer, OutgoingTransfer, Requisition
 from marketplace.payments.models import Payment, Refund, RefundLine, StoreCreditSpend
 from marketplace.payouts.models import CooperativeDeposit, PayoutItem
 from marketplace.places.models import ServicePoint, Village
@@ -114,8 +115,16 @@ class Causes:
             self.allocations.setdefault(row.order_line_id, []).append(row)
         self.payments = _by_id(Payment, [_number(e.idempotency_key, 1) for e in of(names.PAYMENT_RECEIVED)])
         self.lots = _by_id(SupplyLot, [e.lot_id for e in of(names.FLOOR_PURCHASE)])
-        refund_entries = of(names.REFUND, names.REFUND_PAID, names.STORE_CREDIT_ISSUED, names.CLAIM)
+        refund_entries = of(names.REFUND, names.REFUND_PAID, names.STORE_CREDIT_ISSUED, names.CLAIM,
+                            names.TRANSFER_REFUND_OWED, names.TRANSFER_REFUND_PAID)
         self.refunds = _by_id(Refund, [e.refund_id for e in refund_entries])
+        to_organisations = of(names.TRANSFER_REFUND_OWED, names.TRANSFER_REFUND_PAID)
+        self.requisitions = {row.order_id: row for row in _rows(Requisition, Requisition.order_id,
+                                                                [e.order_id for e in to_organisations])}
+        self.incoming = {row.paid_order_id: row for row in _rows(IncomingTransfer, IncomingTransfer.paid_order_id,
+                                                                 [e.order_id for e in to_organisations])}
+        self.outgoing = {row.refund_id: row for row in _rows(OutgoingTransfer, OutgoingTransfer.refund_id,
+                                                             [e.refund_id for e in of(names.TRANSFER_REFUND_PAID)])}
         self.refund_lines = {}
         for row in _rows(RefundLine, RefundLine.refund_id, self.refunds):
             key = (row.refund_id, row.order_line_id)
@@ -340,6 +349,37 @@ def store_credit_spent(entry, causes):
     if spend.buyer_id != order.buyer_id or not 0 < spend.amount_fen <= order.total_fen:
         raise Underivable(f"the store credit held for order {order.id} is not its buyer's or exceeds its total")
     return _legs((("store_credit", "buyer", spend.buyer_id), spend.amount_fen), (SALES_PENDING, -spend.amount_fen))
+
+
+def _organisation_refund(entry, causes):
+    """The refund an organisation is owed, its order's organisation, checked: a refund to the
+    organisation's bank, of an order a company transfer paid, placed by that organisation."""
+    refund = _refund(entry, causes)
+    if refund.method != "transfer":
+        raise Underivable(f"refund {refund.id} went to the {refund.method} payment method, not back by bank transfer")
+    if causes.incoming.get(refund.order_id) is None:
+        raise Underivable(f"order {refund.order_id} was not paid by a company transfer")
+    requisition = _need(causes.requisitions.get(refund.order_id), "organisation's order request")
+    if int((entry.rule_settings or {}).get("organisation_id", 0)) != requisition.organisation_id:
+        raise Underivable(f"it names organisation {(entry.rule_settings or {}).get('organisation_id')}, "
+                          f"order {refund.order_id} is organisation {requisition.organisation_id}'s")
+    return refund, ("organisation_refunds", "organisation", requisition.organisation_id)
+
+
+def transfer_refund_owed(entry, causes):
+    """A refund of a transfer-paid order: what the refund says, from sales_pending to what the organisation is owed."""
+    refund, owed = _organisation_refund(entry, causes)
+    return _legs((SALES_PENDING, refund.amount_fen), (owed, -refund.amount_fen))
+
+
+def transfer_refund_paid(entry, causes):
+    """The outgoing bank transfer paying that refund back: exactly the refund, to its organisation, from the bank."""
+    refund, owed = _organisation_refund(entry, causes)
+    outgoing = _need(causes.outgoing.get(refund.id), "outgoing transfer")
+    if outgoing.organisation_id != owed[2] or outgoing.amount_fen != refund.amount_fen:
+        raise Underivable(f"outgoing transfer {outgoing.id} sent {outgoing.amount_fen} fen to organisation "
+                          f"{outgoing.organisation_id}; refund {refund.id} owes {refund.amount_fen} fen to {owed[2]}")
+    return _legs((owed, refund.amount_fen), (BANK, -refund.amount_fen))
 
 
 def refund_failed(entry, causes):
@@ -606,6 +646,7 @@ REDERIVATIONS = {
     names.PAYMENT_RECEIVED: payment_received, names.PAYMENT_FEE: payment_fee,
     names.EARNINGS_PAYMENT: earnings_payment, names.CASH_PAYMENT: cash_payment,
     names.TRANSFER_PAYMENT: transfer_payment,
+    names.TRANSFER_REFUND_OWED: transfer_refund_owed, names.TRANSFER_REFUND_PAID: transfer_refund_paid,
     names.DIRECT_SALE: direct_sale, names.SUPPLIER_SALE: supplier_sale, names.COOPERATIVE_SALE: cooperative_sale,
     names.SHIPPING: shipping, names.LOVE_FUND_DONATION: love_fund_donation, names.FLOOR_PURCHASE: floor_purchase,
     names.REFUND: refund, names.CLAIM: after_sales_claim,

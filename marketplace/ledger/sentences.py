@@ -306,6 +306,9 @@ OTHER_RULES = {
     names.REFUND_PAID: "On %(day)s money was refunded to a buyer: %(amount)s",
     names.STORE_CREDIT_ISSUED: "On %(day)s money was refunded to a buyer as store credit: %(amount)s",
     names.STORE_CREDIT_SPENT: "On %(day)s a buyer paid an order with store credit: %(amount)s",
+    names.TRANSFER_REFUND_OWED: "On %(day)s a refund became owed to an organisation, to go back by bank transfer: "
+                                "%(amount)s",
+    names.TRANSFER_REFUND_PAID: "On %(day)s a refund was paid back to an organisation by bank transfer: %(amount)s",
     names.REFUND_FAILED: "On %(day)s a refund failed at the payment provider and the money stayed: %(amount)s",
     names.PAYOUT_PAID: "On %(day)s the bank confirmed a payout: %(amount)s",
     names.STRIPE_PAYOUT: "On %(day)s the payment provider paid the platform's bank: %(amount)s",

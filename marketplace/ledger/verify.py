@@ -21,8 +21,10 @@ from marketplace.ledger.rederive import SHAPE_ONLY, rederive_entries
 from marketplace.ledger.rules.names import (
     COOPERATIVE_SALE, DIRECT_SALE, EARNINGS_PAYMENT, FLOOR_PURCHASE, ORDER_ATTRIBUTION_RULES, ORDER_PAYMENT_RULES,
     PAYOUT_APPROVED, RECIPIENT_KINDS, REFUND_FAILED, REFUND_PAID, STORE_CREDIT_ISSUED, STORE_CREDIT_SPENT, SUPPLIER_SALE,
+    TRANSFER_REFUND_OWED, TRANSFER_REFUND_PAID,
 )
 from marketplace.orders.models import Order, OrderLine
+from marketplace.organisations.models import Requisition
 from marketplace.payments.models import Payment, Refund, StoreCreditSpend
 
 SALE_RULES = (DIRECT_SALE, COOPERATIVE_SALE, SUPPLIER_SALE)
@@ -97,7 +99,8 @@ pending AS (SELECT e.order_id, SUM(p.amount_fen) AS fen FROM journal_entries e
             JOIN postings p ON p.entry_id = e.id JOIN ledger_accounts a ON a.id = p.account_id
             WHERE e.order_id IS NOT NULL AND a.kind = 'sales_pending' GROUP BY e.order_id),
 refunded AS (SELECT r.order_id, SUM(r.amount_fen) AS fen FROM refunds r
-             JOIN journal_entries e ON e.refund_id = r.id WHERE e.rule IN ('{REFUND_PAID}', '{STORE_CREDIT_ISSUED}')
+             JOIN journal_entries e ON e.refund_id = r.id
+             WHERE e.rule IN ('{REFUND_PAID}', '{STORE_CREDIT_ISSUED}', '{TRANSFER_REFUND_OWED}')
              -- a refund Stripe failed after it was posted gave nothing back
              AND NOT EXISTS (SELECT 1 FROM journal_entries f WHERE f.refund_id = r.id AND f.rule = '{REFUND_FAILED}')
              GROUP BY r.order_id),
@@ -373,6 +376,47 @@ def check_store_credit(report):
     report.counts["store_credit_accounts"] = len(balances)
 
 
+ORGANISATION_REFUND_RULES = (TRANSFER_REFUND_OWED, TRANSFER_REFUND_PAID)  # what may move an organisation_refunds account
+
+
+def check_organisation_refunds(report):
+    """What the platform owes each organisation back (refunds of orders it paid by company transfer)
+    is moved only by those refunds and their outgoing transfers, never goes below zero (a running
+    balance per account, in entry order: no organisation paid back more than it was owed), and
+    equals the posted refunds not yet paid back."""
+    running = (select(Posting.entry_id, Account.owner_id, JournalEntry.rule,
+                      func.sum(Posting.amount_fen).over(partition_by=Posting.account_id,
+                                                        order_by=Posting.entry_id).label("balance"))
+               .join(Account, Posting.account_id == Account.id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
+               .where(Account.kind == "organisation_refunds")).subquery()
+    for entry_id, owner_id, rule, balance in db.session.execute(
+            select(running.c.entry_id, running.c.owner_id, running.c.rule, running.c.balance)
+            .where((running.c.balance > 0) | running.c.rule.not_in(ORGANISATION_REFUND_RULES))).all():
+        if rule not in ORGANISATION_REFUND_RULES:
+            report.fail("organisation_refunds", f"organisation {owner_id}'s refunds owed moved by a {rule} entry",
+                        entry_id=entry_id, organisation_id=owner_id)
+        if balance > 0:
+            report.fail("organisation_refunds", f"organisation {owner_id} was paid back {int(balance)} fen more "
+                        "than it was owed", entry_id=entry_id, organisation_id=owner_id)
+    # Owed: the refunds posted as owed and still `owed`, to the organisation whose order request placed the order.
+    owed = dict(db.session.execute(
+        select(Requisition.organisation_id, func.sum(Refund.amount_fen))
+        .join(Refund, Refund.order_id == Requisition.order_id)
+        .where(Refund.method == "transfer", Refund.status == "owed",
+               select(JournalEntry.id).where(JournalEntry.refund_id == Refund.id,
+                                             JournalEntry.rule == TRANSFER_REFUND_OWED).exists())
+        .group_by(Requisition.organisation_id)).all())
+    balances = dict(db.session.execute(
+        select(Account.owner_id, -func.sum(Posting.amount_fen)).join(Posting, Posting.account_id == Account.id)
+        .where(Account.kind == "organisation_refunds").group_by(Account.owner_id)).all())
+    for organisation_id in sorted(set(owed) | set(balances), key=lambda value: value or 0):
+        expected, held = int(owed.get(organisation_id) or 0), int(balances.get(organisation_id) or 0)
+        if expected != held:
+            report.fail("organisation_refunds", f"organisation {organisation_id} is owed {held} fen in the ledger, "
+                        f"its refunds not yet paid back are {expected}", organisation_id=organisation_id)
+    report.counts["organisation_refund_accounts"] = len(balances)
+
+
 def check_hash_chain(report):
     """Every sealed entry still hashes to its link; no link is missing; every entry is sealed or queued."""
     status = chain.verify_chain(progress=_progress(report, "links checked"))
@@ -440,6 +484,7 @@ def _progress(report, what):
     return step
 
 
-CHECKS = (check_entries_balance, check_orders_add_up, check_presales_add_up, check_store_credit, check_exactly_once, check_lots,
+CHECKS = (check_entries_balance, check_orders_add_up, check_presales_add_up, check_store_credit,
+          check_organisation_refunds, check_exactly_once, check_lots,
           check_never_below_zero, check_available_not_negative, check_settings_recorded, check_rederivation, check_hash_chain, check_checkpoints,
           check_guards)

@@ -30,7 +30,9 @@ from marketplace.places.models import Village
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 CARRIERS = ("顺丰速运", "中国邮政", "京东物流", "中通快递", "圆通速递", "韵达快递", "申通快递")
 # Orders whose shipments a seller works on: paid, possibly partly refunded, not closed.
-FULFILLED_ORDER_STATUSES = ("paid", "packed", "shipped", "delivered", "partially_refunded")
+# `on_terms`: an organisation's order to be paid after acceptance, packed and shipped unpaid
+# (organisations/payment_clock.py); no credit exists for it until its transfer arrives.
+FULFILLED_ORDER_STATUSES = ("paid", "packed", "shipped", "delivered", "partially_refunded", "on_terms")
 # A shipment's progress, in order: the order's status follows its least advanced shipment.
 PROGRESS = ("open", "packed", "shipped", "delivered", "settled")
 ORDER_STATUS_OF_PROGRESS = {"open": "paid", "packed": "packed", "shipped": "shipped", "delivered": "delivered",
@@ -268,7 +270,8 @@ def sync_order_statuses(order_ids):
             values["settled_at"] = func.coalesce(Order.settled_at, now)
         elif progress == "open":
             # Still to pack: a partly refunded order says so rather than "paid".
-            values["status"] = case((Order.refunded_fen > 0, "partially_refunded"), else_="paid")
+            values["status"] = case((Order.refunded_fen > 0, "partially_refunded"),
+                                    (Order.paid_at.is_(None), "on_terms"), else_="paid")
         db.session.execute(update(Order).where(among(Order.id, ids), movable).values(**values)
                            .execution_options(synchronize_session=False))
 

@@ -10,6 +10,7 @@ from marketplace.extensions import db
 ORDER_STATUSES = (
     "pending_payment", "paid", "packed", "shipped", "delivered", "completed",
     "cancelled", "refunded", "partially_refunded",
+    "on_terms",  # an organisation's order to be paid after acceptance: packed and shipped unpaid
 )
 DELIVERY_KINDS = ("address", "pickup")
 PAYMENT_METHODS = ("stripe", "earnings", "cash", "store_credit")

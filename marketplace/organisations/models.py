@@ -11,6 +11,10 @@ from marketplace.extensions import db
 KINDS = ("budget_unit", "union", "canteen", "enterprise")
 MEMBER_ROLES = ("buyer", "approver", "finance")
 REQUISITION_STATUSES = ("awaiting_approval", "returned", "approved")
+# When an organisation pays: before its order is packed (`pay_first`, within TRANSFER_PAYMENT_DAYS of
+# approval), or within TERMS_PAYMENT_DAYS of accepting the goods (`after_acceptance`: the order ships
+# unpaid; see organisations/payment_clock.py).
+PAYMENT_TERMS = ("pay_first", "after_acceptance")
 # What became of an incoming transfer: paid its order, or kept as a discrepancy for staff.
 TRANSFER_OUTCOMES = ("matched", "unknown_reference", "ambiguous", "partial", "over", "duplicate", "already_paid",
                      "not_payable")
@@ -26,10 +30,12 @@ class Organisation(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"), index=True)
     district: Mapped[str] = mapped_column(String(80), default="")
+    payment_terms: Mapped[str] = mapped_column(String(20), default="pay_first", server_default="pay_first")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (one_of("kind", KINDS, "organisation_kind_known"),)
+    __table_args__ = (one_of("kind", KINDS, "organisation_kind_known"),
+                      one_of("payment_terms", PAYMENT_TERMS, "organisation_payment_terms_known"))
 
 
 class OrganisationQuota(db.Model):
@@ -86,6 +92,8 @@ class Requisition(db.Model):
     decision_note: Mapped[str] = mapped_column(String(300), default="")
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
     transfer_reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The organisation's terms when the order was approved (PAYMENT_TERMS), kept with the order.
+    payment_terms: Mapped[str] = mapped_column(String(20), default="pay_first", server_default="pay_first")
     # The payment clock (organisations/payment_clock.py): one extension, one reminder, one notice of lapse.
     extended_at: Mapped[datetime | None]
     extended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -94,7 +102,8 @@ class Requisition(db.Model):
     lines: Mapped[list["RequisitionLine"]] = relationship(order_by="RequisitionLine.id")
     organisation: Mapped[Organisation] = relationship()
 
-    __table_args__ = (one_of("status", REQUISITION_STATUSES, "requisition_status_known"),)
+    __table_args__ = (one_of("status", REQUISITION_STATUSES, "requisition_status_known"),
+                      one_of("payment_terms", PAYMENT_TERMS, "requisition_payment_terms_known"))
 
 
 class RequisitionLine(db.Model):
@@ -133,6 +142,27 @@ class IncomingTransfer(db.Model):
     __table_args__ = (
         one_of("outcome", TRANSFER_OUTCOMES, "transfer_outcome_known"),
         CheckConstraint("amount_fen > 0", name="incoming_transfer_positive"),
+    )
+
+
+class OutgoingTransfer(db.Model):
+    """The bank transfer by which the platform paid an organisation back one refund of an order it
+    paid by company transfer (organisations/transfer_refunds.py). Once per refund, once per bank
+    transaction: both are unique, so a second recording of either changes nothing."""
+
+    __tablename__ = "outgoing_transfers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(db.BigInteger)
+    value_date: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str] = mapped_column(String(80), unique=True)  # the bank's own transaction number
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="outgoing_transfer_positive"),
+        CheckConstraint("bank_reference <> ''", name="outgoing_transfer_names_bank_reference"),
     )
 
 

@@ -16,6 +16,14 @@ The beat task `organisations.send_payment_reminders` mails the organisation's fi
 approvers once when the deadline is near and once when the order lapsed. Each notice is claimed
 by a conditional UPDATE and committed before the mail is sent, and unclaimed again if sending
 fails, so a retried or duplicated task sends each notice once.
+
+Pay after acceptance (`Requisition.payment_terms == "after_acceptance"`): the approved order is
+packed and shipped unpaid (status `on_terms`, its stock taken for good, nothing to release). Its
+clock starts when the organisation has accepted (验收) every parcel: the deadline is the last
+acceptance plus TERMS_PAYMENT_DAYS (30), plus TRANSFER_EXTENSION_DAYS if extended (once, before
+the deadline). Until then the state is `awaiting_acceptance`; after it, `overdue` — flagged, never
+cancelled: the goods were delivered. No seller's credit exists before the transfer arrives (the
+ledger attributes the order when it is paid), so none becomes payable before the money is here.
 """
 import math
 from dataclasses import dataclass
@@ -32,8 +40,8 @@ from marketplace.extensions import db
 from marketplace.local_time import format_local
 from marketplace.mail import send_mail
 from marketplace.money import format_fen
-from marketplace.orders.models import Order, StockReservation
-from marketplace.organisations.models import Organisation, OrganisationMember, Requisition
+from marketplace.orders.models import Order, Shipment, StockReservation
+from marketplace.organisations.models import Organisation, OrganisationMember, Requisition, ShipmentAcceptance
 from marketplace.organisations.requisitions import _member
 from marketplace.people.models import User
 
@@ -42,9 +50,47 @@ from marketplace.people.models import User
 class PaymentClock:
     due_at: datetime | None
     days_left: int | None
-    state: str  # awaiting | due_soon | overdue | lapsed | paid | none
+    state: str  # awaiting | due_soon | overdue | lapsed | paid | none | awaiting_acceptance (terms)
     extended: bool
     can_extend: bool
+
+
+def accepted_at(order_id):
+    """When the organisation accepted the last of the order's parcels, or None while one is not accepted."""
+    shipments = db.session.execute(
+        select(Shipment.id, ShipmentAcceptance.accepted_at)
+        .outerjoin(ShipmentAcceptance, ShipmentAcceptance.shipment_id == Shipment.id)
+        .where(Shipment.order_id == order_id, Shipment.status != "cancelled", Shipment.replaces_claim_id.is_(None))).all()
+    if not shipments or any(at is None for _id, at in shipments):
+        return None
+    return max(at for _id, at in shipments)
+
+
+def terms_due_at(requisition, order_id):
+    """The deadline of an order on pay-after-acceptance terms, or None before its acceptance."""
+    accepted = accepted_at(order_id)
+    if accepted is None:
+        return None
+    days = current_app.config["TERMS_PAYMENT_DAYS"]
+    if requisition.extended_at is not None:
+        days += current_app.config["TRANSFER_EXTENSION_DAYS"]
+    return accepted + timedelta(days=days)
+
+
+def _terms_clock(requisition, order, now):
+    extended = requisition.extended_at is not None
+    if order.status in ("cancelled", "refunded"):
+        return PaymentClock(None, None, "none", extended, False)
+    due = terms_due_at(requisition, order.id)
+    if order.paid_at is not None:
+        return PaymentClock(due, None, "paid", extended, False)
+    if due is None:
+        return PaymentClock(None, None, "awaiting_acceptance", extended, False)
+    if due <= now:
+        return PaymentClock(due, -math.floor((now - due).total_seconds() / 86400), "overdue", extended, False)
+    days_left = math.ceil((due - now).total_seconds() / 86400)
+    state = "due_soon" if days_left <= current_app.config["TRANSFER_REMINDER_DAYS"] else "awaiting"
+    return PaymentClock(due, days_left, state, extended, not extended)
 
 
 def clock_of(requisition, order, now=None):
@@ -53,6 +99,8 @@ def clock_of(requisition, order, now=None):
     extended = requisition.extended_at is not None
     if order is None:
         return PaymentClock(None, None, "none", extended, False)
+    if requisition.payment_terms == "after_acceptance":
+        return _terms_clock(requisition, order, now)
     if order.paid_at is not None:
         return PaymentClock(order.reservation_expires_at, None, "paid", extended, False)
     due = order.reservation_expires_at
@@ -67,7 +115,7 @@ def clock_of(requisition, order, now=None):
     return PaymentClock(due, days_left, state, extended, not extended)
 
 
-def extend_payment(user_id, requisition_id):
+def extend_payment(user_id, requisition_id, now=None):
     """Give the organisation TRANSFER_EXTENSION_DAYS more to pay, once, before the deadline passes."""
     member = _member(user_id, "finance", "approver")
     requisition = db.session.scalar(lock_for_update(select(Requisition).where(Requisition.id == requisition_id)))
@@ -76,7 +124,9 @@ def extend_payment(user_id, requisition_id):
     order = db.session.get(Order, requisition.order_id) if requisition.order_id else None
     if requisition.extended_at is not None:
         raise Conflict(_("The time to pay was extended once already; it cannot be extended again."))
-    now = utcnow()
+    now = now or utcnow()
+    if requisition.payment_terms == "after_acceptance":
+        return _extend_terms(user_id, requisition, order, now)
     if order is None or order.status != "pending_payment" or order.reservation_expires_at is None \
             or order.reservation_expires_at <= now:
         raise Conflict(_("Only an order still waiting for its transfer, before its deadline, can be given more time."))
@@ -99,13 +149,37 @@ def extend_payment(user_id, requisition_id):
     return order
 
 
-def awaiting_transfer(limit=200):
-    """(requisition, order, clock) of every approved order still waiting for its transfer, soonest deadline first."""
+def _extend_terms(user_id, requisition, order, now):
+    """The one extension of a pay-after-acceptance deadline: only once the clock runs, before it passes."""
+    due = terms_due_at(requisition, order.id) if order is not None else None
+    if order is None or order.paid_at is not None or order.status in ("cancelled", "refunded") or due is None \
+            or due <= now:
+        db.session.rollback()
+        raise Conflict(_("Only an accepted order still waiting for its transfer, before its deadline, can be "
+                         "given more time."))
+    days = current_app.config["TRANSFER_EXTENSION_DAYS"]
+    requisition.extended_at, requisition.extended_by_id = now, user_id
+    record("requisition.payment_extended", user_id, requisition, organisation_id=requisition.organisation_id,
+           order_id=order.id, days=days, due_at=(due + timedelta(days=days)).isoformat())
+    db.session.commit()
+    return order
+
+
+def awaiting_transfer(limit=200, now=None):
+    """(requisition, order, clock) of every approved order still waiting for its transfer: first those
+    that must be paid first, soonest deadline first; then those on pay-after-acceptance terms,
+    overdue first, then soonest deadline, then those not yet accepted."""
+    now = now or utcnow()
     rows = db.session.execute(
         select(Requisition, Order).join(Order, Order.id == Requisition.order_id)
         .where(Order.status == "pending_payment").order_by(Order.reservation_expires_at, Order.id).limit(limit)).all()
-    now = utcnow()
-    return [(requisition, order, clock_of(requisition, order, now)) for requisition, order in rows]
+    terms = db.session.execute(
+        select(Requisition, Order).join(Order, Order.id == Requisition.order_id)
+        .where(Requisition.payment_terms == "after_acceptance", Order.paid_at.is_(None),
+               Order.status.not_in(("cancelled", "refunded"))).order_by(Order.id).limit(limit)).all()
+    clocks = [(requisition, order, clock_of(requisition, order, now)) for requisition, order in terms]
+    clocks.sort(key=lambda row: (row[2].due_at is None, row[2].due_at or now, row[1].id))
+    return [(requisition, order, clock_of(requisition, order, now)) for requisition, order in rows] + clocks
 
 
 def _recipients(organisation_id):

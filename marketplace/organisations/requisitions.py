@@ -20,7 +20,8 @@ from marketplace.extensions import db
 from marketplace.orders import checkout
 from marketplace.orders.cart import cart_lines, find_cart, sellable_variant
 from marketplace.orders.errors import EmptyCart
-from marketplace.orders.models import Cart, CartItem
+from marketplace.orders.models import Cart, CartItem, OrderEvent
+from marketplace.orders.reservations import convert_reservations
 from marketplace.organisations.credit_code import ALPHABET, check_character
 from marketplace.organisations.errors import NotAwaitingApproval, OwnApproval
 from marketplace.organisations.models import OrganisationMember, Requisition, RequisitionLine
@@ -108,6 +109,13 @@ def approve_requisition(approver_id, requisition_id):
         requisition.status, requisition.decided_by_id, requisition.decided_at = "approved", approver_id, utcnow()
         requisition.order_id = order.id
         requisition.transfer_reference = new_transfer_reference()
+        requisition.payment_terms = requisition.organisation.payment_terms
+        if requisition.payment_terms == "after_acceptance":
+            # Pay after acceptance: the stock is taken for good (no hold that runs out) and the
+            # order goes to the sellers to pack unpaid; its payment clock starts at acceptance.
+            convert_reservations(order.id)
+            order.status, order.reservation_expires_at = "on_terms", None
+            db.session.add(OrderEvent(order_id=order.id, status="on_terms", note="on_terms", actor_id=approver_id))
         db.session.delete(cart)
         record("requisition.approved", approver_id, requisition, organisation_id=requisition.organisation_id,
                order_id=order.id, total_fen=order.total_fen)

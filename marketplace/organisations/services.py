@@ -9,7 +9,7 @@ from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.organisations import credit_code
 from marketplace.organisations.errors import BadCreditCode
-from marketplace.organisations.models import KINDS, Organisation, OrganisationMember, OrganisationQuota
+from marketplace.organisations.models import KINDS, PAYMENT_TERMS, Organisation, OrganisationMember, OrganisationQuota
 from marketplace.people.models import User
 from marketplace.places.models import Town
 
@@ -32,9 +32,10 @@ def _share(text):
     return (value / 100).quantize(Decimal("0.0001"))
 
 
-def register_organisation(actor_id, name, code, kind, town_id, district, year, declared_total_fen, required_share):
-    """A new organisation with its first year's quota. Refused, with nothing saved, when the
-    unified social credit code fails its check or is already registered."""
+def register_organisation(actor_id, name, code, kind, town_id, district, year, declared_total_fen, required_share,
+                          payment_terms="pay_first"):
+    """A new organisation with its first year's quota and its payment terms (PAYMENT_TERMS). Refused,
+    with nothing saved, when the unified social credit code fails its check or is already registered."""
     _admin(actor_id)
     name = (name or "").strip()
     if not 2 <= len(name) <= 120:
@@ -47,14 +48,18 @@ def register_organisation(actor_id, name, code, kind, town_id, district, year, d
         raise DomainError(_("Choose what kind of organisation this is."), field="kind")
     if town_id is not None and db.session.get(Town, town_id) is None:
         raise DomainError(_("Choose a town."), field="town_id")
+    if payment_terms not in PAYMENT_TERMS:
+        raise DomainError(_("Choose when the organisation pays."), field="payment_terms")
     if db.session.scalar(select(Organisation.id).where(Organisation.credit_code == code)):
         raise Conflict(_("An organisation with this credit code is already registered."), field="credit_code")
     organisation = Organisation(name=name, credit_code=code, kind=kind, town_id=town_id,
-                                district=(district or "").strip()[:80], created_by_id=actor_id)
+                                district=(district or "").strip()[:80], payment_terms=payment_terms,
+                                created_by_id=actor_id)
     db.session.add(organisation)
     db.session.flush()
     _set_quota(organisation.id, year, declared_total_fen, required_share)
-    record("organisation.registered", actor_id, organisation, town_id=town_id, credit_code=code, kind=kind)
+    record("organisation.registered", actor_id, organisation, town_id=town_id, credit_code=code, kind=kind,
+           payment_terms=payment_terms)
     db.session.commit()
     return organisation
 

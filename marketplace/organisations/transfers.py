@@ -20,7 +20,7 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from marketplace.audit.services import record
 from marketplace.database import lock_for_update, utcnow
@@ -37,6 +37,9 @@ from marketplace.organisations.credit_code import check_character
 from marketplace.organisations.models import IncomingTransfer, Requisition
 from marketplace.people.models import User
 
+# What an unpaid order may be in when its transfer arrives: awaiting payment, or (pay after
+# acceptance) anywhere between approval and completion, but not cancelled or refunded.
+PAYABLE_STATUSES = ("pending_payment", "on_terms", "packed", "shipped", "delivered", "completed")
 REFERENCE = re.compile(r"XF[0-9A-HJ-NPQRTUWXY]{7}")
 MAX_STATEMENT_BYTES = 5 * 1024 * 1024
 STATEMENT_COLUMNS = {
@@ -66,10 +69,15 @@ def _fingerprint(bank_reference, value_date, amount_fen, payer_name, memo):
 
 
 def _pay(order, transfer, actor_id):
-    """The order is paid by this transfer: state, stock kept, ledger, attribution — or nothing."""
+    """The order is paid by this transfer: state, stock kept, ledger, attribution — or nothing.
+
+    An order on pay-after-acceptance terms may be packed, shipped, even settled already: it keeps
+    its progress (only `on_terms` becomes `paid`), and its credits are posted now, when the money
+    is here — available at once for shipments whose after-sales window has closed."""
     moved = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status == "pending_payment")
-        .values(status="paid", paid_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        update(Order).where(Order.id == order.id, Order.paid_at.is_(None), Order.status.in_(PAYABLE_STATUSES))
+        .values(status=case((Order.status.in_(("pending_payment", "on_terms")), "paid"), else_=Order.status),
+                paid_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     if not moved:
         return False
     db.session.refresh(order)
@@ -116,7 +124,8 @@ def _outcome(requisition, transfer, actor_id):
     if db.session.scalar(select(IncomingTransfer.id).where(IncomingTransfer.paid_order_id == order.id)) \
             or order.paid_at is not None:
         return "already_paid"
-    if order.status != "pending_payment":
+    if order.status not in (PAYABLE_STATUSES if requisition.payment_terms == "after_acceptance"
+                            else ("pending_payment",)):
         return "not_payable"
     if transfer.amount_fen < order.total_fen:
         return "partial"

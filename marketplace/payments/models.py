@@ -6,8 +6,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.database import one_of, utcnow
 from marketplace.extensions import db
 
-# Where a refund goes back to: the original payment method (through Stripe), or store credit.
-REFUND_METHODS = ("original", "store_credit")
+# Where a refund goes back to: the original payment method (through Stripe), store credit, or —
+# for an order an organisation paid by company transfer — a bank transfer back to the organisation
+# (`transfer`: owed from the moment it is recorded, done when staff record the outgoing transfer).
+REFUND_METHODS = ("original", "store_credit", "transfer")
 
 
 class Payment(db.Model):

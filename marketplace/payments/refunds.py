@@ -4,7 +4,11 @@
 order's snapshotted unit prices, never from a form. When nothing of the order is left
 unrefunded, its shipping and love-fund donation go back too.
 
-A refund's life (`Refund.status`): `requested` when recorded here, then whatever Stripe says —
+A refund of an order an organisation paid by company transfer is `owed` to the organisation when
+recorded (no Stripe), posted by the ledger at once, and `succeeded` when staff record the bank
+transfer that paid it back (organisations/transfer_refunds.py, ledger/rules/transfer_refunds.py).
+
+A card refund's life (`Refund.status`): `requested` when recorded here, then whatever Stripe says —
 `pending`, `requires_action`, `succeeded`, `failed` or `canceled` (a succeeded refund may still
 fail later, when the card turns out closed).
 
@@ -119,14 +123,17 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
     # Card first: the buyer's own money goes back where it came from while the card still holds
     # any of the order's payment; only the rest returns to the store credit it was paid with. So a
     # refund never asks Stripe for more than the card paid, and a whole refund restores both.
+    # An order paid by company transfer has one way back: a bank transfer to the organisation.
+    by_transfer = payment is None and paid_by_transfer(order.id)
     card_fen = min(amount, card_left_fen(payment))
     parts = _split_refund(lines, line_fen, card_fen)
+    rest_method = "transfer" if by_transfer else "store_credit"
     refunds = []
-    for method, part_fen, part_lines in (("original", card_fen, parts[0]), ("store_credit", amount - card_fen, parts[1])):
+    for method, part_fen, part_lines in (("original", card_fen, parts[0]), (rest_method, amount - card_fen, parts[1])):
         if part_fen <= 0:
             continue
         refund = Refund(order_id=order.id, payment_id=payment.id if payment is not None else None, amount_fen=part_fen,
-                        status=REQUESTED if method == "original" else "succeeded", method=method,
+                        status=_first_status(method), method=method,
                         reason=reason[:200], restock=restock, created_by_id=actor_id, borne_by=borne_by)
         refund.lines.extend(RefundLine(order_line_id=line_id, quantity=quantity, amount_fen=fen)
                             for line_id, quantity, fen in part_lines)
@@ -142,22 +149,42 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
                                .execution_options(synchronize_session=False))
     order.refunded_fen += amount
     order.status = "refunded" if everything_back else "partially_refunded"
-    db.session.add(OrderEvent(order_id=order.id, status=order.status, note="refund_requested", actor_id=actor_id))
+    db.session.add(OrderEvent(order_id=order.id, status=order.status, actor_id=actor_id,
+                              note="refund_owed_to_organisation" if by_transfer else "refund_requested"))
     db.session.flush()
     close_refunded_shipments(order.id)
     for refund in refunds:
         if refund.method == "original":
             publish("payments.send_refund", refund_id=refund.id)
-        else:  # nothing to ask Stripe: the credit is the buyer's again once the ledger posts it
+        else:  # nothing to ask Stripe: the credit (or the debt to the organisation) is posted by the ledger
             publish("ledger.attribute_refund", refund_id=refund.id)
     return refunds[0]
 
 
+# A refund to an organisation's bank account is owed from the moment it is recorded (the ledger
+# reverses the lines then) and `succeeded` once staff record the outgoing transfer that paid it
+# (organisations/transfer_refunds.py); one to store credit is done when recorded.
+OWED = "owed"
+
+
+def _first_status(method):
+    return {"original": REQUESTED, "transfer": OWED}.get(method, "succeeded")
+
+
+def paid_by_transfer(order_id):
+    """The order was paid by a company transfer matched to it (organisations/transfers.py)."""
+    from marketplace.organisations.models import IncomingTransfer  # organisations build on payments
+
+    return db.session.scalar(select(IncomingTransfer.id).where(IncomingTransfer.paid_order_id == order_id)) is not None
+
+
 def _paid(order, payment):
-    """The order's payment succeeded, or store credit paid it whole (no card payment at all)."""
+    """The order's payment succeeded, or store credit or a company transfer paid it whole (no card payment at all)."""
     if payment is not None:
         return payment.status == "succeeded"
-    return order.payment_method == "store_credit" and order.paid_at is not None
+    if order.paid_at is None:
+        return False
+    return order.payment_method == "store_credit" or paid_by_transfer(order.id)
 
 
 def card_left_fen(payment):
@@ -210,14 +237,17 @@ def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, acto
     if not 0 < amount_fen <= line.unit_price_fen * quantity:
         raise DomainError(_("The refund must be more than nothing and at most what those units cost."),
                           field="amount")
-    if method == "original" and amount_fen > card_left_fen(payment):
+    if payment is None and paid_by_transfer(order.id):
+        # An organisation's money goes back to the organisation, by bank transfer, whatever the claim asked.
+        method = "transfer"
+    elif method == "original" and amount_fen > card_left_fen(payment):
         # The card cannot give back more than it paid: the part store credit paid comes back as credit.
         method = "store_credit"
     to_credit = method == "store_credit"
     if to_credit and order.buyer_id is None:
         raise Conflict(_("Only a signed-in buyer's order can be refunded as store credit."))
     refund = Refund(order_id=order.id, payment_id=payment.id if payment is not None else None, amount_fen=amount_fen,
-                    status="succeeded" if to_credit else REQUESTED, method=method,
+                    status=_first_status(method), method=method,
                     reason=reason[:200], restock=False, created_by_id=actor_id)
     refund.lines.append(RefundLine(order_line_id=line.id, quantity=quantity, amount_fen=amount_fen))
     line.refunded_quantity += quantity
@@ -227,12 +257,13 @@ def refund_claim_uncommitted(order_id, order_line_id, quantity, amount_fen, acto
         order.status = "refunded" if order.refunded_fen == order.total_fen else "partially_refunded"
     db.session.add(refund)
     db.session.add(OrderEvent(order_id=order.id, status=order.status, actor_id=actor_id,
-                              note="refunded_to_store_credit" if to_credit else "refund_requested"))
+                              note={"store_credit": "refunded_to_store_credit",
+                                    "transfer": "refund_owed_to_organisation"}.get(method, "refund_requested")))
     db.session.flush()
-    if to_credit:
-        publish("ledger.attribute_refund", refund_id=refund.id)
-    else:
+    if method == "original":
         publish("payments.send_refund", refund_id=refund.id)
+    else:
+        publish("ledger.attribute_refund", refund_id=refund.id)
     return refund
 
 

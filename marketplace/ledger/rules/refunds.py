@@ -12,7 +12,8 @@ named on the refund (`Refund.borne_by`): the platform's loss (`refund_losses`), 
 the cooperative, the supplier or the carrier (`claims_receivable`), posted in the same entry
 and recorded in its settings (`shortfall_by_account`), so later refunds of the line add up.
 
-Only a refund Stripe reports `succeeded` is reversed; one still pending waits. A refund that
+Only a refund Stripe reports `succeeded` is reversed; one still pending waits. A refund owed to an
+organisation that paid by company transfer is reversed when recorded (ledger/rules/transfer_refunds.py). A refund that
 fails reverses nothing — or, if it had already succeeded and been reversed, its reversal is
 itself reversed (`reverse_failed_refund`), entry by entry, so what later refunds of the same
 lines compute as "taken back so far" (and any shortfall a bearer took) no longer counts it.
@@ -29,6 +30,7 @@ from marketplace.ledger.rules.claims import release_claim_hold, reverse_claim_li
 from marketplace.ledger.rules.lots import return_units_to_lots
 from marketplace.ledger.rules.names import CLAIM, REFUND, REFUND_FAILED, REFUND_PAID
 from marketplace.ledger.rules.store_credit import issue_store_credit
+from marketplace.ledger.rules.transfer_refunds import owe_organisation
 from marketplace.ledger.rules.sales import lock_payment
 from marketplace.ledger.services import account_id, entry_for_key, post_entry
 from marketplace.money import split_largest_remainder
@@ -72,9 +74,11 @@ def attribute_refund(refund_id):
     if existing is not None:
         db.session.commit()
         return existing
-    if refund.status != "succeeded":
+    to_organisation = refund.method == "transfer"
+    if refund.status != "succeeded" and not (to_organisation and refund.status == "owed"):
         raise NotReady("The refund is not yet done at Stripe: it is reversed once it succeeds.")
-    paid_key = f"pay:{refund.payment_id}" if refund.payment_id is not None else f"credit:order:{refund.order_id}"
+    paid_key = f"pay:{refund.payment_id}" if refund.payment_id is not None else \
+        f"transfer:order:{refund.order_id}" if to_organisation else f"credit:order:{refund.order_id}"
     if entry_for_key(paid_key) is None:
         raise NotReady("The refund waits for its payment to be attributed.")
     order = db.session.get(Order, refund.order_id)
@@ -104,6 +108,8 @@ def attribute_refund(refund_id):
         raise DomainError("The refund is %(amount)s more than what is left to refund on the order.", amount=Yuan(rest))
     if refund.method == "store_credit":
         entry = issue_store_credit(refund, order)
+    elif to_organisation:
+        entry = owe_organisation(refund, order, _organisation_of(order.id))
     else:
         entry = post_entry(
             f"refund:{refund.id}", REFUND_PAID,
@@ -116,6 +122,15 @@ def attribute_refund(refund_id):
         release_claim_hold(claim)
     db.session.commit()
     return entry
+
+
+def _organisation_of(order_id):
+    from marketplace.organisations.models import Requisition  # organisations build on the ledger
+
+    organisation_id = db.session.scalar(select(Requisition.organisation_id).where(Requisition.order_id == order_id))
+    if organisation_id is None:
+        raise DomainError("Order %(order)s was paid by transfer but no organisation placed it.", order=order_id)
+    return organisation_id
 
 
 def lock_order(order_id):

@@ -3,12 +3,16 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from marketplace.organisations.models import KINDS
+from marketplace.organisations.models import KINDS, PAYMENT_TERMS
 from marketplace.web.forms import Form
 from marketplace.web.security.fields import MoneyField, WholeNumberField, whole_number
 
 KIND_LABELS = {"budget_unit": _l("Budget unit"), "union": _l("Trade union"), "canteen": _l("Canteen"),
                "enterprise": _l("Enterprise")}
+
+
+TERMS_LABELS = {"pay_first": _l("Pays by transfer before the goods are sent"),
+                "after_acceptance": _l("Pays within 30 days of accepting the goods")}
 
 
 class OrganisationForm(Form):
@@ -21,6 +25,8 @@ class OrganisationForm(Form):
     declared_total = MoneyField(_l("Year's total food purchasing (yuan)"), validators=[DataRequired(), Length(max=20)],
                                 minimum_fen=1)
     required_share = StringField(_l("Required share (%)"), validators=[DataRequired(), Length(max=8)])
+    payment_terms = SelectField(_l("Payment terms"), choices=[(terms, TERMS_LABELS[terms]) for terms in PAYMENT_TERMS],
+                                default="pay_first")
 
 
 class TransferForm(Form):
@@ -34,3 +40,13 @@ class TransferForm(Form):
 class StatementForm(Form):
     file = FileField(_l("Bank statement (.xlsx or .csv)"),
                      validators=[FileRequired(), FileAllowed(["xlsx", "csv"], _l("Upload an .xlsx or .csv file."))])
+
+
+class RefundTransferForm(Form):
+    """The outgoing bank transfer that paid an organisation's refund back."""
+
+    refund_id = SelectField(_l("Refund owed"), coerce=whole_number, validators=[DataRequired()])
+    organisation_id = SelectField(_l("Paid to organisation"), coerce=whole_number, validators=[DataRequired()])
+    value_date = DateField(_l("Date sent"), validators=[DataRequired()])
+    amount = MoneyField(_l("Amount sent (yuan)"), validators=[DataRequired(), Length(max=20)], minimum_fen=1)
+    bank_reference = StringField(_l("Bank transaction number"), validators=[DataRequired(), Length(max=80)])

@@ -5,12 +5,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from marketplace.errors import DomainError
-from marketplace.organisations import services, transfers
+from marketplace.organisations import payment_clock, services, transfer_refunds, transfers
 from marketplace.organisations.requisitions import members_of
 from marketplace.places.models import Town
 from marketplace.web.access import role_required
 from marketplace.web.admin import bp
-from marketplace.web.admin.forms_organisations import KIND_LABELS, OrganisationForm, StatementForm, TransferForm
+from marketplace.web.admin.forms_organisations import (
+    KIND_LABELS, OrganisationForm, RefundTransferForm, StatementForm, TransferForm,
+)
 from marketplace.web.admin.routes import place_choices
 
 OUTCOME_LABELS = {
@@ -31,7 +33,8 @@ def organisations():
         try:
             services.register_organisation(current_user.id, form.name.data, form.credit_code.data, form.kind.data,
                                            form.town_id.data or None, form.district.data, form.year.data,
-                                           form.declared_total.fen, form.required_share.data)
+                                           form.declared_total.fen, form.required_share.data,
+                                           payment_terms=form.payment_terms.data)
         except DomainError as error:
             flash(error.message, "error")
             status = error.status
@@ -49,8 +52,19 @@ def organisations():
 def transfers_page():
     """Record one transfer, or import a statement; either way, what each credit became is listed."""
     form, statement = TransferForm(prefix="one"), StatementForm(prefix="file")
+    owed = transfer_refunds.refunds_owed()
+    payback = RefundTransferForm(prefix="back")
+    payback.refund_id.choices = [(refund.id, f"{order.public_no} · {organisation.name}")
+                                 for refund, order, organisation in owed]
+    payback.organisation_id.choices = [(organisation.id, organisation.name) for organisation in services.organisations()]
     action, status = request.form.get("action"), 200
     try:
+        if action == "refund_paid" and payback.validate_on_submit():
+            transfer_refunds.record_refund_transfer(current_user.id, payback.refund_id.data,
+                                                    payback.organisation_id.data, payback.value_date.data,
+                                                    payback.amount.fen, payback.bank_reference.data)
+            flash(_("The refund's bank transfer is recorded: the organisation is paid back."), "info")
+            return redirect(url_for("admin.transfers_page")), 303
         if action == "record" and form.validate_on_submit():
             transfer = transfers.record_transfer(current_user.id, form.value_date.data, form.amount.fen,
                                                  form.payer_name.data, form.memo.data, form.bank_reference.data)
@@ -68,5 +82,7 @@ def transfers_page():
     except DomainError as error:
         flash(" ".join(part for part in (error.message, getattr(error, "detail", "")) if part), "error")
         status = error.status
-    return render_template("admin/transfers.html", form=form, statement=statement,
+    return render_template("admin/transfers.html", form=form, statement=statement, payback=payback, owed=owed,
+                           paid_back=transfer_refunds.refunds_paid_back(),
+                           awaiting=payment_clock.awaiting_transfer(),
                            rows=transfers.recent_transfers(), outcome_labels=OUTCOME_LABELS), status

@@ -6,6 +6,7 @@ from marketplace.errors import Forbidden
 from marketplace.extensions import db
 from marketplace.local_time import local_today
 from marketplace.orders.models import Order
+from marketplace.organisations import payment_clock
 from marketplace.organisations.report import quota_report
 from marketplace.organisations.requisitions import (
     approve_requisition, requisition_for, requisitions_of, return_requisition,
@@ -18,6 +19,14 @@ from marketplace.web.api.schemas import organisation as schemas
 STAFF = ("buyer",)
 
 
+def _pay_before(requisition, order):
+    """The payment deadline while it runs: approval's hold (pay first), or acceptance + 30 days (pay after acceptance)."""
+    if order is None:
+        return None
+    clock = payment_clock.clock_of(requisition, order)
+    return clock.due_at if clock.state in ("awaiting", "due_soon", "overdue") else None
+
+
 def _request(requisition):
     order = db.session.get(Order, requisition.order_id) if requisition.order_id else None
     transfer = transfer_of_order(order.id) if order else None
@@ -26,7 +35,7 @@ def _request(requisition):
         estimate_fen=requisition.estimate_fen, decision_note=requisition.decision_note,
         order_no=order.public_no if order else None, order_status=order.status if order else None,
         total_fen=order.total_fen if order else None, transfer_reference=requisition.transfer_reference,
-        pay_before=order.reservation_expires_at if order and order.status == "pending_payment" else None,
+        pay_before=_pay_before(requisition, order),
         paid_by_transfer_on=transfer.value_date if transfer else None)
 
 

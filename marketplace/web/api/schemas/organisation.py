@@ -16,7 +16,8 @@ class OrderRequest(Output):
     order_status: str | None
     total_fen: int | None
     transfer_reference: str | None = Field(description="write it in the company transfer's memo")
-    pay_before: UtcDateTime | None = Field(description="when an unpaid order's goods are released")
+    pay_before: UtcDateTime | None = Field(description="when an unpaid order must be paid: its goods are released then if it is to be paid "
+                                                  "first; 30 days after acceptance if it is paid after acceptance")
     paid_by_transfer_on: date | None
 
 
