@@ -9,6 +9,7 @@ subscription was paused or the variant is gone, or failed after its retries. Not
 silently: a renewal that is not paid says why, and the buyer was told (`SubscriptionMessage`).
 """
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,6 +17,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.catalog.models import Variant
 from marketplace.database import one_of, utcnow
 from marketplace.extensions import db
+
+if TYPE_CHECKING:
+    from marketplace.orders.models import Order
 
 INTERVALS = ("monthly", "fortnightly")
 STATUSES = (
@@ -92,6 +96,7 @@ class SubscriptionRenewal(db.Model):
     failure_code: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    order: Mapped["Order | None"] = relationship(viewonly=True)
 
     __table_args__ = (
         one_of("status", RENEWAL_STATUSES, "subscription_renewal_status_known"),
