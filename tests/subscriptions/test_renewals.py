@@ -192,3 +192,16 @@ def test_bad_requests_are_refused_and_change_nothing(box):
         services.skip_next(buyer.id, subscription.id)  # at most three ahead
     db.session.rollback()
     assert db.session.get(Subscription, subscription.id).next_period_no == 5
+
+
+def test_the_cooperative_sees_active_subscriptions_as_standing_demand(box):
+    from marketplace.subscriptions.pages import subscription_demand
+
+    first, second, third = box.buyer(), box.buyer(), box.buyer()
+    box.subscribe(first, quantity=2)  # 2 a month
+    box.subscribe(second, interval="fortnightly", quantity=1)  # about 2 a month
+    paused = box.subscribe(third, quantity=5)
+    services.pause(third.id, paused.id)  # a paused box is not demand
+    [(variant, subscribers, per_month)] = subscription_demand(box.coop.id)
+    assert (variant.id, subscribers, per_month) == (box.variant.id, 2, 4)
+    assert subscription_demand(box.coop.id + 999) == []
