@@ -43,7 +43,7 @@ class Box:
 
 def attribute_all():
     """What the outbox would run after each payment (tests keep OUTBOX_DISPATCH off)."""
-    for payment_id in db.session.scalars(select(Payment.id).join(Order).where(Order.status == "paid")
+    for payment_id in db.session.scalars(select(Payment.id).join(Order).where(Order.paid_at.is_not(None))
                                          .order_by(Payment.id)).all():
         attribute_payment(payment_id)
 

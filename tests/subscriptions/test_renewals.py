@@ -46,18 +46,18 @@ def assert_no_period_missed_or_doubled(subscription, last_day):
         assert row.status not in ("charging",)
     paid_orders = db.session.scalars(select(Order).join(SubscriptionRenewal, SubscriptionRenewal.order_id == Order.id)
                                      .where(SubscriptionRenewal.subscription_id == subscription.id,
-                                            Order.status == "paid")).all()
+                                            Order.paid_at.is_not(None))).all()
     assert len(paid_orders) == len({o.id for o in paid_orders}) == sum(r.status == "paid" for r in rows)
     # Every paid order of the buyer is some period's: no stray charge.
     buyer_paid = db.session.scalar(select(func.count(Order.id)).where(Order.buyer_id == subscription.buyer_id,
-                                                                      Order.status == "paid"))
+                                                                      Order.paid_at.is_not(None)))
     assert buyer_paid == len(paid_orders)
     return rows
 
 
 def assert_credits_are_paid_minus_refunded(buyer_id):
     attribute_all()
-    for order in db.session.scalars(select(Order).where(Order.buyer_id == buyer_id, Order.status == "paid")):
+    for order in db.session.scalars(select(Order).where(Order.buyer_id == buyer_id, Order.paid_at.is_not(None))):
         payment = db.session.scalar(select(Payment).where(Payment.order_id == order.id))
         receipt = impact_receipt(order.id)
         assert receipt.attributed and receipt.total_fen == payment.amount_fen - order.refunded_fen
