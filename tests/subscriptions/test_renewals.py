@@ -76,11 +76,9 @@ def test_a_year_of_monthly_boxes_with_declines_retries_skips_and_pauses(box):
         now = days_later(day)
         today = local_day(now)
         period = next((n for n in range(2, 15) if due_on(subscription.first_due_on, "monthly", n) == today), None)
-        if period == 3:  # the day before period 3 the buyer skips it
-            pass
         if period is not None:
             timeline[period] = today
-        if today == due_on(subscription.first_due_on, "monthly", 3) - timedelta(days=1):
+        if today == due_on(subscription.first_due_on, "monthly", 3) - timedelta(days=1):  # skips period 3
             services.skip_next(buyer.id, subscription.id, now=now)
         if period == 5:  # the card runs out of money; two attempts fail, the third pays
             stripe_gateway.set_test_card_charging(card, "decline")
