@@ -12,6 +12,8 @@ BEAT_SCHEDULE = {
     "orders-escalate-overdue-claims": {"task": "orders.escalate_overdue_claims", "schedule": crontab(minute="*/15")},
     # Pre-sales: balance reminders and deadlines, every quarter of an hour.
     "presales-expire-unpaid-balances": {"task": "presales.expire_unpaid_balances", "schedule": crontab(minute="*/15")},
+    # Subscription boxes: due deliveries become orders, declined cards are retried (hourly, at :25).
+    "subscriptions-run-due-renewals": {"task": "subscriptions.run_due_renewals", "schedule": crontab(minute=25)},
     "ledger-seal-entries": {"task": "ledger.seal_entries", "schedule": 5.0},
     "ledger-checkpoint": {"task": "ledger.write_checkpoint", "schedule": crontab(hour=0, minute=5)},
     "ledger-fixed-returns": {"task": "ledger.run_fixed_returns", "schedule": crontab(hour=3, minute=15)},

@@ -30,3 +30,4 @@ from marketplace.reconciliation.models import (  # noqa: F401
 )
 from marketplace.statements.models import StatementJob  # noqa: F401
 from marketplace.presales.models import PreOrder, PreOrderMessage, PreSale, PreSalePayment  # noqa: F401
+from marketplace.subscriptions.models import Subscription, SubscriptionMessage, SubscriptionRenewal  # noqa: F401

@@ -314,7 +314,9 @@ def _localstripe(app, tmp_path_factory):
     # localstripe with the refund lifecycle and late fees of real Stripe added (see the module).
     process = subprocess.Popen([sys.executable, "-m", "marketplace.payments.local_stripe_server", "--port", str(port),
                                 "--from-scratch", "--in-memory"], cwd=workdir,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               # this checkout's stand-in, not whichever one the virtualenv installed
+                               env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -17,6 +17,7 @@ from marketplace.crypto import blind_index, mask
 from marketplace.demo.organisations import seed_demo_organisation
 from marketplace.demo.pictures import draw_product_picture
 from marketplace.demo.presales import seed_demo_presales
+from marketplace.demo.subscriptions import seed_demo_subscriptions
 from marketplace.downlink.models import DeliveryArea
 from marketplace.extensions import db
 from marketplace.funds.models import FixedReturnInvestment, InvestmentHolding
@@ -182,6 +183,7 @@ def seed_demo():
     db.session.commit()
     _seed_deposit(coops)
     seed_demo_presales()
+    seed_demo_subscriptions()
     return counts()
 
 

@@ -235,9 +235,10 @@ def _payable(order):
         raise Conflict(_("The time to pay for this order has run out and its goods were released."))
 
 
-def start_payment(order_id, payment_method=None):
+def start_payment(order_id, payment_method=None, customer=None):
     """The order's one PaymentIntent (created on first call) for what the buyer still owes in fen:
-    the total less the store credit applied to it."""
+    the total less the store credit applied to it. A subscription's renewal gives its saved card's
+    `customer`, so the card can be charged off session."""
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound(_("No such order."))
@@ -249,7 +250,7 @@ def start_payment(order_id, payment_method=None):
     db.session.rollback()  # no database transaction held open across the call to Stripe
     intent = stripe_gateway.create_payment_intent(
         amount_fen, f"order:{order_id}:payment", {"order_id": str(order_id), "order_no": order_no},
-        payment_method=payment_method)
+        payment_method=payment_method, customer=customer)
     payment = Payment(order_id=order_id, stripe_payment_intent_id=intent.id, amount_fen=amount_fen,
                       currency="cny", status=intent.status)
     db.session.add(payment)

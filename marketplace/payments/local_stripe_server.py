@@ -20,7 +20,8 @@ emulated with Stripe's own object shapes and event types (as the `stripe` librar
   charge's fee after the fact: its balance transaction's `fee` and `fee_details` (so `net`)
   change and `charge.updated` is sent, as when Stripe learns a fee after the payment.
 
-WeChat Pay and Alipay PaymentIntents are taught by `local_stripe_wallets.py` (see there).
+WeChat Pay and Alipay PaymentIntents are taught by `local_stripe_wallets.py`, saved cards charged off
+session (subscriptions) by `local_stripe_saved_cards.py` (see there).
 
 Everything else is localstripe's own: `make run` and the tests start this module instead of the
 `localstripe` command, with the same arguments, plus `--in-memory` (the tests): keep nothing on
@@ -35,7 +36,7 @@ from localstripe.errors import UserError
 from localstripe.resources import BalanceTransaction, Charge, Event, PaymentMethod, Refund
 from localstripe.webhooks import schedule_webhook
 
-from marketplace.payments import local_stripe_wallets
+from marketplace.payments import local_stripe_saved_cards, local_stripe_wallets
 
 REFUND_PENDING_CARD = "4000000000007726"
 REFUND_FAILS_CARD = "4000000000005126"
@@ -153,6 +154,7 @@ def _port_argument():
 def main():
     install()
     local_stripe_wallets.install(_port_argument())
+    local_stripe_saved_cards.install()
     if "--in-memory" in sys.argv:
         sys.argv.remove("--in-memory")
         resources.Store.dump_to_disk = _keep_nothing_on_disk

@@ -49,7 +49,7 @@ def enabled_payment_methods():
     return current_app.config["STRIPE_PAYMENT_METHODS"]
 
 
-def create_payment_intent(amount_fen, idempotency_key, metadata, payment_method=None):
+def create_payment_intent(amount_fen, idempotency_key, metadata, payment_method=None, customer=None):
     """One PaymentIntent per order, payable by every enabled method (the buyer picks at confirm);
     on Stripe the idempotency key makes a retried create return the same one (localstripe ignores
     idempotency keys, so callers also keep one Payment row per order)."""
@@ -57,7 +57,56 @@ def create_payment_intent(amount_fen, idempotency_key, metadata, payment_method=
               "payment_method_types": list(enabled_payment_methods())}
     if payment_method:
         params["payment_method"] = payment_method
+    if customer:  # a saved card is charged as its customer's (subscriptions)
+        params["customer"] = customer
     return _client().v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
+
+
+# --- saved cards (subscriptions): a customer, a SetupIntent, then off-session PaymentIntents ---
+
+# Stripe's test card that saves but declines every charge (the stand-in emulates it as Stripe does).
+DECLINES_LATER_CARD = "4000000000000341"
+
+
+def create_customer(idempotency_key, metadata):
+    return _client().v1.customers.create(params={"metadata": metadata}, options={"idempotency_key": idempotency_key})
+
+
+def create_setup_intent(customer, idempotency_key, metadata):
+    """A SetupIntent that saves a card for later payments without the buyer (usage off_session)."""
+    return _client().v1.setup_intents.create(
+        params={"customer": customer, "usage": "off_session", "payment_method_types": ["card"], "metadata": metadata},
+        options={"idempotency_key": idempotency_key})
+
+
+def confirm_setup_intent(setup_intent_id, payment_method):
+    return _client().v1.setup_intents.confirm(setup_intent_id, params={"payment_method": payment_method})
+
+
+def retrieve_setup_intent(setup_intent_id):
+    return _client().v1.setup_intents.retrieve(setup_intent_id)
+
+
+def retrieve_payment_method(payment_method_id):
+    return _client().v1.payment_methods.retrieve(payment_method_id)
+
+
+def confirm_off_session(payment_intent_id, payment_method):
+    """Charge a saved card with nobody present; a decline raises StripeError (CardError)."""
+    return _client().v1.payment_intents.confirm(
+        payment_intent_id, params={"payment_method": payment_method, "off_session": True})
+
+
+def set_test_card_charging(payment_method_id, outcome):
+    """Local Stripe stand-in only: every later charge on the card is declined (`decline`) or paid
+    (`accept`). A control of the stand-in (local_stripe_saved_cards.py), not a Stripe API."""
+    if not uses_local_server():
+        raise RuntimeError("test-card controls exist only on the local Stripe stand-in")
+    base = current_app.config["STRIPE_API_BASE"].rstrip("/")
+    request = Request(f"{base}/_config/payment_methods/{payment_method_id}/charging",
+                      data=urlencode({"outcome": outcome}).encode(), method="POST")
+    with urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def confirm_wallet_payment(payment_intent_id, method, return_url):

@@ -46,7 +46,8 @@ FILE_SUFFIXES = (".pdf", ".xlsx", ".csv", ".svg")
 SCREENSHOTS = {"storefront.index", "coop.dashboard", "town.dashboard", "town.households", "downlink.agent_home",
                "supplier.dashboard", "admin.dashboard", "coop.periods", "org.report", "org.request_detail",
                "coop.presale", "coop.new_presale", "storefront.preorders", "storefront.new_preorder",
-               "storefront.product", "storefront.saved_addresses"}
+               "storefront.product", "storefront.saved_addresses",
+               "storefront.subscription_detail", "storefront.new_subscription"}
 # Pages of an object the demo does not hold on first start (they need an upload or a request first).
 NOT_IN_DEMO = {"admin.import_job", "town.statement_job", "coop.preview_period",
                # a claim on a delivered parcel and a buyer's parcels arrived at the agent's point: opened
@@ -60,6 +61,7 @@ def _ids():
     """The demo's real ids, each in the scope of the role that opens it."""
     from marketplace.organisations.models import Requisition
     from marketplace.presales.models import PreOrder, PreSale
+    from marketplace.subscriptions.models import Subscription
 
     coop_manager = db.session.scalar(select(User).filter_by(email="coop@demo.cn"))
     town_staff = db.session.scalar(select(User).filter_by(email="town@demo.cn"))
@@ -92,7 +94,10 @@ def _ids():
                   "user_id": coop_manager.id, "records": records},
         "agent": {"household_id": agent_household},
         "storefront": {"public_no": buyer_order.public_no, "slug": "jiao-snow-pears", "presale_id": presale,
-                       "preorder_id": preorder},
+                       "preorder_id": preorder, "variant_id": product.variants[0].id,
+                       # the demo buyer's subscription box, waiting for its card
+                       "subscription_id": db.session.scalar(select(Subscription.id).join(
+                           User, User.id == Subscription.buyer_id).where(User.email == "buyer@demo.cn"))},
         "downlink": {"public_no": agent_order, "supplier_id": supplier.supplier_id,
                      "run_id": db.session.scalar(select(DeliveryRun.id).order_by(DeliveryRun.id))},
         "supplier": {"run_id": db.session.scalar(select(DeliveryRun.id).filter_by(supplier_id=supplier.supplier_id))},

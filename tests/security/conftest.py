@@ -106,8 +106,12 @@ def _owned_objects():
     claim = claimed_order()
     requisition_id = _organisation_request()
     presale_id, preorder_id = _presale_objects(buyer)
+    from marketplace.subscriptions.models import Subscription
+
+    subscription_id = db.session.scalar(select(Subscription.id).where(Subscription.buyer_id == buyer))  # the demo's box
     objects = SimpleNamespace(
-        requisition_id=requisition_id, presale_id=presale_id, preorder_id=preorder_id,
+        requisition_id=requisition_id, presale_id=presale_id, preorder_id=preorder_id, subscription_id=subscription_id,
+        uplink_variant_id=variant.id,  # PEAR-5J: what a buyer may subscribe to
         claim_order_no=claim.order_no, claim_line_id=claim.line_id, claim_id=claim.claim_id,
         claim_photo_id=claim.photo_id, order_no=order.public_no, cart_item_id=cart_item_id, downlink_order_no=downlink_order.public_no,
         run_id=run_id, supplier_id=supplier_id, variant_id=soap, area_id=area_id,

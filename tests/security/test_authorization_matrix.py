@@ -35,9 +35,9 @@ PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefron
 # Any signed-in person; anonymous visitors are sent to sign in.
 SIGNED_IN = {"auth.logout", "auth.change_password", "storefront.checkout", "storefront.orders", "storefront.preorders",
              "storefront.claim_phone_orders", "storefront.store_credit",
-             "storefront.saved_addresses", "storefront.add_address"}
+             "storefront.saved_addresses", "storefront.add_address", "storefront.subscriptions"}
 # Any buyer's account (pre-ordering a harvest); other roles are refused.
-BUYERS = {"storefront.new_preorder"}
+BUYERS = {"storefront.new_preorder", "storefront.new_subscription"}
 # Objects of the buyer buyer@demo.cn: every other person is refused.
 BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test_card", "storefront.cancel",
                "storefront.confirm_cancel",
@@ -46,7 +46,10 @@ BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test
                "storefront.appeal_claim", "storefront.claim_photo",
                "storefront.change_quantity", "storefront.remove_from_cart",
                "storefront.preorder_detail", "storefront.pay_preorder", "storefront.pay_preorder_test_card",
-               "storefront.default_address", "storefront.delete_address"}
+               "storefront.default_address", "storefront.delete_address",
+               # the buyer's subscription box (the demo's, waiting for its card)
+               "storefront.subscription_detail", "storefront.subscription_card", "storefront.subscription_test_card",
+               "storefront.subscription_action"}
 # Routes of the buyer's delivered order that holds an open after-sales claim (with a photo).
 CLAIM_ORDER_ROUTES = {"storefront.open_claim", "storefront.answer_offer", "storefront.appeal_claim",
                       "api.list_order_claims", "api.open_claim", "api.answer_offer"}
@@ -84,12 +87,13 @@ def url_values(world, endpoint, arguments):
               "claim_id": world.claim_id, "photo_id": world.claim_photo_id, "order_line_id": world.claim_line_id,
               "slug": world.town_slug if endpoint == "storefront.town_impact_page" else world.product_slug,
               "item_id": world.cart_item_id, "run_id": world.run_id, "supplier_id": world.supplier_id,
-              "variant_id": world.variant_id, "area_id": world.area_id, "token": "not-a-real-token",
+              "variant_id": world.uplink_variant_id if endpoint == "storefront.new_subscription" else world.variant_id,
+              "area_id": world.area_id, "token": "not-a-real-token",
               "code": "en", "state": "on", "filename": "css/app.css" if endpoint == "static" else "none.png",
               "household_id": world.lingzi_household_id, "user_id": world.buyer_id, "kind": "households" if endpoint == "admin.import_template" else "towns",
               "record_id": world.lingzi_town_id, "job_id": 999999, "requisition_id": world.requisition_id,
               "presale_id": world.presale_id, "preorder_id": world.preorder_id,
-              "address_id": world.saved_address_id,
+              "address_id": world.saved_address_id, "subscription_id": world.subscription_id, "action": "pause",
               **{name: 999999 for name in AREA_OWN_PARAMS - {"day"}}, "day": "2026-11-28"}
     unknown = set(arguments) - set(values)
     assert not unknown, f"{endpoint}: teach the matrix an owner's value for {sorted(unknown)}"

@@ -87,6 +87,7 @@ def latin_words(html, data_words=frozenset()):
 def demo_ids():
     from marketplace.organisations.models import Requisition
     from marketplace.presales.models import PreOrder, PreSale
+    from marketplace.subscriptions.models import Subscription
 
     """The demo's real ids, by URL parameter: each the owner's (the town's household, the coop's order…)."""
     coop_manager = db.session.scalar(select(User).where(User.email == "coop@demo.cn"))
@@ -106,6 +107,9 @@ def demo_ids():
                                                            PreOrder.buyer_id == buyer.id).limit(1))
     return {
         "presale_id": presale or 999999, "preorder_id": preorder or 999999,
+        # The demo buyer's subscription box (waiting for its card: the card step's page).
+        "subscription_id": db.session.scalar(select(Subscription.id).where(Subscription.buyer_id == buyer.id)
+                                             .limit(1)) or 999999,
         "household_id": household, "user_id": buyer.id, "order_id": coop_order or 999999,
         "product_id": product.id, "variant_id": product.variants[0].id if product.variants else 999999,
         "slug": product.slug, "day": date.today().isoformat(),

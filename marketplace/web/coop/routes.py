@@ -9,6 +9,7 @@ from marketplace.aftersales.services import seller_ids_for as claim_sellers
 from marketplace.coops import dashboard as dashboard_service
 from marketplace.coops.scope import managed_cooperative_id
 from marketplace.presales.pages import committed_demand
+from marketplace.subscriptions.pages import subscription_demand
 from marketplace.errors import Forbidden, NotFound
 from marketplace.web.access import role_required
 from marketplace.web.coop import bp
@@ -46,4 +47,5 @@ def coop_labels():
 def dashboard():
     return render_template("coop/dashboard.html", **dashboard_service.dashboard(current_user.id),
                            demand=committed_demand(managed_cooperative_id(current_user.id)),
+                           subscription_demand=subscription_demand(managed_cooperative_id(current_user.id)),
                            metrics=claim_metrics(claim_sellers(current_user.id), get_locale()))

@@ -19,5 +19,5 @@ def _connect_signals(state):
 
 from marketplace.web.storefront import (  # noqa: E402,F401
     account, address_views, cart_views, checkout_views, claims_views, guest_views, impact_views, presale_views, routes,
-    store_credit_views,
+    store_credit_views, subscription_views,
 )

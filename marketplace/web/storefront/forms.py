@@ -197,3 +197,25 @@ class GuestPhoneForm(Form):
     phone = StringField(_("Mobile number"), validators=[DataRequired(_("Enter your mobile number.")), Length(max=20)])
     code = StringField(_("Code from the text message"), validators=[Optional(), Length(max=6, message=_(
         "The code has 6 digits."))])
+
+
+SUBSCRIPTION_QUANTITY_MESSAGE = _("Choose from 1 to 50 per delivery.")
+
+
+class SubscriptionForm(Form):
+    """A subscription box: how many of the variant each delivery, how often, and where it goes.
+    The interval is checked by the service, which says which intervals are offered."""
+
+    quantity = WholeNumberField(_("Quantity per delivery"), default=1, validators=[
+        InputRequired(SUBSCRIPTION_QUANTITY_MESSAGE), NumberRange(1, 50, SUBSCRIPTION_QUANTITY_MESSAGE)],
+        message=SUBSCRIPTION_QUANTITY_MESSAGE)
+    interval = StringField(_("How often"), default="monthly")
+    recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
+    recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
+    address = StringField(_("Address"), validators=[DataRequired(_("Enter the delivery address.")), Length(max=300)])
+
+
+class TestCardForm(Form):
+    """The local stand-in's card step: which of its test cards to save."""
+
+    card = StringField(default="4242424242424242")
