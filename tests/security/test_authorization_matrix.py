@@ -23,7 +23,7 @@ OUTSIDER_ROLE = {"anonymous": None, "buyer": "buyer", "another buyer": "buyer",
                  "coop manager of another cooperative": "coop_manager", "town staff of another town": "town_staff",
                  "agent of another service point": "agent", "supplier other than the owner": "supplier"}
 # Open to everyone (public pages, sign-in, the cart of whoever holds it).
-PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefront.product", "storefront.product_qr",
+PUBLIC = {"static", "storefront.index", "storefront.browse_products", "storefront.search_suggestions", "storefront.product", "storefront.product_qr",
           "storefront.cart", "storefront.add_to_cart", "storefront.set_language", "elder_mode.switch", "storefront.signup", "storefront.forgot_password",
           "storefront.reset_password", "storefront.town_impact_page", "storefront.media", "auth.login",
           "invitations.accept",
