@@ -30,7 +30,7 @@ class FakeStripe:
             monkeypatch.setattr(stripe_gateway, name, getattr(self, name))
         return self
 
-    def create_payment_intent(self, amount_fen, idempotency_key, metadata, payment_method=None):
+    def create_payment_intent(self, amount_fen, idempotency_key, metadata, payment_method=None, customer=None):
         if idempotency_key in self._keys:
             return self.intents[self._keys[idempotency_key]]
         intent = SimpleNamespace(id=self._id("pi"), amount=amount_fen, status="requires_payment_method",
