@@ -271,7 +271,7 @@ QUERIES = st.one_of(st.text(alphabet="有机小米大雪梨红", min_size=1, max
 def test_walking_the_listing_finds_what_the_index_finds(demo, titles, query):
     """The two ways PostgreSQL checks a search (see search.matches) select the same products."""
     pear = db.session.scalar(db.select(Product).filter_by(slug="jiao-snow-pears"))
-    for number, (title_zh, title_en) in enumerate(titles, start=first):
+    for number, (title_zh, title_en) in enumerate(titles):
         db.session.add(Product(slug=f"walk-{number}", seller_id=pear.seller_id, category_id=pear.category_id,
                                origin_village_id=pear.origin_village_id, title_zh=title_zh, title_en=title_en))
     db.session.flush()
