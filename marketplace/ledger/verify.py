@@ -334,18 +334,31 @@ def check_presales_add_up(report):
 STORE_CREDIT_RULES = (STORE_CREDIT_ISSUED, STORE_CREDIT_SPENT)  # what may move a buyer's store credit
 
 
+def _running_balance_breaches(kind, rules):
+    """Entries that moved an account of `kind` by a rule outside `rules`, or left its running balance
+    (per account, in entry order) on the debit side: (entry id, owner id, rule, balance)."""
+    running = (select(Posting.entry_id, Account.owner_id, JournalEntry.rule,
+                      func.sum(Posting.amount_fen).over(partition_by=Posting.account_id,
+                                                        order_by=Posting.entry_id).label("balance"))
+               .join(Account, Posting.account_id == Account.id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
+               .where(Account.kind == kind)).subquery()
+    return db.session.execute(
+        select(running.c.entry_id, running.c.owner_id, running.c.rule, running.c.balance)
+        .where((running.c.balance > 0) | running.c.rule.not_in(rules))).all()
+
+
+def _credit_balances(kind):
+    """Each owner's balance of its account of `kind`, credit-positive."""
+    return dict(db.session.execute(
+        select(Account.owner_id, -func.sum(Posting.amount_fen)).join(Posting, Posting.account_id == Account.id)
+        .where(Account.kind == kind).group_by(Account.owner_id)).all())
+
+
 def check_store_credit(report):
     """Every buyer's store credit equals what refunds issued to it less what orders spent of it (the
     checkout's holds that the ledger posted), only store-credit rules move it, and no entry ever took
     it below zero (a running balance per account, in entry order)."""
-    running = (select(Posting.entry_id, Posting.account_id, Account.owner_id, JournalEntry.rule,
-                      func.sum(Posting.amount_fen).over(partition_by=Posting.account_id,
-                                                        order_by=Posting.entry_id).label("balance"))
-               .join(Account, Posting.account_id == Account.id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
-               .where(Account.kind == "store_credit")).subquery()
-    for entry_id, owner_id, rule, balance in db.session.execute(
-            select(running.c.entry_id, running.c.owner_id, running.c.rule, running.c.balance)
-            .where((running.c.balance > 0) | running.c.rule.not_in(STORE_CREDIT_RULES))).all():
+    for entry_id, owner_id, rule, balance in _running_balance_breaches("store_credit", STORE_CREDIT_RULES):
         if rule not in STORE_CREDIT_RULES:
             report.fail("store_credit", f"buyer {owner_id}'s store credit moved by a {rule} entry",
                         entry_id=entry_id, buyer_id=owner_id)
@@ -365,9 +378,7 @@ def check_store_credit(report):
             select(StoreCreditSpend.buyer_id, func.sum(StoreCreditSpend.amount_fen)).where(spent_posted)
             .group_by(StoreCreditSpend.buyer_id)).all():
         issued[buyer_id] = int(issued.get(buyer_id) or 0) - int(fen)
-    balances = dict(db.session.execute(
-        select(Account.owner_id, -func.sum(Posting.amount_fen)).join(Posting, Posting.account_id == Account.id)
-        .where(Account.kind == "store_credit").group_by(Account.owner_id)).all())
+    balances = _credit_balances("store_credit")
     for buyer_id in sorted(set(issued) | set(balances), key=lambda value: value or 0):
         expected, held = int(issued.get(buyer_id) or 0), int(balances.get(buyer_id) or 0)
         if expected != held:
@@ -384,14 +395,8 @@ def check_organisation_refunds(report):
     is moved only by those refunds and their outgoing transfers, never goes below zero (a running
     balance per account, in entry order: no organisation paid back more than it was owed), and
     equals the posted refunds not yet paid back."""
-    running = (select(Posting.entry_id, Account.owner_id, JournalEntry.rule,
-                      func.sum(Posting.amount_fen).over(partition_by=Posting.account_id,
-                                                        order_by=Posting.entry_id).label("balance"))
-               .join(Account, Posting.account_id == Account.id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
-               .where(Account.kind == "organisation_refunds")).subquery()
-    for entry_id, owner_id, rule, balance in db.session.execute(
-            select(running.c.entry_id, running.c.owner_id, running.c.rule, running.c.balance)
-            .where((running.c.balance > 0) | running.c.rule.not_in(ORGANISATION_REFUND_RULES))).all():
+    for entry_id, owner_id, rule, balance in _running_balance_breaches("organisation_refunds",
+                                                                        ORGANISATION_REFUND_RULES):
         if rule not in ORGANISATION_REFUND_RULES:
             report.fail("organisation_refunds", f"organisation {owner_id}'s refunds owed moved by a {rule} entry",
                         entry_id=entry_id, organisation_id=owner_id)
@@ -406,9 +411,7 @@ def check_organisation_refunds(report):
                select(JournalEntry.id).where(JournalEntry.refund_id == Refund.id,
                                              JournalEntry.rule == TRANSFER_REFUND_OWED).exists())
         .group_by(Requisition.organisation_id)).all())
-    balances = dict(db.session.execute(
-        select(Account.owner_id, -func.sum(Posting.amount_fen)).join(Posting, Posting.account_id == Account.id)
-        .where(Account.kind == "organisation_refunds").group_by(Account.owner_id)).all())
+    balances = _credit_balances("organisation_refunds")
     for organisation_id in sorted(set(owed) | set(balances), key=lambda value: value or 0):
         expected, held = int(owed.get(organisation_id) or 0), int(balances.get(organisation_id) or 0)
         if expected != held:
