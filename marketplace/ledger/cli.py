@@ -28,6 +28,7 @@ def verify_command(with_stripe):
         click.echo(f"{name:>32}: {count}")
     for note in report.notes:
         click.echo(f"note: {note}")
+    click.echo("seconds per check: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in report.seconds.items()))
     for violation in report.violations:
         ids = ", ".join(f"{key}={value}" for key, value in violation.ids.items())
         click.echo(f"VIOLATION [{violation.invariant}] {violation.message} ({ids})")

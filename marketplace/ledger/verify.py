@@ -7,6 +7,7 @@ entry from its cause (rederive.py), recomputes the hash chain and the signed che
 compares the ledger with the last reconciliation pull (stripe_agreement.py). Everything that
 reads the whole journal streams it, so memory stays flat however long the ledger grows.
 """
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
@@ -44,6 +45,7 @@ class Report:
     counts: dict = field(default_factory=dict)
     violations: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)  # each check's wall time, for an operator timing a long run
     progress: object = None  # progress(step name, items done) for a terminal, or None
 
     def fail(self, invariant, message, **ids):
@@ -60,7 +62,9 @@ def verify_ledger(with_stripe=False, progress=None):
     if is_postgres():  # the whole-ledger statements hash and sort millions of rows: room to do it in memory
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     for check in CHECKS + ((check_stripe_agreement,) if with_stripe else ()):
+        started = time.perf_counter()
         check(report)
+        report.seconds[check.__name__.removeprefix("check_")] = time.perf_counter() - started
     return report
 
 
