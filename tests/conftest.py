@@ -209,8 +209,8 @@ def runner(app):
 
 @pytest.fixture
 def demo(app_ctx):
-    """The demo district of the article, seeded through the real seed command."""
-    from marketplace.demo.seed import seed_demo
+    """The demo district of the article (seeded once per worker, then copied back: tests/demo_copy.py)."""
+    from tests.demo_copy import seed_demo
 
     seed_demo()
     db.session.remove()

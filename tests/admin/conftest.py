@@ -10,7 +10,7 @@ def district(app):
     (`demo` keeps one pushed, which every test-client request then shares, so a request's
     open transaction would hold SQLite's write lock against the next `login_as`.)
     """
-    from marketplace.demo.seed import seed_demo
+    from tests.demo_copy import seed_demo
 
     with app.app_context():
         seed_demo()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from marketplace.aftersales import services as claims
 from marketplace.aftersales.models import Claim
 from marketplace.database import utcnow
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.errors import Conflict
 from marketplace.extensions import db
 from marketplace.payments.models import Refund

@@ -30,7 +30,7 @@ def lili(app):
     No app context stays pushed: each request of the test client then gets its own session,
     as in production (tests read the database inside `with app.app_context():`).
     """
-    from marketplace.demo.seed import seed_demo
+    from tests.demo_copy import seed_demo
 
     with app.app_context():
         seed_demo()

@@ -162,7 +162,7 @@ def pages(app, ids):
 @pytest.fixture
 def demo_district(app):
     from marketplace.demo.orders import seed_demo_orders
-    from marketplace.demo.seed import seed_demo
+    from tests.demo_copy import seed_demo
 
     with app.app_context():
         seed_demo()

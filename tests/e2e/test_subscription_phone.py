@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.extensions import db
 from marketplace.subscriptions.models import Subscription, SubscriptionRenewal
 from tests.e2e.test_presale_phone import fits, signed_in

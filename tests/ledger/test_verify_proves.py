@@ -161,7 +161,7 @@ def test_a_stripe_refund_the_ledger_never_recorded_fails_verify_with_stripe(hist
 
 
 def test_verify_passes_on_the_demo_district(app_ctx, runner):
-    from marketplace.demo.seed import seed_demo
+    from tests.demo_copy import seed_demo
 
     seed_demo()
     seal_pending()

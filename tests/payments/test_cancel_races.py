@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from marketplace.catalog.models import Variant
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.extensions import db
 from marketplace.ledger.attribution import attribute_payment, attribute_refund
 from marketplace.ledger.verify import verify_ledger

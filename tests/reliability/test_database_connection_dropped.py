@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 from marketplace.catalog.models import Variant
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.extensions import db
 from marketplace.ledger.verify import verify_ledger
 from marketplace.orders.models import CartItem, Order, StockReservation

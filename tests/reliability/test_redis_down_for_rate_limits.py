@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from marketplace.api.tokens import create_token
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.extensions import db
 from tests.api.conftest import user_id
 

@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.extensions import db
 from marketplace.ledger.models import JournalEntry
 from marketplace.ledger.verify import verify_ledger

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from marketplace.catalog.models import Variant
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.downlink import ordering, runs
 from marketplace.downlink.models import DeliveryArea, DeliveryRun
 from marketplace.extensions import db

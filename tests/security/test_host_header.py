@@ -5,7 +5,7 @@ import re
 import pytest
 
 from marketplace import create_app
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.extensions import db
 from tests.conftest import TEST_REDIS_URL
 from tests.storefront.test_accounts import reset_link

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from marketplace.catalog.models import Product, Variant
 from marketplace.coops.models import Cooperative, CooperativePeriod, Membership
 from marketplace.coops.services import record_supply_lot
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.ledger import attribution

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.catalog.models import Variant
-from marketplace.demo.seed import seed_demo
+from tests.demo_copy import seed_demo
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.orders.cart import add_item, open_cart

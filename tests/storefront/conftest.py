@@ -67,7 +67,7 @@ def district(app):
     """The demo district, seeded without leaving an app context pushed: every request and every
     worker thread then gets its own session, as in production (the shared `demo` fixture keeps
     one context for the whole test, whose open transaction would lock SQLite for the others)."""
-    from marketplace.demo.seed import seed_demo
+    from tests.demo_copy import seed_demo
 
     with app.app_context():
         seed_demo()

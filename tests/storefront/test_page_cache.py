@@ -18,7 +18,7 @@ pytestmark = pytest.mark.redis
 @pytest.fixture
 def page_cache(app):
     # The demo district without `demo`'s pushed app context: requests here must end their sessions.
-    from marketplace.demo.seed import seed_demo
+    from tests.demo_copy import seed_demo
 
     with app.app_context():
         seed_demo()

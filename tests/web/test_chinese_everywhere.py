@@ -190,7 +190,7 @@ def demo_world(app):
     """The demo district and its ids, with no app context left pushed: each request then loads its
     own signed-in user (a pushed context would share `g`, and so one user, across the clients)."""
     from marketplace.demo.orders import seed_demo_orders
-    from marketplace.demo.seed import seed_demo
+    from tests.demo_copy import seed_demo
     from tests.security.conftest import _owned_objects
 
     with app.app_context():

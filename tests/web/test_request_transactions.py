@@ -56,7 +56,7 @@ def test_a_failed_request_is_rolled_back(app, client):
 
 
 def test_storefront_pages_read_outside_a_transaction(app, client):
-    from marketplace.demo.seed import seed_demo
+    from tests.demo_copy import seed_demo
 
     with app.app_context():
         seed_demo()
