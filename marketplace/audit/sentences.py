@@ -17,6 +17,7 @@ from marketplace.people.models import Household
 ACTIONS = {
     "organisation.registered": _l("registered an organisation"),
     "organisation.quota_set": _l("set an organisation's yearly quota"),
+    "organisation.payment_terms_changed": _l("changed an organisation's payment terms"),
     "requisition.submitted": _l("submitted an order for approval"),
     "requisition.approved": _l("approved an organisation's order"),
     "requisition.returned": _l("returned an organisation's order to its buyer"),
