@@ -28,6 +28,8 @@ ACTIONS = {
     "transfer.recorded": _l("recorded a company transfer"),
     "transfer.statement_imported": _l("imported a bank statement"),
     "transfer.refund_paid": _l("recorded the bank transfer paying an organisation's refund back"),
+    "order.refund_before_payment": _l("refunded lines of an organisation's unpaid order: deducted from what it owes"),
+    "order.cancelled_before_payment": _l("cancelled an organisation's unpaid order: nothing is owed"),
     "api_token.all_revoked": _l("revoked every API token"), "api_token.created": _l("created an API token"),
     "api_token.revoked": _l("revoked an API token"),
     "cooperative_deposit.approve": _l("approved a cooperative's deposit"),

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from marketplace.errors import DomainError
-from marketplace.organisations import payment_clock, services, transfer_refunds, transfers
+from marketplace.organisations import payment_clock, services, transfer_refunds, transfers, unpaid_orders
 from marketplace.organisations.requisitions import members_of
 from marketplace.places.models import Town
 from marketplace.web.access import role_required
@@ -105,4 +105,5 @@ def transfers_page():
     return render_template("admin/transfers.html", form=form, statement=statement, payback=payback, owed=owed,
                            paid_back=transfer_refunds.refunds_paid_back(),
                            awaiting=payment_clock.awaiting_transfer(),
-                           rows=transfers.recent_transfers(), outcome_labels=OUTCOME_LABELS), status
+                           rows=transfers.recent_transfers(), outcome_labels=OUTCOME_LABELS,
+                           amount_due=unpaid_orders.amount_due_fen), status
