@@ -17,6 +17,7 @@ from marketplace.people.models import Household
 ACTIONS = {
     "organisation.registered": _l("registered an organisation"),
     "organisation.quota_set": _l("set an organisation's yearly quota"),
+    "organisation.payment_terms_changed": _l("changed an organisation's payment terms"),
     "requisition.submitted": _l("submitted an order for approval"),
     "requisition.approved": _l("approved an organisation's order"),
     "requisition.returned": _l("returned an organisation's order to its buyer"),
@@ -27,6 +28,8 @@ ACTIONS = {
     "transfer.recorded": _l("recorded a company transfer"),
     "transfer.statement_imported": _l("imported a bank statement"),
     "transfer.refund_paid": _l("recorded the bank transfer paying an organisation's refund back"),
+    "order.refund_before_payment": _l("refunded lines of an organisation's unpaid order: deducted from what it owes"),
+    "order.cancelled_before_payment": _l("cancelled an organisation's unpaid order: nothing is owed"),
     "api_token.all_revoked": _l("revoked every API token"), "api_token.created": _l("created an API token"),
     "api_token.revoked": _l("revoked an API token"),
     "cooperative_deposit.approve": _l("approved a cooperative's deposit"),

@@ -116,15 +116,24 @@ class Causes:
         self.payments = _by_id(Payment, [_number(e.idempotency_key, 1) for e in of(names.PAYMENT_RECEIVED)])
         self.lots = _by_id(SupplyLot, [e.lot_id for e in of(names.FLOOR_PURCHASE)])
         refund_entries = of(names.REFUND, names.REFUND_PAID, names.STORE_CREDIT_ISSUED, names.CLAIM,
-                            names.TRANSFER_REFUND_OWED, names.TRANSFER_REFUND_PAID)
+                            names.TRANSFER_REFUND_OWED, names.TRANSFER_REFUND_PAID, names.TRANSFER_REFUND_DEDUCTED)
         self.refunds = _by_id(Refund, [e.refund_id for e in refund_entries])
-        to_organisations = of(names.TRANSFER_REFUND_OWED, names.TRANSFER_REFUND_PAID)
+        to_organisations = of(names.TRANSFER_REFUND_OWED, names.TRANSFER_REFUND_PAID, names.TRANSFER_REFUND_DEDUCTED,
+                              names.TRANSFER_PAYMENT)
         self.requisitions = {row.order_id: row for row in _rows(Requisition, Requisition.order_id,
                                                                 [e.order_id for e in to_organisations])}
         self.incoming = {row.paid_order_id: row for row in _rows(IncomingTransfer, IncomingTransfer.paid_order_id,
                                                                  [e.order_id for e in to_organisations])}
         self.outgoing = {row.refund_id: row for row in _rows(OutgoingTransfer, OutgoingTransfer.refund_id,
                                                              [e.refund_id for e in of(names.TRANSFER_REFUND_PAID)])}
+        paid_by_transfer = [e.order_id for e in of(names.TRANSFER_PAYMENT)]
+        self.refunds_before_payment = {}
+        if paid_by_transfer:
+            for refund in db.session.scalars(
+                    select(Refund).join(Order, Order.id == Refund.order_id)
+                    .where(Refund.order_id.in_(paid_by_transfer), Refund.method == "transfer",
+                           Refund.status == "deducted")):
+                self.refunds_before_payment.setdefault(refund.order_id, []).append(refund)
         self.refund_lines = {}
         for row in _rows(RefundLine, RefundLine.refund_id, self.refunds):
             key = (row.refund_id, row.order_line_id)
@@ -226,12 +235,27 @@ def cash_payment(entry, causes):
 
 
 def transfer_payment(entry, causes):
-    """A company transfer matched to its order by reference: exactly the order's total, into the bank."""
+    """A company transfer matched to its order by reference: exactly what was due, into the bank — the
+    order's total, less the refunds recorded before it was paid (an order on pay-after-acceptance terms)."""
     order = _need(causes.orders.get(entry.order_id), "order")
     transfer = int(_need((entry.rule_settings or {}).get("amount_fen"), "transfer amount"))
-    if transfer != order.total_fen:
-        raise Underivable(f"the transfer of {transfer} fen is not order {order.id}'s total of {order.total_fen}")
-    return _legs((BANK, order.total_fen), (SALES_PENDING, -order.total_fen))
+    incoming = causes.incoming.get(order.id)
+    deducted = sum(refund.amount_fen for refund in causes.refunds_before_payment.get(order.id, ()))
+    due = order.total_fen - deducted
+    if transfer != due:
+        raise Underivable(f"the transfer of {transfer} fen is not order {order.id}'s amount due of {due}")
+    if incoming is not None and incoming.amount_fen != transfer:
+        raise Underivable(f"incoming transfer {incoming.id} is {incoming.amount_fen} fen, the entry says {transfer}")
+    return _legs((BANK, due), (SALES_PENDING, -due))
+
+
+def transfer_refund_deducted(entry, causes):
+    """A refund recorded before the organisation paid: deducted from its transfer, settled at once."""
+    refund, owed = _organisation_refund(entry, causes)
+    order = _need(causes.orders.get(refund.order_id), "order")
+    if order.paid_at is None or refund.status != "deducted":
+        raise Underivable(f"refund {refund.id} is {refund.status}, not deducted from order {order.id}'s transfer")
+    return _legs((owed, refund.amount_fen), (SALES_PENDING, -refund.amount_fen))
 
 
 # --- rules 2, 4, 6 and supplier lines -----------------------------------------------------------
@@ -647,6 +671,7 @@ REDERIVATIONS = {
     names.EARNINGS_PAYMENT: earnings_payment, names.CASH_PAYMENT: cash_payment,
     names.TRANSFER_PAYMENT: transfer_payment,
     names.TRANSFER_REFUND_OWED: transfer_refund_owed, names.TRANSFER_REFUND_PAID: transfer_refund_paid,
+    names.TRANSFER_REFUND_DEDUCTED: transfer_refund_deducted,
     names.DIRECT_SALE: direct_sale, names.SUPPLIER_SALE: supplier_sale, names.COOPERATIVE_SALE: cooperative_sale,
     names.SHIPPING: shipping, names.LOVE_FUND_DONATION: love_fund_donation, names.FLOOR_PURCHASE: floor_purchase,
     names.REFUND: refund, names.CLAIM: after_sales_claim,

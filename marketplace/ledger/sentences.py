@@ -309,6 +309,8 @@ OTHER_RULES = {
     names.TRANSFER_REFUND_OWED: "On %(day)s a refund became owed to an organisation, to go back by bank transfer: "
                                 "%(amount)s",
     names.TRANSFER_REFUND_PAID: "On %(day)s a refund was paid back to an organisation by bank transfer: %(amount)s",
+    names.TRANSFER_REFUND_DEDUCTED: "On %(day)s a refund was deducted from an organisation's company transfer: "
+                                    "%(amount)s",
     names.REFUND_FAILED: "On %(day)s a refund failed at the payment provider and the money stayed: %(amount)s",
     names.PAYOUT_PAID: "On %(day)s the bank confirmed a payout: %(amount)s",
     names.STRIPE_PAYOUT: "On %(day)s the payment provider paid the platform's bank: %(amount)s",

@@ -22,7 +22,7 @@ from marketplace.ledger.rederive import SHAPE_ONLY, rederive_entries
 from marketplace.ledger.rules.names import (
     COOPERATIVE_SALE, DIRECT_SALE, EARNINGS_PAYMENT, FLOOR_PURCHASE, ORDER_ATTRIBUTION_RULES, ORDER_PAYMENT_RULES,
     PAYOUT_APPROVED, RECIPIENT_KINDS, REFUND_FAILED, REFUND_PAID, STORE_CREDIT_ISSUED, STORE_CREDIT_SPENT, SUPPLIER_SALE,
-    TRANSFER_REFUND_OWED, TRANSFER_REFUND_PAID,
+    TRANSFER_REFUND_DEDUCTED, TRANSFER_REFUND_OWED, TRANSFER_REFUND_PAID,
 )
 from marketplace.orders.models import Order, OrderLine
 from marketplace.organisations.models import Requisition
@@ -391,7 +391,7 @@ def check_store_credit(report):
     report.counts["store_credit_accounts"] = len(balances)
 
 
-ORGANISATION_REFUND_RULES = (TRANSFER_REFUND_OWED, TRANSFER_REFUND_PAID)  # what may move an organisation_refunds account
+ORGANISATION_REFUND_RULES = (TRANSFER_REFUND_OWED, TRANSFER_REFUND_PAID, TRANSFER_REFUND_DEDUCTED)  # what may move an organisation_refunds account
 
 
 def check_organisation_refunds(report):

@@ -269,9 +269,10 @@ def sync_order_statuses(order_ids):
         if progress == "settled":
             values["settled_at"] = func.coalesce(Order.settled_at, now)
         elif progress == "open":
-            # Still to pack: a partly refunded order says so rather than "paid".
-            values["status"] = case((Order.refunded_fen > 0, "partially_refunded"),
-                                    (Order.paid_at.is_(None), "on_terms"), else_="paid")
+            # Still to pack: a partly refunded order says so rather than "paid"; an unpaid one (on
+            # pay-after-acceptance terms, perhaps with lines refunded before payment) stays on terms.
+            values["status"] = case((Order.paid_at.is_(None), "on_terms"),
+                                    (Order.refunded_fen > 0, "partially_refunded"), else_="paid")
         db.session.execute(update(Order).where(among(Order.id, ids), movable).values(**values)
                            .execution_options(synchronize_session=False))
 

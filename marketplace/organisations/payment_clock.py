@@ -13,7 +13,8 @@ the same flags. When the deadline passes the ordinary reservation sweep
 still arrives is kept as a `not_payable` discrepancy, never applied.
 
 The beat task `organisations.send_payment_reminders` mails the organisation's finance and
-approvers once when the deadline is near and once when the order lapsed. Each notice is claimed
+approvers once when the deadline is near and once when the order lapsed (on pay-after-acceptance
+terms: once near the deadline after acceptance, once when it is overdue). Each notice is claimed
 by a conditional UPDATE and committed before the mail is sent, and unclaimed again if sending
 fails, so a retried or duplicated task sends each notice once.
 
@@ -43,6 +44,7 @@ from marketplace.money import format_fen
 from marketplace.orders.models import Order, Shipment, StockReservation
 from marketplace.organisations.models import Organisation, OrganisationMember, Requisition, ShipmentAcceptance
 from marketplace.organisations.requisitions import _member
+from marketplace.organisations.unpaid_orders import amount_due_fen
 from marketplace.people.models import User
 
 
@@ -247,4 +249,39 @@ def send_payment_reminders(now=None):
                 f"Order {public_no} was not paid by {when} (Beijing time) and is cancelled; its stock is released. A "
                 f"transfer that still arrives is not applied to it: the platform's finance will return it.")
         sent += _notice(requisition_id, "lapse_notified_at", f"订单 {public_no} 已因未付款取消 · order cancelled", body)
-    return sent
+    return sent + _send_terms_reminders(now, account)
+
+
+def _send_terms_reminders(now, account):
+    """The same two notices for orders on pay-after-acceptance terms, whose deadline runs from the
+    last acceptance (`terms_due_at`, not a column): once within TRANSFER_REMINDER_DAYS of it
+    (`reminded_at`), once when it has passed (`lapse_notified_at`: overdue, never cancelled). The
+    amount asked is what is due: the total less lines refunded before payment."""
+    rows = db.session.execute(
+        select(Requisition, Order, Organisation.name)
+        .join(Order, Order.id == Requisition.order_id).join(Organisation, Organisation.id == Requisition.organisation_id)
+        .where(Requisition.payment_terms == "after_acceptance", Order.paid_at.is_(None),
+               Order.status.not_in(("cancelled", "refunded")),
+               (Requisition.reminded_at.is_(None)) | (Requisition.lapse_notified_at.is_(None)))
+        .order_by(Requisition.id).limit(500)).all()
+    soon = now + timedelta(days=current_app.config["TRANSFER_REMINDER_DAYS"])
+    notices = []
+    for requisition, order, name in rows:
+        due_at = terms_due_at(requisition, order.id)
+        if due_at is None:
+            continue
+        when, amount, reference = format_local(due_at), amount_due_fen(order), requisition.transfer_reference
+        if due_at <= now and requisition.lapse_notified_at is None:
+            body = (f"{name}：订单 {order.public_no} 已验收，应于 {when}（北京时间）前对公转账 {format_fen(amount, 'zh_CN')}，"
+                    f"现已逾期。请尽快转入 {account[0]}（{account[1]}，账号 {account[2]}），摘要填写 {reference}。\n\n"
+                    f"Order {order.public_no} was accepted and its company transfer of {format_fen(amount, 'en')} was due "
+                    f"by {when} (Beijing time): it is overdue. Please pay now with {reference} in the memo.")
+            notices.append((requisition.id, "lapse_notified_at", f"订单 {order.public_no} 付款已逾期 · payment overdue", body))
+        elif now < due_at <= soon and requisition.reminded_at is None:
+            body = (f"{name}：订单 {order.public_no} 已验收，请于 {when}（北京时间）前对公转账 {format_fen(amount, 'zh_CN')}"
+                    f"至 {account[0]}（{account[1]}，账号 {account[2]}），摘要填写 {reference}。\n\n"
+                    f"Order {order.public_no} was accepted: pay its company transfer of {format_fen(amount, 'en')} before "
+                    f"{when} (Beijing time) with {reference} in the memo.")
+            notices.append((requisition.id, "reminded_at", f"订单 {order.public_no} 转账截止 {when} · payment due", body))
+    db.session.rollback()
+    return sum(_notice(*notice) for notice in notices)

@@ -68,6 +68,7 @@ def submit_requisition(user_id, recipient_name, recipient_phone, address, note="
     requisition = Requisition(organisation_id=member.organisation_id, submitted_by_id=user_id,
                               recipient_name=recipient_name.strip(), recipient_phone=recipient_phone.strip(),
                               address=address.strip(), note=(note or "").strip(),
+                              payment_terms=member.organisation.payment_terms,
                               estimate_fen=sum(line.line_total_fen for line in lines))
     db.session.add(requisition)
     db.session.flush()
@@ -94,7 +95,8 @@ def _awaiting(approver_id, requisition_id):
 
 
 def approve_requisition(approver_id, requisition_id):
-    """Approve and place the order (reservations, stock, prices snapshotted), or refuse with nothing changed."""
+    """Approve and place the order (reservations, stock, prices snapshotted), or refuse with nothing changed.
+    The order is paid on the terms the organisation had when the request was submitted."""
     requisition = _awaiting(approver_id, requisition_id)
     cart = Cart(token=secrets.token_urlsafe(32))  # the order's own cart, for the checkout to turn into an order
     db.session.add(cart)
@@ -109,7 +111,6 @@ def approve_requisition(approver_id, requisition_id):
         requisition.status, requisition.decided_by_id, requisition.decided_at = "approved", approver_id, utcnow()
         requisition.order_id = order.id
         requisition.transfer_reference = new_transfer_reference()
-        requisition.payment_terms = requisition.organisation.payment_terms
         if requisition.payment_terms == "after_acceptance":
             # Pay after acceptance: the stock is taken for good (no hold that runs out) and the
             # order goes to the sellers to pack unpaid; its payment clock starts at acceptance.

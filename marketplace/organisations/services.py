@@ -77,6 +77,25 @@ def set_quota(actor_id, organisation_id, year, declared_total_fen, required_shar
     return quota
 
 
+def set_payment_terms(actor_id, organisation_id, payment_terms):
+    """Change when an organisation pays (PAYMENT_TERMS). Each request keeps the terms the organisation
+    had when it was submitted, so this changes only the requests submitted from now on."""
+    _admin(actor_id)
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(_("No such organisation."))
+    if payment_terms not in PAYMENT_TERMS:
+        raise DomainError(_("Choose when the organisation pays."), field="payment_terms")
+    if organisation.payment_terms == payment_terms:
+        return organisation
+    before = organisation.payment_terms
+    organisation.payment_terms = payment_terms
+    record("organisation.payment_terms_changed", actor_id, organisation, town_id=organisation.town_id,
+           before=before, after=payment_terms)
+    db.session.commit()
+    return organisation
+
+
 def _set_quota(organisation_id, year, declared_total_fen, required_share):
     if not isinstance(year, int) or not 2020 <= year <= 2100:
         raise DomainError(_("Enter a year from 2020 to 2100."), field="year")

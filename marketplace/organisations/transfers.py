@@ -33,8 +33,12 @@ from marketplace.ledger.services import account_id, post_entry
 from marketplace.money import MoneyError, yuan_to_fen
 from marketplace.orders.models import Order, OrderEvent
 from marketplace.orders.reservations import convert_reservations
+from marketplace.outbox.services import publish
+from marketplace.payments.models import Refund
+from marketplace.payments.refunds import DEDUCTED
 from marketplace.organisations.credit_code import check_character
 from marketplace.organisations.models import IncomingTransfer, Requisition
+from marketplace.organisations.unpaid_orders import amount_due_fen
 from marketplace.people.models import User
 
 # What an unpaid order may be in when its transfer arrives: awaiting payment, or (pay after
@@ -73,25 +77,33 @@ def _pay(order, transfer, actor_id):
 
     An order on pay-after-acceptance terms may be packed, shipped, even settled already: it keeps
     its progress (only `on_terms` becomes `paid`), and its credits are posted now, when the money
-    is here — available at once for shipments whose after-sales window has closed."""
+    is here — available at once for shipments whose after-sales window has closed. Lines refunded
+    before it paid (organisations/unpaid_orders.py) were taken off what it transferred: the bank
+    receives the amount due, and those refunds are posted as deducted from it."""
+    deducted = db.session.scalars(select(Refund).where(Refund.order_id == order.id, Refund.method == "transfer",
+                                                       Refund.status == DEDUCTED).order_by(Refund.id)).all()
     moved = db.session.execute(
         update(Order).where(Order.id == order.id, Order.paid_at.is_(None), Order.status.in_(PAYABLE_STATUSES))
-        .values(status=case((Order.status.in_(("pending_payment", "on_terms")), "paid"), else_=Order.status),
+        .values(status=case((Order.status.in_(("pending_payment", "on_terms")),
+                             case((Order.refunded_fen > 0, "partially_refunded"), else_="paid")), else_=Order.status),
                 paid_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     if not moved:
         return False
     db.session.refresh(order)
+    due = order.total_fen - sum(refund.amount_fen for refund in deducted)
     convert_reservations(order.id)
     db.session.add(OrderEvent(order_id=order.id, status="paid", note="paid", actor_id=actor_id))
     transfer.paid_order_id = order.id
     db.session.flush()
     post_entry(
         f"transfer:order:{order.id}", TRANSFER_PAYMENT,
-        [(account_id("bank"), order.total_fen), (account_id("sales_pending"), -order.total_fen)],
+        [(account_id("bank"), due), (account_id("sales_pending"), -due)],
         rule_settings={"amount_fen": transfer.amount_fen, "transfer_id": transfer.id,
                        "transfer_reference": transfer.transfer_reference},
         memo=f"company transfer for order {order.public_no}", order_id=order.id, created_by_id=actor_id)
     attribute_order(order, paid_at=order.paid_at)
+    for refund in deducted:  # refunded before it was paid: reversed now, and deducted from the transfer
+        publish("ledger.attribute_refund", refund_id=refund.id)
     return True
 
 
@@ -127,9 +139,10 @@ def _outcome(requisition, transfer, actor_id):
     if order.status not in (PAYABLE_STATUSES if requisition.payment_terms == "after_acceptance"
                             else ("pending_payment",)):
         return "not_payable"
-    if transfer.amount_fen < order.total_fen:
+    due = amount_due_fen(order)
+    if transfer.amount_fen < due:
         return "partial"
-    if transfer.amount_fen > order.total_fen:
+    if transfer.amount_fen > due:
         return "over"
     db.session.add(transfer)
     return "matched" if _pay(order, transfer, actor_id) else "not_payable"

@@ -165,6 +165,9 @@ def refund_lines_uncommitted(order_id, lines, actor_id, restock, reason="", allo
 # reverses the lines then) and `succeeded` once staff record the outgoing transfer that paid it
 # (organisations/transfer_refunds.py); one to store credit is done when recorded.
 OWED = "owed"
+# A refund of an order on pay-after-acceptance terms recorded before the organisation paid: taken
+# off the amount it transfers, so nothing goes back (organisations/unpaid_orders.py).
+DEDUCTED = "deducted"
 
 
 def _first_status(method):

@@ -161,3 +161,43 @@ def test_the_organisation_and_finance_see_days_left_and_overdue(app, terms):
     db.session.commit()
     finance = signed_in(app, terms.admin).get("/admin/transfers").get_data(as_text=True)
     assert order.public_no in finance and "已逾期 5 天" in finance
+
+
+def test_admin_changes_the_terms_later_and_only_requests_submitted_afterwards_follow(inst, app):
+    """Pay first → pay after acceptance from the admin's page: the request submitted before keeps
+    pay first even when approved after the change; the next one ships unpaid. Audited."""
+    from marketplace.audit.models import AuditLog
+    from marketplace.organisations import requisitions
+    from tests.organisations.test_views import csrf
+
+    inst.fill_cart(inst.buyer, [(inst.variant, 4)])
+    before = requisitions.submit_requisition(inst.buyer.id, "王师傅", "13800000000", "淄川区松龄路1号一中食堂")
+    admin = signed_in(app, inst.admin)
+    page = admin.get("/admin/organisations").get_data(as_text=True)
+    assert "付款方式" in page
+    field = f"t{inst.organisation.id}"
+    response = admin.post(f"/admin/organisations/{inst.organisation.id}/terms",
+                          data={f"{field}-csrf_token": csrf(page), f"{field}-payment_terms": "after_acceptance"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert inst.organisation.payment_terms == "after_acceptance"
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "organisation.payment_terms_changed"))
+    assert audit.actor_id == inst.admin.id and audit.details["after"] == "after_acceptance"
+    inst.fill_cart(inst.buyer, [(inst.variant, 3)])
+    after = requisitions.submit_requisition(inst.buyer.id, "王师傅", "13800000000", "淄川区松龄路1号一中食堂")
+    first = requisitions.approve_requisition(inst.approver.id, before.id)
+    second = requisitions.approve_requisition(inst.approver.id, after.id)
+    assert (first.payment_terms, db.session.get(Order, first.order_id).status) == ("pay_first", "pending_payment")
+    assert (second.payment_terms, db.session.get(Order, second.order_id).status) == ("after_acceptance", "on_terms")
+
+
+def test_only_the_admin_changes_terms_and_only_to_known_terms(inst):
+    from marketplace.errors import DomainError
+    from marketplace.organisations import services
+
+    with pytest.raises(Forbidden):
+        services.set_payment_terms(inst.approver.id, inst.organisation.id, "after_acceptance")
+    with pytest.raises(DomainError):
+        services.set_payment_terms(inst.admin.id, inst.organisation.id, "never")
+    db.session.rollback()
+    assert db.session.get(type(inst.organisation), inst.organisation.id).payment_terms == "pay_first"

@@ -66,7 +66,7 @@ TOWN_STAFF_ADMIN = {f"admin.{name}" for name in (
     "household set_verification set_consent export_households").split()}
 # Parameters with no object in the world: outsiders must still be refused, owners are not checked.
 AREA_OWN_PARAMS = {"product_id", "order_id", "day", "membership_id", "grant_id", "batch_id", "discrepancy_id",
-                   "lot_id", "token_id", "shipment_id", "deposit_id", "invoice_id", "acceptance_id"}
+                   "lot_id", "token_id", "shipment_id", "deposit_id", "invoice_id", "acceptance_id", "organisation_id"}
 PLACEHOLDER_PARAMS = {"job_id"} | AREA_OWN_PARAMS
 # Routes whose object exists only in a later state of the world: outsiders must be refused, the
 # owner's side is tested where that state is built (a buyer's pickup parcels arriving at the agent's

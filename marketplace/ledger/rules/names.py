@@ -20,6 +20,9 @@ CASH_PAYMENT = "cash_payment"                # a downlink order paid in cash at 
 TRANSFER_PAYMENT = "transfer_payment"        # an organisation's company transfer (对公转账) paid its order: Dr bank, Cr sales_pending
 TRANSFER_REFUND_OWED = "transfer_refund_owed"  # rule 8's money owed back to that organisation: Dr sales_pending, Cr organisation_refunds[O]
 TRANSFER_REFUND_PAID = "transfer_refund_paid"  # staff's outgoing bank transfer paid it back: Dr organisation_refunds[O], Cr bank
+# A refund recorded before the organisation paid (pay after acceptance): it was deducted from the
+# transfer instead of paid back: Dr organisation_refunds[O], Cr sales_pending.
+TRANSFER_REFUND_DEDUCTED = "transfer_refund_deducted"
 PAYOUT_APPROVED = "payout_approved"          # rule 10
 PAYOUT_PAID = "payout_paid"                  # rule 10
 PAYOUT_FAILED = "payout_failed"              # rule 10

@@ -30,7 +30,7 @@ from marketplace.ledger.rules.claims import release_claim_hold, reverse_claim_li
 from marketplace.ledger.rules.lots import return_units_to_lots
 from marketplace.ledger.rules.names import CLAIM, REFUND, REFUND_FAILED, REFUND_PAID
 from marketplace.ledger.rules.store_credit import issue_store_credit
-from marketplace.ledger.rules.transfer_refunds import owe_organisation
+from marketplace.ledger.rules.transfer_refunds import deduct_from_transfer, owe_organisation, refund_deducted
 from marketplace.ledger.rules.sales import lock_payment
 from marketplace.ledger.services import account_id, entry_for_key, post_entry
 from marketplace.money import split_largest_remainder
@@ -75,7 +75,7 @@ def attribute_refund(refund_id):
         db.session.commit()
         return existing
     to_organisation = refund.method == "transfer"
-    if refund.status != "succeeded" and not (to_organisation and refund.status == "owed"):
+    if refund.status != "succeeded" and not (to_organisation and refund.status in ("owed", "deducted")):
         raise NotReady("The refund is not yet done at Stripe: it is reversed once it succeeds.")
     paid_key = f"pay:{refund.payment_id}" if refund.payment_id is not None else \
         f"transfer:order:{refund.order_id}" if to_organisation else f"credit:order:{refund.order_id}"
@@ -110,6 +110,8 @@ def attribute_refund(refund_id):
         entry = issue_store_credit(refund, order)
     elif to_organisation:
         entry = owe_organisation(refund, order, _organisation_of(order.id))
+        if refund_deducted(refund, order):
+            deduct_from_transfer(refund, order, _organisation_of(order.id))
     else:
         entry = post_entry(
             f"refund:{refund.id}", REFUND_PAID,

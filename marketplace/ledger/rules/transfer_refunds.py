@@ -14,10 +14,16 @@ fund has available, the rest borne by the refund's bearer). Only the money's way
   outgoing bank transfer that paid it back (date, bank reference): Dr
   `organisation_refunds[organisation]`, Cr bank, the refund's amount exactly.
 
+- `transfer_refund_deducted`, key `transfer_refund:{refund}`, for a refund recorded before the
+  organisation paid (an order on pay-after-acceptance terms, organisations/unpaid_orders.py): the
+  organisation transferred the order's total less that refund, so nothing goes back by bank: Dr
+  `organisation_refunds[organisation]`, Cr sales_pending, posted right after the refund's
+  `transfer_refund_owed` (the company transfer posted only the money that came in).
+
 An organisation's `organisation_refunds` balance is therefore what it is still owed, never below
 zero (`ledger verify` re-derives both rules from the refund and the outgoing transfer).
 """
-from marketplace.ledger.rules.names import TRANSFER_REFUND_OWED, TRANSFER_REFUND_PAID
+from marketplace.ledger.rules.names import TRANSFER_REFUND_DEDUCTED, TRANSFER_REFUND_OWED, TRANSFER_REFUND_PAID
 from marketplace.ledger.services import account_id, post_entry
 
 
@@ -48,4 +54,22 @@ def pay_organisation_back(refund, order, outgoing):
                        "value_date": outgoing.value_date.isoformat()},
         memo=f"refund {refund.id} of order {order.public_no} paid back by bank transfer {outgoing.bank_reference}",
         order_id=order.id, refund_id=refund.id, created_by_id=outgoing.recorded_by_id,
+    )
+
+
+def refund_deducted(refund, order):
+    """A refund recorded before the order was paid was deducted from the transfer: what it owed is
+    settled at once, nothing to send (see the module docstring)."""
+    return order.paid_at is not None and refund.method == "transfer" and refund.status == "deducted"
+
+
+def deduct_from_transfer(refund, order, organisation_id):
+    """Post a refund recorded before payment as deducted from the company transfer; joins the caller's transaction."""
+    return post_entry(
+        f"transfer_refund:{refund.id}", TRANSFER_REFUND_DEDUCTED,
+        [(organisation_refunds_account(organisation_id), refund.amount_fen),
+         (account_id("sales_pending"), -refund.amount_fen)],
+        rule_settings={"amount_fen": refund.amount_fen, "organisation_id": organisation_id},
+        memo=f"refund {refund.id} of order {order.public_no} deducted from the organisation's transfer",
+        order_id=order.id, refund_id=refund.id,
     )

@@ -29,6 +29,12 @@ class OrganisationForm(Form):
                                 default="pay_first")
 
 
+class TermsForm(Form):
+    """An organisation's payment terms, changed after registration (requests submitted later follow them)."""
+
+    payment_terms = SelectField(_l("Payment terms"), choices=[(terms, TERMS_LABELS[terms]) for terms in PAYMENT_TERMS])
+
+
 class TransferForm(Form):
     value_date = DateField(_l("Date received"), validators=[DataRequired()])
     amount = MoneyField(_l("Amount received (yuan)"), validators=[DataRequired(), Length(max=20)], minimum_fen=1)

@@ -1,17 +1,17 @@
 """Organisations (消费帮扶) and the company transfers into the platform's account (admin)."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from marketplace.errors import DomainError
-from marketplace.organisations import payment_clock, services, transfer_refunds, transfers
+from marketplace.organisations import payment_clock, services, transfer_refunds, transfers, unpaid_orders
 from marketplace.organisations.requisitions import members_of
 from marketplace.places.models import Town
 from marketplace.web.access import role_required
 from marketplace.web.admin import bp
 from marketplace.web.admin.forms_organisations import (
-    KIND_LABELS, OrganisationForm, RefundTransferForm, StatementForm, TransferForm,
+    KIND_LABELS, TERMS_LABELS, OrganisationForm, RefundTransferForm, StatementForm, TermsForm, TransferForm,
 )
 from marketplace.web.admin.routes import place_choices
 
@@ -44,7 +44,27 @@ def organisations():
     elif form.is_submitted():
         status = 422
     rows = [(organisation, members_of(organisation.id)) for organisation in services.organisations()]
-    return render_template("admin/organisations.html", form=form, rows=rows, kind_labels=KIND_LABELS), status
+    return render_template("admin/organisations.html", form=form, rows=rows, kind_labels=KIND_LABELS,
+                           terms_label=TERMS_LABELS, terms_form=TermsForm), status
+
+
+@bp.post("/organisations/<int:organisation_id>/terms")
+@role_required("admin")
+def organisation_terms(organisation_id):
+    """Change when an organisation pays; requests already submitted keep their terms."""
+    form = TermsForm(prefix=f"t{organisation_id}")
+    if not form.validate_on_submit():
+        flash(_("Choose when the organisation pays."), "error")
+        return redirect(url_for("admin.organisations")), 303
+    try:
+        services.set_payment_terms(current_user.id, organisation_id, form.payment_terms.data)
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        flash(error.message, "error")
+        return redirect(url_for("admin.organisations")), 303
+    flash(_("Payment terms changed: requests submitted from now on follow them; earlier ones keep theirs."), "info")
+    return redirect(url_for("admin.organisations")), 303
 
 
 @bp.route("/transfers", methods=["GET", "POST"])
@@ -85,4 +105,5 @@ def transfers_page():
     return render_template("admin/transfers.html", form=form, statement=statement, payback=payback, owed=owed,
                            paid_back=transfer_refunds.refunds_paid_back(),
                            awaiting=payment_clock.awaiting_transfer(),
-                           rows=transfers.recent_transfers(), outcome_labels=OUTCOME_LABELS), status
+                           rows=transfers.recent_transfers(), outcome_labels=OUTCOME_LABELS,
+                           amount_due=unpaid_orders.amount_due_fen), status

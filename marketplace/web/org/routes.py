@@ -16,7 +16,7 @@ from marketplace.orders.cart import cart_lines, find_cart
 from marketplace.orders import fulfilment
 from marketplace.orders.models import Order
 from marketplace.organisations.models import OrganisationDocument
-from marketplace.organisations import acceptance, invoices, payment_clock, requisitions, transfer_refunds
+from marketplace.organisations import acceptance, invoices, payment_clock, requisitions, transfer_refunds, unpaid_orders
 from marketplace.organisations.documents import MAX_DOCUMENT_BYTES
 from marketplace.organisations.report import quota_report
 from marketplace.organisations.services import membership
@@ -92,6 +92,7 @@ def request_detail(requisition_id):
         acceptances=acceptance.acceptances_of_order(order.id) if order else {}, accept_form=AcceptForm(),
         invoice_request=invoice_request, invoice_form=invoice_form,
         refunds=transfer_refunds.refunds_of_order(order.id) if order else [],
+        amount_due=unpaid_orders.amount_due_fen(order) if order else 0,
         account={"name": config["PLATFORM_BANK_ACCOUNT_NAME"], "bank": config["PLATFORM_BANK_NAME"],
                  "number": config["PLATFORM_BANK_ACCOUNT_NO"]})
 
