@@ -24,6 +24,7 @@ from urllib.request import Request, urlopen
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from marketplace import create_app
 from marketplace.config import broker_transport_options, load_settings
@@ -164,12 +165,22 @@ def _clean_tables():
     db.session.remove()
     tables = [table.name for table in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as connection:
-            # The ledger's guards refuse TRUNCATE (guards.py); between tests the fixture empties the
-            # tables the way a restore would, as a replica session whose ordinary triggers do not
-            # fire, for this transaction only: the guards stay installed and enabled for the test.
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            connection.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        # A task or server thread of the test before may still hold a table for a moment: when
+        # PostgreSQL picks the TRUNCATE as a deadlock's victim, the other side finishes and we retry.
+        for attempt in range(5):
+            try:
+                with db.engine.begin() as connection:
+                    # The ledger's guards refuse TRUNCATE (guards.py); between tests the fixture
+                    # empties the tables the way a restore would, as a replica session whose
+                    # ordinary triggers do not fire, for this transaction only: the guards stay
+                    # installed and enabled for the test.
+                    connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+                    connection.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                return
+            except OperationalError as error:
+                if "deadlock detected" not in str(error) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
     else:
         with db.engine.begin() as connection:
             for name in tables:
@@ -298,6 +309,17 @@ def celery_worker(app, _session_worker):
     app.config["OUTBOX_DISPATCH"] = True
     yield WorkerHandle(app, _session_worker)
     app.config["OUTBOX_DISPATCH"] = False
+    _wait_until_worker_idle()
+
+
+def _wait_until_worker_idle(timeout=20):
+    """A task still running when its test ends would write into the next test's tables (and hold
+    locks its TRUNCATE needs): the in-process worker finishes what it started first."""
+    from celery.worker import state
+
+    deadline = time.monotonic() + timeout
+    while (state.active_requests or state.reserved_requests) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 # --- Stripe (localstripe) -----------------------------------------------------------------------
