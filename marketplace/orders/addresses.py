@@ -45,6 +45,19 @@ def region_address(province_code, city_code, district_code, detail):
     return RegionAddress(code, regions.full_name(code), detail)
 
 
+@dataclass(frozen=True)
+class RegionPicks:
+    """What a form sent for a region address: the three GB/T 2260 picks and the detail line, unchecked."""
+
+    province_code: str | None
+    city_code: str | None
+    district_code: str | None
+    detail: str = ""
+
+    def checked(self):
+        return region_address(self.province_code, self.city_code, self.district_code, self.detail)
+
+
 def saved_addresses(buyer_id):
     """The buyer's addresses, the default first, then the newest."""
     return db.session.scalars(select(SavedAddress).where(SavedAddress.buyer_id == buyer_id)

@@ -10,10 +10,21 @@ from marketplace.orders.models import Order, OrderEvent, Shipment
 from marketplace.payments.models import Refund
 
 
+# The note a subscription renewal's attempt leaves when its saved card was declined (or the attempt
+# was interrupted): the attempt's order was cancelled and its stock released at once.
+RENEWAL_ATTEMPT_FAILED = "subscription_payment_failed"
+
+
 def buyer_orders(buyer_id, limit=100, before=None):
     """The buyer's orders, newest first, with their lines; `before` = (created_at, id) of the last
-    order already shown, to continue from there (keyset pagination)."""
-    query = select(Order).where(Order.buyer_id == buyer_id)
+    order already shown, to continue from there (keyset pagination).
+
+    A subscription renewal's attempt whose card was declined is no order of the buyer's: it was
+    cancelled, nothing charged, its stock back, and the retry places the period's order afresh. It
+    is left out here; the orders page and the subscription's page say that the renewal will retry."""
+    failed_attempt = (select(OrderEvent.id).where(OrderEvent.order_id == Order.id, OrderEvent.status == "cancelled",
+                                                  OrderEvent.note == RENEWAL_ATTEMPT_FAILED).exists())
+    query = select(Order).where(Order.buyer_id == buyer_id, ~(Order.status.in_(("cancelled",)) & failed_attempt))
     if before is not None:
         query = query.where(tuple_(Order.created_at, Order.id) < tuple_(*before))
     return db.session.scalars(

@@ -31,6 +31,7 @@ from marketplace.money import split_largest_remainder
 from marketplace.orders.checkout import new_public_no
 from marketplace.orders.fulfilment import open_shipments
 from marketplace.orders.models import Order, OrderEvent, OrderLine
+from marketplace.orders.pickup import new_pickup_code
 from marketplace.payments import stripe_gateway
 from marketplace.presales.models import PreOrder, PreSale, PreSalePayment
 from marketplace.presales.services import tell_buyer
@@ -113,9 +114,14 @@ def fill_preorder(preorder_id):
         return preorder
     presale, now = preorder.presale, utcnow()
     variant, product = presale.variant, presale.variant.product
+    pickup = preorder.delivery_kind == "pickup"
     order = Order(public_no=new_public_no(), buyer_id=preorder.buyer_id, direction="uplink", status="paid",
-                  payment_method="stripe", delivery_kind="address", recipient_name=preorder.recipient_name,
-                  recipient_phone=preorder.recipient_phone, address=preorder.address, subtotal_fen=preorder.total_fen,
+                  payment_method="stripe", delivery_kind=preorder.delivery_kind,
+                  service_point_id=preorder.service_point_id if pickup else None,
+                  pickup_code=new_pickup_code() if pickup else None, recipient_name=preorder.recipient_name,
+                  recipient_phone=preorder.recipient_phone, address=preorder.address, region_code=preorder.region_code,
+                  region_name=preorder.region_name, address_detail=preorder.address_detail,
+                  subtotal_fen=preorder.total_fen,
                   shipping_fen=0, donation_fen=0, total_fen=preorder.total_fen, paid_at=now)
     order.lines = [OrderLine(variant_id=variant.id, product_id=product.id, seller_id=product.seller_id,
                              seller_kind="cooperative", title_zh=f"{product.title_zh} {variant.name_zh}",

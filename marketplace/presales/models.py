@@ -16,6 +16,7 @@ from marketplace.extensions import db
 
 if TYPE_CHECKING:
     from marketplace.orders.models import Order
+    from marketplace.places.models import ServicePoint
 
 PRESALE_STATUSES = ("open", "closed")
 # When the harvest falls short: refund the orders placed last first, or cut every order pro rata.
@@ -98,7 +99,16 @@ class PreOrder(db.Model):
     deposit_fen: Mapped[int] = mapped_column(db.BigInteger)
     recipient_name: Mapped[str] = mapped_column(String(80), default="")
     recipient_phone: Mapped[str] = mapped_column(String(30), default="")
-    address: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")  # as printed on the parcel
+    # By region (GB/T 2260 district code, its full name, the detail line), as checkout's orders;
+    # None for a pre-order taken with free text only (the API, before regions).
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    region_name: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    address_detail: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # Or picked up at a village service point, as checkout offers (its order then carries a pickup code).
+    delivery_kind: Mapped[str] = mapped_column(String(10), default="address", server_default="address")
+    service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_points.id"))
+    service_point: Mapped["ServicePoint | None"] = relationship("ServicePoint")
     ordered_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     balance_due_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
@@ -142,6 +152,12 @@ class PreSalePayment(db.Model):
     # A deposit above what a pro-rata cut left to pay: the excess given back at the cut.
     excess_refund_id: Mapped[str | None] = mapped_column(String(80), unique=True)
     excess_refunded_fen: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    # What paid it (card, wechat_pay, alipay) and Stripe's settlement of it, read when it succeeded;
+    # Stripe's fee differs by method and is posted as for an order's payment (rule 7).
+    payment_method_type: Mapped[str | None] = mapped_column(String(30))
+    stripe_charge_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    balance_transaction_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    fee_fen: Mapped[int] = mapped_column(db.BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (

@@ -10,13 +10,13 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.orders.checkout import confirm_with_test_card
+from marketplace.orders.checkout import confirm_with_test_card, wallet_step
 from marketplace.catalog.models import Variant
 from marketplace.coops.scope import acting_user, managed_cooperative_id
 from marketplace.database import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Yuan
 from marketplace.extensions import db
-from marketplace.ledger.rules.presales import post_presale_payment
+from marketplace.ledger.rules.presales import post_presale_fee, post_presale_payment
 from marketplace.payments import stripe_gateway
 from marketplace.presales.models import (
     PreOrder, PreOrderMessage, PreSale, PreSalePayment, SHORT_POLICIES, UNPAID_POLICIES,
@@ -87,11 +87,14 @@ def open_presale_of_variant(variant_id, now=None):
         PreSale.orders_close_at > now).order_by(PreSale.id).limit(1))
 
 
-def place_preorder(buyer_id, presale_id, quantity, recipient_name, recipient_phone, address, now=None):
+def place_preorder(buyer_id, presale_id, quantity, recipient_name, recipient_phone, address="", now=None,
+                   region=None, pickup_point_id=None):
     """A buyer commits to `quantity` units; commits. Returns the PreOrder, its deposit still to pay.
 
-    The pre-sale's row is locked while the units left are counted, so two buyers never both
-    take the last of the expected harvest.
+    `region` (orders.addresses.RegionPicks) is the address by region, checked against GB/T 2260
+    as checkout's (a code that does not exist is refused, nothing made); without it `address` is
+    free text (the API). `pickup_point_id`: picked up at that village service point instead. The pre-sale's row is locked while the units left are counted, so two
+    buyers never both take the last of the expected harvest.
     """
     buyer = acting_user(buyer_id)
     if buyer.role != "buyer":
@@ -104,8 +107,12 @@ def place_preorder(buyer_id, presale_id, quantity, recipient_name, recipient_pho
     if presale.status != "open" or not presale.orders_open_at <= now < presale.orders_close_at:
         raise Conflict(_("This pre-sale is not taking orders."))
     _whole(quantity, "quantity", 1, MAX_QUANTITY)
+    point = pickup_point(pickup_point_id)
+    checked = region.checked() if region is not None and point is None else None
+    if checked is not None:
+        address = checked.full
     recipient_name, recipient_phone, address = (str(v or "").strip() for v in (recipient_name, recipient_phone, address))
-    if not recipient_name or not recipient_phone or not address:
+    if not recipient_name or not recipient_phone or not (address or point):
         raise DomainError(_("Enter the recipient, a phone number and the address."), field="address")
     if len(recipient_name) > 80 or len(recipient_phone) > 30 or len(address) > 300:
         raise DomainError(_("The recipient, phone or address is too long."), field="address")
@@ -114,10 +121,27 @@ def place_preorder(buyer_id, presale_id, quantity, recipient_name, recipient_pho
         raise Conflict(_("Only %(left)s units of the expected harvest are left."), field="quantity", left=max(left, 0))
     preorder = PreOrder(presale_id=presale.id, buyer_id=buyer.id, quantity=quantity,
                         unit_price_fen=presale.unit_price_fen, deposit_fen=presale.deposit_per_unit_fen * quantity,
-                        recipient_name=recipient_name, recipient_phone=recipient_phone, address=address, ordered_at=now)
+                        recipient_name=recipient_name, recipient_phone=recipient_phone, address=address, ordered_at=now,
+                        region_code=checked.region_code if checked else None,
+                        region_name=checked.region_name if checked else "",
+                        address_detail=checked.detail if checked else "",
+                        delivery_kind="pickup" if point else "address", service_point_id=point.id if point else None)
     db.session.add(preorder)
     db.session.commit()
     return preorder
+
+
+def pickup_point(service_point_id):
+    """The village service point a pre-order or a subscription box is picked up at; None for delivery.
+    One that does not exist is refused (as at checkout)."""
+    from marketplace.places.models import ServicePoint
+
+    if service_point_id is None:
+        return None
+    point = db.session.get(ServicePoint, service_point_id) if isinstance(service_point_id, int) else None
+    if point is None:
+        raise DomainError(_("Choose a pickup point."), field="service_point_id")
+    return point
 
 
 def preorder_for_buyer(preorder_id, buyer_id):
@@ -227,9 +251,10 @@ def settle_presale_intent(intent_id, event_id=None, event_type=None):
     exactly once however often this runs. Returns "paid", "waiting" or "duplicate".
     """
     from marketplace.payments.events import record_event
+    from marketplace.payments.settlement import read_intent
     from marketplace.presales.harvest import fill_preorder
 
-    intent = stripe_gateway.retrieve_payment_intent(intent_id)
+    facts = read_intent(intent_id)  # with the charge's balance transaction: the method and Stripe's fee
     payment = db.session.execute(select(PreSalePayment).where(PreSalePayment.stripe_payment_intent_id == intent_id)
                                  .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
     if payment is None:
@@ -240,13 +265,18 @@ def settle_presale_intent(intent_id, event_id=None, event_type=None):
         return "duplicate"
     preorder = db.session.execute(select(PreOrder).where(PreOrder.id == payment.preorder_id).with_for_update()
                                   .execution_options(populate_existing=True)).scalar_one()
-    if intent.status != "succeeded" or int(intent.amount) != payment.amount_fen:
-        payment.status = intent.status
+    if facts.status != "succeeded" or facts.amount_fen != payment.amount_fen:
+        payment.status = facts.status
         db.session.commit()
         return "waiting"
     first = payment.succeeded_at is None
     payment.status, payment.succeeded_at = "succeeded", payment.succeeded_at or utcnow()
+    payment.payment_method_type = facts.method or payment.payment_method_type
+    payment.stripe_charge_id = facts.charge_id or payment.stripe_charge_id
+    payment.balance_transaction_id = facts.balance_transaction_id or payment.balance_transaction_id
+    payment.fee_fen = facts.fee_fen or payment.fee_fen or 0
     post_presale_payment(payment, preorder)
+    post_presale_fee(payment, preorder)
     if first and payment.kind == "deposit" and preorder.status == "pending_deposit":
         preorder.status = "committed"
         tell_buyer(preorder, "deposit_paid", payment.amount_fen)
@@ -255,6 +285,70 @@ def settle_presale_intent(intent_id, event_id=None, event_type=None):
                                      and preorder.balance_fen == 0):
         fill_preorder(preorder.id)
     return "paid"
+
+
+def start_presale_wallet(buyer_id, preorder_id, method, return_url):
+    """Confirm the deposit's or balance's PaymentIntent with WeChat Pay or Alipay; the WalletStep
+    (a QR to show, or the Alipay page). As for an order (`checkout.start_wallet_payment`): the
+    same method asked again while its QR or page is open reuses it; another replaces it."""
+    if method not in stripe_gateway.WALLETS or method not in stripe_gateway.enabled_payment_methods():
+        raise DomainError(_("This payment method is not available. Choose another one."), field="method")
+    preorder = preorder_for_buyer(preorder_id, buyer_id)
+    kind = payment_due(preorder)
+    if kind is None:
+        raise Conflict(_("Nothing is due on this pre-order now."))
+    payment, intent = start_presale_payment(preorder_id, kind)
+    step = wallet_step(intent)
+    if step is not None and step.method == method:
+        return step
+    payment_id, intent_id = payment.id, payment.stripe_payment_intent_id
+    db.session.rollback()
+    try:
+        intent = stripe_gateway.confirm_wallet_payment(intent_id, method, return_url)
+    except stripe_gateway.RequestRefused as error:
+        raise DomainError(_("This payment method is not available. Choose another one."), field="method") from error
+    payment = db.session.get(PreSalePayment, payment_id)
+    payment.payment_method_type, payment.status = method, intent.status
+    db.session.commit()
+    return wallet_step(intent)
+
+
+def _open_payment(preorder):
+    kind = payment_due(preorder)
+    return next((p for p in preorder.payments if p.kind == kind), None) if kind else None
+
+
+def pending_presale_wallet_step(buyer_id, preorder_id):
+    """The open WeChat Pay QR or Alipay page of what the pre-order owes now, read from Stripe; None
+    if none. A wallet attempt that ended (paid) is settled now, so a reload moves on as the webhook would."""
+    payment = _open_payment(preorder_for_buyer(preorder_id, buyer_id))
+    if payment is None or payment.payment_method_type not in stripe_gateway.WALLETS:
+        return None
+    intent_id = payment.stripe_payment_intent_id
+    db.session.rollback()
+    intent = stripe_gateway.retrieve_payment_intent(intent_id)
+    step = wallet_step(intent)
+    if step is None and intent.status == "succeeded":
+        settle_presale_intent(intent_id)
+    return step
+
+
+def simulate_presale_wallet(buyer_id, preorder_id, outcome):
+    """Local Stripe stand-in only: the buyer's phone scans and pays, declines, or lets the QR expire;
+    then the pre-order is brought in line with Stripe, the webhook's path."""
+    if not stripe_gateway.uses_local_server():
+        raise Forbidden(_("Simulated payments work only with the local test payment server."))
+    payment = _open_payment(preorder_for_buyer(preorder_id, buyer_id))
+    if payment is None or outcome not in ("succeed", "fail", "expire"):
+        raise Conflict(_("There is no WeChat Pay or Alipay payment waiting for this pre-order."))
+    intent_id = payment.stripe_payment_intent_id
+    db.session.rollback()
+    try:
+        stripe_gateway.simulate_wallet(intent_id, outcome)
+    except OSError as error:  # the stand-in answers 400 when nothing awaits the phone
+        raise Conflict(_("There is no WeChat Pay or Alipay payment waiting for this pre-order.")) from error
+    settle_presale_intent(intent_id)
+    return db.session.get(PreOrder, preorder_id)
 
 
 def presale_payment_due_at(preorder, now):

@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Boolean, Column, DateTime, MetaData, String, 
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.ledger.attribution import post_stripe_payout
-from marketplace.ledger.rules.names import PAYMENT_FEE, PAYMENT_RECEIVED
+from marketplace.ledger.rules.names import PAYMENT_FEE, PAYMENT_RECEIVED, PRESALE_PAYMENT, PRESALE_REFUND
 from marketplace.ledger.services import account_id
 from marketplace.reconciliation.models import StripeBalanceRecord
 
@@ -67,13 +67,31 @@ def _copy(connection, rows):
 MATCH = """
 CREATE TEMPORARY TABLE stripe_match AS
 WITH found AS (
-  SELECT s.*, COALESCE(by_transaction.id, by_charge.id) AS payment_id, refund.id AS refund_id
+  SELECT s.*, COALESCE(by_transaction.id, by_charge.id) AS payment_id, refund.id AS refund_id,
+         COALESCE(pre_by_transaction.id, pre_by_charge.id) AS presale_payment_id,
+         CASE WHEN pre_refund.id IS NOT NULL THEN 'presale:refund:' || CAST(pre_refund.id AS VARCHAR)
+              WHEN pre_excess.id IS NOT NULL THEN 'presale:excess:' || CAST(pre_excess.id AS VARCHAR)
+         END AS presale_refund_key,
+         COALESCE(pre_by_transaction.preorder_id, pre_by_charge.preorder_id, pre_refund.preorder_id,
+                  pre_excess.preorder_id) AS preorder_id
   FROM stripe_staged s
   LEFT JOIN payments by_transaction
     ON s.reporting_category = 'charge' AND by_transaction.balance_transaction_id = s.id
   LEFT JOIN payments by_charge
     ON s.reporting_category = 'charge' AND by_transaction.id IS NULL AND by_charge.stripe_charge_id = s.source_id
   LEFT JOIN refunds refund ON s.reporting_category = 'refund' AND refund.stripe_refund_id = s.source_id
+  -- A pre-order's deposit or balance (presales/), and what of it was given back (whole, or a pro-rata excess).
+  LEFT JOIN presale_payments pre_by_transaction
+    ON s.reporting_category = 'charge' AND by_transaction.id IS NULL AND by_charge.id IS NULL
+    AND pre_by_transaction.balance_transaction_id = s.id
+  LEFT JOIN presale_payments pre_by_charge
+    ON s.reporting_category = 'charge' AND by_transaction.id IS NULL AND by_charge.id IS NULL
+    AND pre_by_transaction.id IS NULL AND pre_by_charge.stripe_charge_id = s.source_id
+  LEFT JOIN presale_payments pre_refund
+    ON s.reporting_category = 'refund' AND refund.id IS NULL AND pre_refund.stripe_refund_id = s.source_id
+  LEFT JOIN presale_payments pre_excess
+    ON s.reporting_category = 'refund' AND refund.id IS NULL AND pre_refund.id IS NULL
+    AND pre_excess.excess_refund_id = s.source_id
 ), refund_ledger AS (
   -- From the refunds, which are few: joined from the staged side it would hash every entry.
   SELECT refund.id AS refund_id, refunded.amount_fen
@@ -81,15 +99,21 @@ WITH found AS (
   JOIN journal_entries refund_entry ON refund_entry.idempotency_key = 'refund:' || CAST(refund.id AS VARCHAR)
   JOIN postings refunded ON refunded.entry_id = refund_entry.id AND refunded.account_id = :receivable
 ), ledger AS (
-  SELECT found.*, p.order_id, p.currency AS payment_currency, p.fee_fen AS payment_fee,
+  SELECT found.*, p.order_id,
+         COALESCE('order ' || CAST(p.order_id AS VARCHAR), 'pre-order ' || CAST(found.preorder_id AS VARCHAR),
+                  'order ' || CAST(refund_order.order_id AS VARCHAR), '') AS subject,
+         COALESCE(p.currency, CASE WHEN pp.id IS NOT NULL THEN 'cny' END) AS payment_currency,
+         COALESCE(p.fee_fen, pp.fee_fen) AS payment_fee,
          CASE WHEN p.id IS NOT NULL AND (p.settlement_currency IS NULL OR p.balance_transaction_id IS NULL)
               THEN TRUE ELSE FALSE END AS unsettled,
          COALESCE(p.settlement_amount, found.amount) AS settlement_amount,
-         COALESCE(receipt.amount_fen, 0) AS receipt_fen,
-         COALESCE(fee.amount_fen, 0) + COALESCE(late_fee.amount_fen, 0) AS ledger_fee,
-         -COALESCE(refund_ledger.amount_fen, 0) AS refunded_fen
+         COALESCE(receipt.amount_fen, pre_receipt.amount_fen, 0) AS receipt_fen,
+         COALESCE(fee.amount_fen, 0) + COALESCE(late_fee.amount_fen, 0) + COALESCE(pre_fee.amount_fen, 0) AS ledger_fee,
+         -COALESCE(refund_ledger.amount_fen, pre_refunded.amount_fen, 0) AS refunded_fen
   FROM found
   LEFT JOIN payments p ON p.id = found.payment_id
+  LEFT JOIN presale_payments pp ON pp.id = found.presale_payment_id
+  LEFT JOIN refunds refund_order ON refund_order.id = found.refund_id
   -- The rule narrows what is hashed from every entry to one kind of entry.
   LEFT JOIN journal_entries pay_entry ON pay_entry.rule = :payment_rule
     AND pay_entry.idempotency_key = 'pay:' || CAST(found.payment_id AS VARCHAR)
@@ -103,33 +127,45 @@ WITH found AS (
     AND late_fee_entry.idempotency_key = 'fee:' || CAST(found.payment_id AS VARCHAR) || '\\:late'
   LEFT JOIN postings late_fee ON late_fee.entry_id = late_fee_entry.id AND late_fee.account_id = :payment_fees
   LEFT JOIN refund_ledger ON refund_ledger.refund_id = found.refund_id
+  -- A pre-order's payment: held on receipt (`presale:pay:`), its fee (`presale:fee:`), its refunds.
+  LEFT JOIN journal_entries pre_pay_entry ON pre_pay_entry.rule = :presale_payment_rule
+    AND pre_pay_entry.idempotency_key = 'presale:pay:' || CAST(found.presale_payment_id AS VARCHAR)
+  LEFT JOIN postings pre_receipt
+    ON pre_receipt.entry_id = pre_pay_entry.id AND pre_receipt.account_id = :receivable AND pre_receipt.amount_fen > 0
+  LEFT JOIN journal_entries pre_fee_entry ON pre_fee_entry.rule = :fee_rule
+    AND pre_fee_entry.idempotency_key = 'presale:fee:' || CAST(found.presale_payment_id AS VARCHAR)
+  LEFT JOIN postings pre_fee ON pre_fee.entry_id = pre_fee_entry.id AND pre_fee.account_id = :payment_fees
+  LEFT JOIN journal_entries pre_refund_entry ON pre_refund_entry.rule = :presale_refund_rule
+    AND pre_refund_entry.idempotency_key = found.presale_refund_key
+  LEFT JOIN postings pre_refunded ON pre_refunded.entry_id = pre_refund_entry.id AND pre_refunded.account_id = :receivable
 ), judged AS (
   SELECT ledger.*,
     CASE reporting_category
       WHEN 'charge' THEN CASE
-        WHEN payment_id IS NULL OR receipt_fen = 0 THEN 'missing_in_ledger'
+        WHEN (payment_id IS NULL AND presale_payment_id IS NULL) OR receipt_fen = 0 THEN 'missing_in_ledger'
         WHEN currency = payment_currency AND amount <> receipt_fen THEN 'amount_differs'
         WHEN currency <> payment_currency AND amount <> settlement_amount THEN 'amount_differs' END
       WHEN 'refund' THEN CASE
-        WHEN refund_id IS NULL OR refunded_fen = 0 THEN 'missing_in_ledger'
+        WHEN (refund_id IS NULL AND presale_refund_key IS NULL) OR refunded_fen = 0 THEN 'missing_in_ledger'
         WHEN currency = 'cny' AND -amount <> refunded_fen THEN 'amount_differs' END
       WHEN 'payout' THEN CASE WHEN currency <> 'cny' OR amount >= 0 THEN 'missing_in_ledger' END
       ELSE 'missing_in_ledger' END AS problem,
-    CASE WHEN reporting_category = 'charge' AND payment_id IS NOT NULL AND receipt_fen <> 0
+    CASE WHEN reporting_category = 'charge' AND (payment_id IS NOT NULL OR presale_payment_id IS NOT NULL)
+              AND receipt_fen <> 0
               AND (fee <> payment_fee OR ledger_fee <> payment_fee) THEN TRUE ELSE FALSE END AS fee_differs
   FROM ledger
 )
 SELECT judged.*,
   CASE reporting_category
     WHEN 'charge' THEN CASE
-      WHEN payment_id IS NULL THEN 'charge ' || source_id || ' has no payment'
-      WHEN receipt_fen = 0 THEN 'order ' || CAST(order_id AS VARCHAR) || ' not posted'
-      WHEN currency = payment_currency THEN 'order ' || CAST(order_id AS VARCHAR) || ' receipt'
+      WHEN payment_id IS NULL AND presale_payment_id IS NULL THEN 'charge ' || source_id || ' has no payment'
+      WHEN receipt_fen = 0 THEN subject || ' not posted'
+      WHEN currency = payment_currency THEN subject || ' receipt'
       ELSE 'settlement amount' END
     WHEN 'refund' THEN CASE
-      WHEN refund_id IS NULL THEN 'refund ' || source_id || ' not recorded'
-      WHEN refunded_fen = 0 THEN 'refund ' || CAST(refund_id AS VARCHAR) || ' not posted'
-      ELSE 'refund ' || CAST(refund_id AS VARCHAR) END
+      WHEN refund_id IS NULL AND presale_refund_key IS NULL THEN 'refund ' || source_id || ' not recorded'
+      WHEN refunded_fen = 0 THEN COALESCE('refund ' || CAST(refund_id AS VARCHAR), subject) || ' not posted'
+      ELSE COALESCE('refund ' || CAST(refund_id AS VARCHAR), subject || ' refund') END
     WHEN 'payout' THEN 'payout in ' || UPPER(currency)
     ELSE 'unexpected category ' || reporting_category END AS detail,
   CASE reporting_category
@@ -137,8 +173,9 @@ SELECT judged.*,
                             WHEN currency = payment_currency THEN receipt_fen ELSE settlement_amount END
     WHEN 'refund' THEN CASE WHEN refunded_fen = 0 THEN NULL ELSE refunded_fen END END AS ledger_amount,
   CASE reporting_category
-    WHEN 'charge' THEN 'payment:' || CAST(payment_id AS VARCHAR)
-    WHEN 'refund' THEN 'refund:' || CAST(refund_id AS VARCHAR)
+    WHEN 'charge' THEN COALESCE('payment:' || CAST(payment_id AS VARCHAR),
+                                'presale_payment:' || CAST(presale_payment_id AS VARCHAR))
+    WHEN 'refund' THEN COALESCE('refund:' || CAST(refund_id AS VARCHAR), presale_refund_key)
     WHEN 'payout' THEN 'stripe_payout:' || source_id END AS matched_to,
   CASE WHEN problem IS NULL AND NOT fee_differs THEN TRUE ELSE FALSE END AS matched
 FROM judged
@@ -159,7 +196,7 @@ FROM (
   FROM stripe_match WHERE problem IS NOT NULL
   UNION ALL
   SELECT 'amount_differs', id || '\\:fee', reporting_category, fee, ledger_fee, currency,
-         'order ' || CAST(order_id AS VARCHAR) || ' fee', created_at
+         subject || ' fee', created_at
   FROM stripe_match WHERE fee_differs
 ) problems
 GROUP BY kind, reference
@@ -186,7 +223,8 @@ def match_staged():
     connection.execute(text("DROP TABLE IF EXISTS stripe_match"))
     connection.execute(text(MATCH), {"receivable": account_id("stripe_receivable"),
                                      "payment_fees": account_id("payment_fees"),
-                                     "payment_rule": PAYMENT_RECEIVED, "fee_rule": PAYMENT_FEE})
+                                     "payment_rule": PAYMENT_RECEIVED, "fee_rule": PAYMENT_FEE,
+                                     "presale_payment_rule": PRESALE_PAYMENT, "presale_refund_rule": PRESALE_REFUND})
     new = connection.execute(_sql(
         "INSERT INTO stripe_balance_records (id, object_type, reporting_category, source_id, amount, fee, currency, "
         "stripe_created_at, matched, matched_to, pulled_at) "

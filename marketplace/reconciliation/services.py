@@ -116,9 +116,21 @@ def totals_by_method():
                .join(Payment, Payment.id == Refund.payment_id)
                .where(record.matched.is_(True), record.reporting_category == "refund")
                .group_by(Payment.payment_method_type, record.reporting_category, record.currency))
-    rows = list(db.session.execute(charges)) + list(db.session.execute(refunds))
-    return [dict(method=m or "card", category=c, currency=cur, count=n, amount=a or 0, fee=f or 0)
-            for m, c, cur, n, a, f in sorted(rows, key=lambda row: (row[0] or "card", row[1], row[2]))]
+    from marketplace.presales.models import PreSalePayment  # pre-orders' deposits and balances, charged as any
+
+    presale_charges = (select(PreSalePayment.payment_method_type, record.reporting_category, record.currency,
+                              func.count(), func.sum(record.amount), func.sum(record.fee))
+                       .join(PreSalePayment, PreSalePayment.balance_transaction_id == record.id)
+                       .where(record.matched.is_(True), record.reporting_category == "charge")
+                       .group_by(PreSalePayment.payment_method_type, record.reporting_category, record.currency))
+    merged = {}
+    for m, c, cur, n, a, f in [*db.session.execute(charges), *db.session.execute(refunds),
+                               *db.session.execute(presale_charges)]:
+        key = (m or "card", c, cur)
+        was = merged.get(key, (0, 0, 0))
+        merged[key] = (was[0] + n, was[1] + (a or 0), was[2] + (f or 0))
+    return [dict(method=m, category=c, currency=cur, count=n, amount=a, fee=f)
+            for (m, c, cur), (n, a, f) in sorted(merged.items())]
 
 
 def _month_bounds(month):

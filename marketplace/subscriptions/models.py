@@ -20,6 +20,7 @@ from marketplace.extensions import db
 
 if TYPE_CHECKING:
     from marketplace.orders.models import Order
+    from marketplace.places.models import ServicePoint
 
 INTERVALS = ("monthly", "fortnightly")
 STATUSES = (
@@ -52,7 +53,16 @@ class Subscription(db.Model):
     pause_reason: Mapped[str | None] = mapped_column(String(20))
     recipient_name: Mapped[str] = mapped_column(String(80))
     recipient_phone: Mapped[str] = mapped_column(String(30))
-    address: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str] = mapped_column(String(300))  # as printed on the parcel
+    # By region (GB/T 2260 district code, its full name, the detail line): each renewal's order is
+    # placed with them, as checkout's; None for a subscription taken with free text only.
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    region_name: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    address_detail: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # Or picked up at a village service point, as checkout offers (its order then carries a pickup code).
+    delivery_kind: Mapped[str] = mapped_column(String(10), default="address", server_default="address")
+    service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_points.id"))
+    service_point: Mapped["ServicePoint | None"] = relationship("ServicePoint")
     # Period 1 falls due on first_due_on; period n on due_on(n) (see schedule.py).
     first_due_on: Mapped[date]
     next_period_no: Mapped[int] = mapped_column(default=1)  # the first period with no renewal row yet

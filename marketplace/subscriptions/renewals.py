@@ -33,6 +33,7 @@ from marketplace.local_time import local_day
 from marketplace.orders.checkout import Delivery, place_order, start_payment
 from marketplace.orders.models import Cart, CartItem, Order
 from marketplace.payments import stripe_gateway
+from marketplace.places import regions
 from marketplace.payments.settlement import cancel_and_settle, settle_payment_intent
 from marketplace.subscriptions.models import Subscription, SubscriptionRenewal
 from marketplace.subscriptions.services import _advance, mail_messages, tell
@@ -142,6 +143,11 @@ def _place(renewal_id):
 
     delivery = Delivery(kind="address", recipient_name=subscription.recipient_name,
                         recipient_phone=subscription.recipient_phone, address=subscription.address)
+    if subscription.delivery_kind == "pickup":  # at a village service point, as checkout offers
+        delivery.kind, delivery.service_point_id = "pickup", subscription.service_point_id
+    elif subscription.region_code:  # by region: the order carries the district code, as checkout's
+        delivery.province_code, delivery.city_code = regions.parents(subscription.region_code)
+        delivery.region_code, delivery.address_detail = subscription.region_code, subscription.address_detail
     try:
         return place_order(cart.id, subscription.buyer_id, delivery, before_commit=link_renewal), None
     except NotFound:

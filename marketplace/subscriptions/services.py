@@ -30,11 +30,14 @@ MAX_SKIPS_AHEAD = 3  # deliveries a buyer may skip ahead of time
 TEST_CARDS = (stripe_gateway.TEST_CARD["number"], stripe_gateway.DECLINES_LATER_CARD)
 
 
-def subscribe(buyer_id, variant_id, quantity, interval, recipient_name, recipient_phone, address):
+def subscribe(buyer_id, variant_id, quantity, interval, recipient_name, recipient_phone, address="", region=None,
+              pickup_point_id=None):
     """A buyer subscribes to a variant; commits. Returns the Subscription, waiting for its card.
 
     Refuses a variant not for sale, an interval not offered, a quantity outside 1…MAX_QUANTITY
-    and an incomplete delivery address, with nothing saved."""
+    and an incomplete delivery address, with nothing saved. `region` (orders.addresses.RegionPicks)
+    is the address by region, checked against GB/T 2260 as checkout's; without it `address` is
+    free text (the API). `pickup_point_id`: each box is picked up at that village service point."""
     buyer = acting_user(buyer_id)
     if buyer.role != "buyer":
         raise Forbidden(_("Only a buyer's account can subscribe."))
@@ -48,10 +51,21 @@ def subscribe(buyer_id, variant_id, quantity, interval, recipient_name, recipien
         raise DomainError(_("Enter the recipient's name."), field="recipient_name")
     if not PHONE_PATTERN.match(recipient_phone):
         raise DomainError(_("Enter a phone number we can call."), field="recipient_phone")
-    if not 5 <= len(address) <= 300:
+    from marketplace.presales.services import pickup_point
+
+    point = pickup_point(pickup_point_id)
+    checked = region.checked() if region is not None and point is None else None
+    if checked is not None:
+        address = checked.full
+    elif point is None and not 5 <= len(address) <= 300:
         raise DomainError(_("Enter the full delivery address."), field="address")
     subscription = Subscription(buyer_id=buyer.id, variant_id=variant.id, quantity=quantity, interval=interval,
                                 recipient_name=recipient_name, recipient_phone=recipient_phone, address=address,
+                                region_code=checked.region_code if checked else None,
+                                region_name=checked.region_name if checked else "",
+                                address_detail=checked.detail if checked else "",
+                                delivery_kind="pickup" if point else "address",
+                                service_point_id=point.id if point else None,
                                 first_due_on=local_day(utcnow()))
     db.session.add(subscription)
     db.session.commit()
@@ -75,6 +89,17 @@ def _locked(subscription_id, buyer_id):
 def buyer_subscriptions(buyer_id):
     return db.session.scalars(select(Subscription).where(Subscription.buyer_id == buyer_id)
                               .order_by(Subscription.created_at.desc(), Subscription.id.desc())).all()
+
+
+def retrying_renewals(buyer_id):
+    """The buyer's renewals whose payment failed and that will be tried again: [(subscription, renewal)],
+    what the orders page shows in place of the attempt's cancelled order."""
+    rows = db.session.execute(select(Subscription, SubscriptionRenewal)
+                              .join(SubscriptionRenewal, SubscriptionRenewal.subscription_id == Subscription.id)
+                              .where(Subscription.buyer_id == buyer_id, Subscription.status == "active",
+                                     SubscriptionRenewal.status == "due", SubscriptionRenewal.attempts > 0)
+                              .order_by(SubscriptionRenewal.next_attempt_at, SubscriptionRenewal.id)).all()
+    return [(subscription, renewal) for subscription, renewal in rows]
 
 
 def subscription_messages(subscription_id):

@@ -39,7 +39,7 @@ SIGNED_OUT_PAGES = {"auth.login", "storefront.signup", "storefront.forgot_passwo
 # Not pages: files, JSON for a progress bar, redirects.
 NOT_PAGES = {"static", "storefront.media", "storefront.set_language", "admin.import_progress",
              "town.statement_job_status", "town.statement_job_download", "auth.logout", "storefront.claim_photo",
-             "storefront.payment_status", "org.acceptance_document", "storefront.guest_order_link",
+             "storefront.payment_status", "storefront.preorder_payment_status", "org.acceptance_document", "storefront.guest_order_link",
              "storefront.region_children",  # JSON for the region picker's script
              "storefront.search_suggestions"}  # JSON for the search box's suggestions
 FILE_SUFFIXES = (".pdf", ".xlsx", ".csv", ".svg")

@@ -13,6 +13,7 @@ from marketplace.local_time import local_today
 from marketplace.people.models import User
 from marketplace.presales.models import PreOrder
 from tests.conftest import ARTIFACTS
+from tests.e2e.regions import pick_region
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +39,7 @@ def pre_order(page, live_server, quantity):
     fits(page)
     page.fill("input[name=quantity]", str(quantity))
     page.fill("input[name=recipient_phone]", "13800000000")
-    page.fill("input[name=address]", "北京市朝阳区建国路 1 号")
+    pick_region(page, "北京市", "市辖区", "朝阳区", "建国路 1 号")
     page.click("#place-preorder")
     expect(page.locator("h1")).to_have_text("支付定金")
     fits(page)

@@ -9,6 +9,7 @@ from tests.demo_copy import seed_demo
 from marketplace.extensions import db
 from marketplace.subscriptions.models import Subscription, SubscriptionRenewal
 from tests.e2e.test_presale_phone import fits, signed_in
+from tests.e2e.regions import pick_region
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,7 @@ def test_subscribe_save_a_card_skip_and_pause_on_a_phone(app, live_server, brows
     page.select_option("select[name=interval]", "monthly")
     page.fill("input[name=quantity]", "1")
     page.fill("input[name=recipient_phone]", "13800000000")
-    page.fill("input[name=address]", "北京市朝阳区建国路 1 号")
+    pick_region(page, "北京市", "市辖区", "朝阳区", "建国路 1 号")
     page.click("#subscribe")
 
     expect(page.locator("h1")).to_have_text("为订阅保存银行卡")  # the saved-card step

@@ -15,7 +15,8 @@ from marketplace.people.models import User
 from marketplace.presales.models import PreOrder, PreOrderMessage, PreSale
 from tests.coops.conftest import lili  # noqa: F401
 
-ADDRESS = {"recipient_name": "王女士", "recipient_phone": "13800000000", "address": "北京市朝阳区建国路 1 号"}
+ADDRESS = {"recipient_name": "王女士", "recipient_phone": "13800000000", "province": "110000", "city": "110100",
+           "district": "110105", "address_detail": "建国路 1 号"}
 
 
 def presale_form(variant, **changes):
@@ -182,3 +183,83 @@ def test_the_dashboard_shows_committed_demand_per_product_and_season(app, client
     auth.login_as("coop@demo.cn")
     page = client.get("/coop/").get_data(as_text=True)
     assert 'id="presale-demand"' in page and "5斤礼盒" in page
+
+
+def test_a_pre_order_takes_its_address_by_region_and_the_filled_order_keeps_it(app, client, auth, lili, gift_box,
+                                                                               stripe_server):
+    presale_id = open_as_manager(app, client, auth, gift_box)
+    auth.login_as("buyer@demo.cn")
+    page = client.get(f"/presales/{presale_id}/order").get_data(as_text=True)
+    assert 'name="province"' in page and 'name="district"' in page and 'name="address"' not in page
+    preorder_id = preorder_as(app, client, auth, "buyer@demo.cn", presale_id, 2)
+    preorder = preorder_of(app, preorder_id)
+    assert (preorder.region_code, preorder.region_name, preorder.address_detail) == ("110105", "北京市朝阳区", "建国路 1 号")
+    assert preorder.address == "北京市朝阳区建国路 1 号"
+    pay(client, preorder_id)
+    record_lot(app, client, auth, lili, 10)
+    auth.login_as("buyer@demo.cn")
+    pay(client, preorder_id)
+    with app.app_context():
+        order = db.session.get(Order, preorder_of(app, preorder_id).order_id)
+        assert (order.region_code, order.region_name, order.address_detail) == ("110105", "北京市朝阳区", "建国路 1 号")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"district": "999999"}, "请选择所选城市下的区县"),
+    ({"province": "990000"}, "请从列表中选择省份"),
+    ({"district": "370102"}, "请选择所选城市下的区县"),  # 历下区 is in 济南, not 北京
+    ({"address_detail": " "}, "详细地址"),
+])
+def test_a_bad_region_is_refused_and_no_pre_order_is_made(app, client, auth, gift_box, fields, message):
+    presale_id = open_as_manager(app, client, auth, gift_box)
+    auth.login_as("buyer@demo.cn")
+    with app.app_context():
+        before = db.session.scalar(select(func.count(PreOrder.id)))
+    response = client.post(f"/presales/{presale_id}/order", data={"quantity": 1, **ADDRESS, **fields})
+    assert response.status_code in (400, 422)
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(PreOrder.id))) == before
+
+
+def test_the_buyer_s_default_saved_address_is_preselected_on_the_pre_order_form(app, client, auth, gift_box):
+    presale_id = open_as_manager(app, client, auth, gift_box)
+    auth.login_as("buyer@demo.cn")
+    response = client.post("/account/addresses", data={
+        "recipient_name": "李先生", "recipient_phone": "13900000000", "province": "370000", "city": "370300",
+        "district": "370302", "address_detail": "松龄东路 1 号", "make_default": "y"})
+    assert response.status_code == 303
+    page = client.get(f"/presales/{presale_id}/order").get_data(as_text=True)
+    assert re.search(r'<option selected value="370302">|<option value="370302" selected>', page)
+    assert 'value="松龄东路 1 号"' in page and 'value="李先生"' in page
+    assert re.search(r'<option selected value="\d+">李先生', page)
+
+
+def test_a_pre_order_may_be_picked_up_at_a_village_service_point(app, client, auth, lili, gift_box, stripe_server):
+    from marketplace.places.models import ServicePoint
+
+    with app.app_context():
+        point_id = db.session.scalar(select(ServicePoint.id).order_by(ServicePoint.id))
+    presale_id = open_as_manager(app, client, auth, gift_box)
+    auth.login_as("buyer@demo.cn")
+    page = client.get(f"/presales/{presale_id}/order").get_data(as_text=True)
+    assert 'value="pickup"' in page and 'name="service_point_id"' in page
+    bad = client.post(f"/presales/{presale_id}/order", data={"quantity": 1, "recipient_name": "王女士",
+                                                             "recipient_phone": "13800000000",
+                                                             "delivery_kind": "pickup", "service_point_id": "999999"})
+    assert bad.status_code in (400, 422) and "请选择自提点" in bad.get_data(as_text=True)
+    response = client.post(f"/presales/{presale_id}/order", data={
+        "quantity": 2, "recipient_name": "王女士", "recipient_phone": "13800000000", "delivery_kind": "pickup",
+        "service_point_id": str(point_id), "district": "999999"})  # the region is not asked for pickup
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    preorder_id = int(re.search(r"/preorders/(\d+)/pay", response.location).group(1))
+    preorder = preorder_of(app, preorder_id)
+    assert (preorder.delivery_kind, preorder.service_point_id, preorder.region_code) == ("pickup", point_id, None)
+    pay(client, preorder_id)
+    record_lot(app, client, auth, lili, 10)
+    auth.login_as("buyer@demo.cn")
+    pay(client, preorder_id)
+    with app.app_context():
+        order = db.session.get(Order, preorder_of(app, preorder_id).order_id)
+        assert (order.delivery_kind, order.service_point_id, order.status) == ("pickup", point_id, "paid")
+        assert order.pickup_code

@@ -46,6 +46,8 @@ BUYER_OWNED = {"storefront.order_detail", "storefront.pay", "storefront.pay_test
                "storefront.appeal_claim", "storefront.claim_photo",
                "storefront.change_quantity", "storefront.remove_from_cart",
                "storefront.preorder_detail", "storefront.pay_preorder", "storefront.pay_preorder_test_card",
+               "storefront.pay_preorder_with_wallet", "storefront.simulate_preorder_wallet",
+               "storefront.preorder_payment_status",
                "storefront.default_address", "storefront.delete_address",
                # the buyer's subscription box (the demo's, waiting for its card)
                "storefront.subscription_detail", "storefront.subscription_card", "storefront.subscription_test_card",
@@ -113,6 +115,8 @@ def form_data(world, endpoint):
         "auth.login": {"email": "buyer@demo.cn", "password": "wrong-password"},
         "storefront.pay_with_wallet": {"method": "wechat_pay"},
         "storefront.simulate_wallet": {"outcome": "succeed"},
+        "storefront.pay_preorder_with_wallet": {"method": "wechat_pay"},
+        "storefront.simulate_preorder_wallet": {"outcome": "succeed"},
     }.get(endpoint, {})
 
 

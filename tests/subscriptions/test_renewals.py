@@ -203,3 +203,65 @@ def test_the_cooperative_sees_active_subscriptions_as_standing_demand(box):
     [(variant, subscribers, per_month)] = subscription_demand(box.coop.id)
     assert (variant.id, subscribers, per_month) == (box.variant.id, 2, 4)
     assert subscription_demand(box.coop.id + 999) == []
+
+
+def test_a_failed_renewal_leaves_no_debris_releases_its_stock_and_the_retry_makes_one_order(box):
+    """A declined renewal: its order is cancelled at once with the stock back, nothing is charged,
+    the buyer is told it will retry; the buyer's order list shows no cancelled attempt, only the
+    notice; the retry a day later (on the task's clock) makes the period's one paid order."""
+    from marketplace.orders.history import buyer_orders
+
+    buyer = box.buyer()
+    subscription = box.subscribe(buyer, quantity=2)  # period 1 is charged at once
+    [period_1] = renewals(subscription.id)
+    stock = db.session.get(Variant, box.variant.id).stock_available
+    stripe_gateway.set_test_card_charging(subscription.payment_method_id, "decline")
+    day = (due_on(subscription.first_due_on, "monthly", 2) - local_day(days_later(0))).days
+    run_due_renewals(now=days_later(day))
+    db.session.expire_all()
+    second = renewals(subscription.id)[1]
+    assert (second.status, second.attempts) == ("due", 1)
+    assert db.session.get(Order, second.order_id).status == "cancelled"
+    assert db.session.get(Variant, box.variant.id).stock_available == stock  # released
+    assert db.session.scalar(select(func.count(Payment.id)).where(Payment.status == "succeeded")) == 1
+    assert kinds(subscription.id)[-1] == "payment_failed_retrying"
+    assert [o.id for o in buyer_orders(buyer.id)] == [period_1.order_id]  # no cancelled attempt listed
+    assert [(s.id, r.id) for s, r in services.retrying_renewals(buyer.id)] == [(subscription.id, second.id)]
+
+    run_due_renewals(now=days_later(day, hours=5))  # before the retry is due: nothing happens
+    db.session.expire_all()
+    assert renewals(subscription.id)[1].attempts == 1
+
+    stripe_gateway.set_test_card_charging(subscription.payment_method_id, "accept")
+    run_due_renewals(now=days_later(day + 1, hours=3))
+    db.session.expire_all()
+    second = renewals(subscription.id)[1]
+    assert (second.status, second.attempts) == ("paid", 2)
+    listed = buyer_orders(buyer.id)
+    assert [o.id for o in listed] == [second.order_id, period_1.order_id]
+    assert [o.status for o in listed] == ["paid", "paid"]
+    assert db.session.get(Variant, box.variant.id).stock_available == stock - 2
+    assert services.retrying_renewals(buyer.id) == []
+    run_due_renewals(now=days_later(day + 1, hours=4))  # run again: no second order, no second charge
+    assert len(buyer_orders(buyer.id)) == 2
+    assert db.session.scalar(select(func.count(Payment.id)).where(Payment.status == "succeeded")) == 2
+    assert_no_period_missed_or_doubled(subscription, local_day(days_later(day + 1, hours=4)))
+    assert_credits_are_paid_minus_refunded(buyer.id)
+
+
+def test_a_renewal_s_payment_fee_is_recorded_as_for_any_order(box, stripe_server):
+    """A renewal is an ordinary order paid through settle_payment_intent: Stripe's fee is on its Payment."""
+    from marketplace.payments.settlement import settle_payment_intent
+    from tests.payments.test_refund_lifecycle import stripe_config
+
+    buyer = box.buyer()
+    subscription = box.subscribe(buyer)  # period 1 is charged at once
+    db.session.expire_all()
+    [first] = renewals(subscription.id)
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == first.order_id))
+    assert (payment.status, payment.payment_method_type) == ("succeeded", "card")
+    attribute_all()
+    stripe_config(stripe_server, f"charges/{payment.stripe_charge_id}/fee", fee=91)
+    assert settle_payment_intent(payment.stripe_payment_intent_id) == "late_fee"
+    db.session.expire_all()
+    assert db.session.get(Payment, payment.id).fee_fen == 91

@@ -13,7 +13,7 @@ from marketplace.subscriptions.models import Subscription, SubscriptionRenewal
 from tests.coops.conftest import lili  # noqa: F401
 
 FORM = {"interval": "monthly", "quantity": "1", "recipient_name": "王女士", "recipient_phone": "13800000000",
-        "address": "北京市朝阳区建国路 1 号"}
+        "province": "110000", "city": "110100", "district": "110105", "address_detail": "建国路 1 号"}
 
 
 @pytest.fixture
@@ -84,3 +84,47 @@ def test_another_buyers_subscription_does_not_exist_for_them(app, client, auth, 
     with app.app_context():
         assert db.session.get(Subscription, subscription_id).status == before
         assert not db.session.scalar(select(func.count(SubscriptionRenewal.id)))
+
+
+def test_a_subscription_takes_its_address_by_region_and_its_renewal_order_keeps_it(app, client, auth,
+                                                                                  stripe_server, millet):
+    from marketplace.orders.models import Order
+
+    auth.login_as("buyer@demo.cn")
+    before = count(app)
+    bad = client.post(f"/subscribe/{millet}", data={**FORM, "district": "999999"})
+    assert bad.status_code in (400, 422) and "请选择所选城市下的区县" in bad.get_data(as_text=True)
+    assert count(app) == before  # nothing made
+    response = client.post(f"/subscribe/{millet}", data=FORM)
+    assert response.status_code == 303
+    subscription_id = int(re.search(r"/subscriptions/(\d+)/card", response.location).group(1))
+    client.post(f"/subscriptions/{subscription_id}/card/test-card", data={"card": "4242424242424242"})
+    with app.app_context():
+        subscription = db.session.get(Subscription, subscription_id)
+        assert (subscription.region_code, subscription.address) == ("110105", "北京市朝阳区建国路 1 号")
+        renewal = db.session.scalar(select(SubscriptionRenewal).where(
+            SubscriptionRenewal.subscription_id == subscription_id))
+        order = db.session.get(Order, renewal.order_id)
+        assert (order.region_code, order.address_detail, order.status) == ("110105", "建国路 1 号", "paid")
+
+
+def test_a_subscription_box_may_be_picked_up_at_a_village_service_point(app, client, auth, stripe_server, millet):
+    from marketplace.orders.models import Order
+    from marketplace.places.models import ServicePoint
+
+    with app.app_context():
+        point_id = db.session.scalar(select(ServicePoint.id).order_by(ServicePoint.id))
+    auth.login_as("buyer@demo.cn")
+    pickup = {"interval": "monthly", "quantity": "1", "recipient_name": "王女士", "recipient_phone": "13800000000",
+              "delivery_kind": "pickup", "service_point_id": str(point_id)}
+    response = client.post(f"/subscribe/{millet}", data=pickup)
+    assert response.status_code == 303
+    subscription_id = int(re.search(r"/subscriptions/(\d+)/card", response.location).group(1))
+    client.post(f"/subscriptions/{subscription_id}/card/test-card", data={"card": "4242424242424242"})
+    assert "自提" in client.get(f"/subscriptions/{subscription_id}").get_data(as_text=True)
+    with app.app_context():
+        renewal = db.session.scalar(select(SubscriptionRenewal).where(
+            SubscriptionRenewal.subscription_id == subscription_id))
+        order = db.session.get(Order, renewal.order_id)
+        assert (order.delivery_kind, order.service_point_id, order.status) == ("pickup", point_id, "paid")
+        assert order.pickup_code and order.shipping_fen == 0

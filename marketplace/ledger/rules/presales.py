@@ -10,6 +10,9 @@ pre-order is filled or refunded.
   from goods it delivered.
 - Refunded (short harvest, or a balance not paid where the terms refund): Dr presale_deposits[P] R,
   Cr stripe_receivable R for each payment given back (`presale:refund:{payment}`).
+- Stripe's fee on a pre-order's payment (as rule 7 for an order's payment, borne by the platform):
+  Dr payment_fees F, Cr stripe_receivable F (`presale:fee:{payment}`, rule payment_fee); the hold
+  keeps the whole amount the buyer paid, so a refund gives it all back.
 - Forfeited (balance not paid where the terms forfeit): the deposit is the cooperative's, whose
   harvest then stood ready: Dr presale_deposits[P] D, Cr cooperative_revenue[C] D
   (`presale:forfeit:{pre-order}`).
@@ -17,7 +20,7 @@ pre-order is filled or refunded.
 Each function joins the caller's transaction; posting twice posts nothing new (keys above).
 A pre-order's hold is therefore paid − refunded − filled − forfeited, and is 0 once it closes.
 """
-from marketplace.ledger.rules.names import PRESALE_FILL, PRESALE_FORFEIT, PRESALE_PAYMENT, PRESALE_REFUND
+from marketplace.ledger.rules.names import PAYMENT_FEE, PRESALE_FILL, PRESALE_FORFEIT, PRESALE_PAYMENT, PRESALE_REFUND
 from marketplace.ledger.services import account_id, post_entry
 
 
@@ -33,6 +36,19 @@ def post_presale_payment(payment, preorder):
         rule_settings={"preorder_id": preorder.id, "presale_id": preorder.presale_id, "kind": payment.kind,
                        "amount_fen": payment.amount_fen, "payment_intent": payment.stripe_payment_intent_id},
         memo=f"pre-order {preorder.id}: {payment.kind} held")
+
+
+def post_presale_fee(payment, preorder):
+    """Stripe's fee on a succeeded deposit or balance, once it is known (nothing when 0)."""
+    if not payment.fee_fen:
+        return None
+    return post_entry(
+        f"presale:fee:{payment.id}", PAYMENT_FEE,
+        [(account_id("payment_fees"), payment.fee_fen), (account_id("stripe_receivable"), -payment.fee_fen)],
+        rule_settings={"fee_fen": payment.fee_fen, "balance_transaction": payment.balance_transaction_id,
+                       "method": payment.payment_method_type, "borne_by": "platform",
+                       "preorder_id": preorder.id, "presale_payment_id": payment.id},
+        memo=f"payment fee on pre-order {preorder.id}'s {payment.kind}")
 
 
 def post_presale_fill(preorder, order):

@@ -3,13 +3,18 @@ saved addresses, and the small JSON list static/js/storefront.js fills the next 
 
 Without JavaScript the selects still work: a 选择 (Next) button posts the form back and the page
 comes again with the next list filled, nothing else done."""
-from flask import flash, jsonify, redirect, render_template, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from sqlalchemy import select
+
 from marketplace.errors import DomainError
+from marketplace.extensions import db
 from marketplace.orders import addresses
 from marketplace.places import regions
+from marketplace.places.models import ServicePoint
 from marketplace.web.storefront import bp
 from marketplace.web.storefront.cart_views import _first_error
 from marketplace.web.storefront.forms import AddressForm, ConfirmForm
@@ -37,6 +42,57 @@ def prefill_address(form, address):
     form.address_detail.data = address.address_detail
     form.recipient_name.data = address.recipient_name
     form.recipient_phone.data = address.recipient_phone
+
+
+def pickup_choices():
+    """The village service points a buyer may pick their goods up at."""
+    points = db.session.scalars(select(ServicePoint).order_by(ServicePoint.id)).all()
+    locale = str(get_locale())
+    return [(point.id, f"{point.name(locale)} · {point.address_zh}") for point in points]
+
+
+def saved_choices(buyer_id):
+    return [(address.id, f"{address.recipient_name} · {address.full_address}")
+            for address in addresses.saved_addresses(buyer_id)]
+
+
+def address_form_step(form, buyer):
+    """The address half of a harvest pre-order's or a subscription box's form, as checkout's: the
+    buyer's saved addresses offered, the default one preselected on the first GET; a POST that only
+    fills the next select or takes a saved address is a step. Returns the status to show the form
+    again with (a step), or None when the form goes on to be placed."""
+    form.saved_address_id.choices = saved_choices(buyer.id)
+    form.service_point_id.choices = pickup_choices()
+    if request.method == "GET":
+        if not form.recipient_name.data:
+            form.recipient_name.data = buyer.name
+        default = addresses.default_address(buyer.id)
+        if default is not None and not form.district.data:  # the buyer's default address is preselected
+            prefill_address(form, default)
+            form.saved_address_id.data = default.id
+        return None
+    if form.use_saved.data:
+        try:
+            prefill_address(form, addresses.saved_address(buyer.id, form.saved_address_id.data))
+        except DomainError as error:
+            flash(error.message, "error")
+            return error.status
+        return 200
+    return 200 if form.region_step.data else None
+
+
+def region_picks(form):
+    """What the form sent for the region address, for the service to check (GB/T 2260); None for
+    pickup at a service point (`pickup_point(form)`)."""
+    if form.delivery_kind.data == "pickup":
+        return None
+    return addresses.RegionPicks(form.province.data or "", form.city.data or "", form.district.data or "",
+                                 form.address_detail.data or "")
+
+
+def pickup_point(form):
+    """The service point picked for pickup, or None for delivery to an address."""
+    return (form.service_point_id.data or 0) if form.delivery_kind.data == "pickup" else None
 
 
 def checked_address(form):

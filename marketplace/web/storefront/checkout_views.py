@@ -1,5 +1,4 @@
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -19,27 +18,17 @@ from marketplace.orders.history import buyer_orders, order_refunds, order_shipme
 from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment
 from marketplace.payments.settlement import settle_payment_intent
-from marketplace.places.models import ServicePoint
 from marketplace.web.links import public_url
 from marketplace.web.payment_page import payment_page
 from marketplace.ledger.rules.store_credit import spendable_store_credit_fen, store_credit_fen
 from marketplace.orders.store_credit import store_credit_of_order
 from marketplace.web.storefront import bp
-from marketplace.web.storefront.address_views import fill_region_choices, prefill_address
+from marketplace.web.storefront.address_views import fill_region_choices, pickup_choices, prefill_address, saved_choices
 from marketplace.web.storefront.cart_views import _first_error
 from marketplace.web.storefront.forms import CheckoutForm, ConfirmForm, SimulateWalletForm, WalletForm
 from marketplace.web.storefront.guest_access import buyer_or_guest, guest_phone, is_guest, order_link_token, visitor_order
 from marketplace.web.storefront.session_cart import visitor_cart
 
-def _pickup_choices():
-    points = db.session.scalars(select(ServicePoint).order_by(ServicePoint.id)).all()
-    locale = str(get_locale())
-    return [(point.id, f"{point.name(locale)} · {point.address_zh}") for point in points]
-
-
-def _saved_choices(buyer_id):
-    return [(address.id, f"{address.recipient_name} · {address.full_address}")
-            for address in addresses.saved_addresses(buyer_id)]
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -49,8 +38,8 @@ def checkout():
         return current_app.login_manager.unauthorized()  # the sign-in page offers guest checkout too
     cart = visitor_cart(create=True)
     form = CheckoutForm()
-    form.service_point_id.choices = _pickup_choices()
-    form.saved_address_id.choices = [] if guest else _saved_choices(current_user.id)
+    form.service_point_id.choices = pickup_choices()
+    form.saved_address_id.choices = [] if guest else saved_choices(current_user.id)
     if request.method == "GET" and not form.recipient_name.data and guest is None:
         form.recipient_name.data = current_user.name
         default = addresses.default_address(current_user.id)
@@ -206,8 +195,11 @@ def pay_test_card(public_no):
 @bp.get("/orders")
 @login_required
 def orders():
+    from marketplace.subscriptions.services import retrying_renewals
+
     return render_template("storefront/orders.html", orders=buyer_orders(current_user.id),
-                           store_credit_fen=store_credit_fen(current_user.id))
+                           store_credit_fen=store_credit_fen(current_user.id),
+                           retrying=retrying_renewals(current_user.id))
 
 
 @bp.get("/orders/<public_no>")

@@ -48,14 +48,20 @@ class RegionAddressFields(Form):
     region_step = SubmitField(_("Choose this region"))
 
 
-class CheckoutForm(RegionAddressFields):
+class RegionDeliveryFields(RegionAddressFields):
+    """Where an order goes: the region picks and a choice of the buyer's saved addresses (checkout,
+    a harvest pre-order, a subscription box alike)."""
+
     delivery_kind = RadioField(_("Delivery"), default="address",
                                choices=[("address", _("Deliver to my address")), ("pickup", _("Pick up at a service point"))])
-    save_address = BooleanField(_("Save this address for next time"))
     saved_address_id = SelectField(_("My saved addresses"), coerce=whole_number, validate_choice=False,
                                    validators=[Optional()])
     use_saved = SubmitField(_("Use this address"))
     service_point_id = SelectField(_("Pickup point"), coerce=whole_number, validate_choice=False, validators=[Optional()])
+
+
+class CheckoutForm(RegionDeliveryFields):
+    save_address = BooleanField(_("Save this address for next time"))
     round_up = BooleanField(_("Round up for the love fund"))
     use_store_credit = BooleanField(_("Use my store credit"))
 
@@ -179,15 +185,12 @@ class ClaimForm(Form):
 PREORDER_QUANTITY_MESSAGE = _("Choose a quantity from 1 to 999.")
 
 
-class PreOrderForm(Form):
-    """A buyer's pre-order of a pre-sale: how many, and where the harvest goes."""
+class PreOrderForm(RegionDeliveryFields):
+    """A buyer's pre-order of a pre-sale: how many, and where the harvest goes (by region, as checkout)."""
 
     quantity = WholeNumberField(_("Quantity"), default=1, validators=[
         InputRequired(PREORDER_QUANTITY_MESSAGE), NumberRange(1, 999, PREORDER_QUANTITY_MESSAGE)],
         message=PREORDER_QUANTITY_MESSAGE)
-    recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
-    recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
-    address = StringField(_("Address"), validators=[DataRequired(_("Enter the delivery address.")), Length(max=300)])
 
 
 class GuestPhoneForm(Form):
@@ -202,7 +205,7 @@ class GuestPhoneForm(Form):
 SUBSCRIPTION_QUANTITY_MESSAGE = _("Choose from 1 to 50 per delivery.")
 
 
-class SubscriptionForm(Form):
+class SubscriptionForm(RegionDeliveryFields):
     """A subscription box: how many of the variant each delivery, how often, and where it goes.
     The interval is checked by the service, which says which intervals are offered."""
 
@@ -210,9 +213,6 @@ class SubscriptionForm(Form):
         InputRequired(SUBSCRIPTION_QUANTITY_MESSAGE), NumberRange(1, 50, SUBSCRIPTION_QUANTITY_MESSAGE)],
         message=SUBSCRIPTION_QUANTITY_MESSAGE)
     interval = StringField(_("How often"), default="monthly")
-    recipient_name = StringField(_("Recipient"), validators=[DataRequired(_("Enter the recipient's name.")), Length(max=80)])
-    recipient_phone = StringField(_("Phone"), validators=[DataRequired(_("Enter a phone number we can call.")), Length(max=30)])
-    address = StringField(_("Address"), validators=[DataRequired(_("Enter the delivery address.")), Length(max=300)])
 
 
 class TestCardForm(Form):

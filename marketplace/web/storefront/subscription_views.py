@@ -12,6 +12,7 @@ from marketplace.payments.stripe_gateway import uses_local_server
 from marketplace.subscriptions import services
 from marketplace.web.access import role_required
 from marketplace.web.storefront import bp
+from marketplace.web.storefront.address_views import address_form_step, fill_region_choices, pickup_point, region_picks
 from marketplace.web.storefront.cart_views import _first_error
 from marketplace.web.storefront.forms import ConfirmForm, SubscriptionForm, TestCardForm
 
@@ -21,20 +22,27 @@ from marketplace.web.storefront.forms import ConfirmForm, SubscriptionForm, Test
 def new_subscription(variant_id):
     variant = sellable_variant(variant_id)
     form = SubscriptionForm()
-    if request.method == "GET" and not form.recipient_name.data:
-        form.recipient_name.data = current_user.name
+
+    def page(status=200):
+        fill_region_choices(form)
+        return render_template("storefront/subscription_form.html", form=form, variant=variant), status
+
+    step = address_form_step(form, current_user)
+    if step is not None:
+        return page(step)
     if request.method == "POST":
         if not form.validate():
             flash(_first_error(form), "error")
-            return render_template("storefront/subscription_form.html", form=form, variant=variant), 400
+            return page(400)
         try:
             subscription = services.subscribe(current_user.id, variant_id, form.quantity.data, form.interval.data,
-                                              form.recipient_name.data, form.recipient_phone.data, form.address.data)
+                                              form.recipient_name.data, form.recipient_phone.data,
+                                              region=region_picks(form), pickup_point_id=pickup_point(form))
         except DomainError as error:
             flash(error.message, "error")
-            return render_template("storefront/subscription_form.html", form=form, variant=variant), error.status
+            return page(error.status)
         return redirect(url_for("storefront.subscription_card", subscription_id=subscription.id)), 303
-    return render_template("storefront/subscription_form.html", form=form, variant=variant)
+    return page()
 
 
 @bp.get("/account/subscriptions")
