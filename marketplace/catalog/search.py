@@ -28,7 +28,6 @@ import time
 from dataclasses import dataclass
 
 import jieba
-from pypinyin import Style, lazy_pinyin
 
 from sqlalchemy import event, func, literal, literal_column, text
 from sqlalchemy.dialects import postgresql
@@ -66,6 +65,10 @@ def words_of(run):
 
 def _pinyin(text):
     """Full pinyin and initials of Chinese `text`: 雪梨 → xueli, xl."""
+    # Imported when first needed: pypinyin's phrase dictionary costs every process 56 MB, and the
+    # ledger's commands, the Celery workers and most requests never read a pinyin.
+    from pypinyin import lazy_pinyin
+
     full = lazy_pinyin(text, errors="ignore")
     return "".join(full), "".join(syllable[0] for syllable in full if syllable)
 

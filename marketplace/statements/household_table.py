@@ -5,8 +5,6 @@ not by Unicode code point, which puts 赵 before 吴 for no reason anyone can se
 """
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin
-
 from marketplace.statements.services import town_households
 
 SORTS = ("name", "village", "available", "pending")
@@ -14,6 +12,8 @@ SORTS = ("name", "village", "available", "pending")
 
 def pinyin_key(text):
     """'吴长林' → 'wu chang lin': the order of a register, tones ignored."""
+    from pypinyin import Style, lazy_pinyin  # when first needed, as catalog.search does (56 MB)
+
     return " ".join(lazy_pinyin(text or "", style=Style.NORMAL, errors="default")).lower()
 
 
