@@ -27,10 +27,10 @@ pytestmark = pytest.mark.browser
 
 WORDS = {
     "zh": {"pre_order": "预订", "place": "预订并支付定金", "pay_deposit": "支付定金", "wechat": "微信支付",
-           "alipay": "支付宝", "scan": "微信扫码付款", "committed": "定金已付，等待收获",
+           "alipay": "支付宝", "scan": "微信扫码付款", "or_open": "或者直接打开微信。", "committed": "定金已付，等待收获",
            "told": "定金 ¥10.00 已付，为您保管到货物收获。"},
     "en": {"pre_order": "Pre-order", "place": "Pre-order and pay the deposit", "pay_deposit": "Pay the deposit",
-           "wechat": "WeChat Pay", "alipay": "Alipay", "scan": "Scan with WeChat to pay",
+           "wechat": "WeChat Pay", "alipay": "Alipay", "scan": "Scan with WeChat to pay", "or_open": "or open WeChat.",
            "committed": "Deposit paid, waiting for the harvest",
            "told": "Your deposit of ¥10.00 is paid. It is held for you until your goods are harvested."},
 }
@@ -150,6 +150,7 @@ def test_a_phone_buyer_pays_a_pre_orders_deposit_by_wechat_pay(language, app, de
     with app.app_context():
         intent = stripe_gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
     assert phone.locator("#open-in-wechat").get_attribute("href") == intent.next_action.wechat_pay_display_qr_code.data
+    assert phone.locator(".on-phone").inner_text().endswith(words["or_open"])  # the link inside the sentence
     fits_and_reads_well(phone, language)
     ARTIFACTS.mkdir(exist_ok=True)
     phone.screenshot(path=str(ARTIFACTS / f"presale-wechat-qr-{language}.png"), full_page=True)
