@@ -7,6 +7,9 @@ September, minor grains in the autumn.
   `pi_demo_presale_…`, like the demo's orders);
 - 李里村's cooperative pre-sells the autumn's new minor grains (5 斤 gift boxes) paid in full up
   front, cut pro rata if short; the demo buyer has pre-ordered 1 box, its payment still to make.
+
+Both deliver to the buyer's address picked by region (demo/buyer_address.py), as the pre-order
+form sends it.
 """
 from datetime import date, timedelta
 
@@ -14,14 +17,13 @@ from sqlalchemy import select
 
 from marketplace.catalog.models import Variant
 from marketplace.database import utcnow
+from marketplace.demo import buyer_address
 from marketplace.extensions import db
 from marketplace.ledger.rules.presales import post_presale_payment
 from marketplace.local_time import day_bounds_utc, local_today
 from marketplace.people.models import User
 from marketplace.presales.models import PreOrder, PreSale, PreSalePayment
 from marketplace.presales.services import open_presale, place_preorder, tell_buyer
-
-BUYER_ADDRESS = ("城市买家 小林", "13800000000", "上海市徐汇区漕溪北路 1 号")
 
 
 def _next(month, day, today):
@@ -44,6 +46,12 @@ def _open(manager_email, sku, expected, deposit_fen, close_on, ships_from, ships
                         ships_from, ships_until, **terms), True
 
 
+def _preorder(buyer, presale, quantity):
+    """The buyer's pre-order, delivered to the buyer's address picked by region."""
+    return place_preorder(buyer.id, presale.id, quantity, buyer_address.RECIPIENT_NAME, buyer_address.RECIPIENT_PHONE,
+                          region=buyer_address.buyer_region())
+
+
 def _paid_deposit(preorder):
     """The deposit recorded as if Stripe had reported its PaymentIntent succeeded."""
     payment = PreSalePayment(preorder_id=preorder.id, kind="deposit", amount_fen=preorder.deposit_fen,
@@ -64,7 +72,7 @@ def seed_demo_presales():
     pears, new = _open("coop2@demo.cn", "PEAR-5J", 300, 1000, pears_in - timedelta(days=10), pears_in,
                        pears_in + timedelta(days=20), short_policy="last_first", unpaid_policy="refund", balance_days=3)
     if new:
-        preorder = place_preorder(buyer.id, pears.id, 2, *BUYER_ADDRESS)
+        preorder = _preorder(buyer, pears, 2)
         _paid_deposit(preorder)
         db.session.commit()
     grains_in = _next(10, 15, today)
@@ -72,7 +80,7 @@ def seed_demo_presales():
                         grains_in + timedelta(days=30), short_policy="pro_rata", unpaid_policy="forfeit",
                         balance_days=5)
     if new:
-        place_preorder(buyer.id, grains.id, 1, *BUYER_ADDRESS)
+        _preorder(buyer, grains, 1)
     return {"presales": db.session.scalar(select(db.func.count(PreSale.id))),
             "preorders": db.session.scalar(select(db.func.count(PreOrder.id)))}
 

@@ -14,6 +14,7 @@ from marketplace.catalog.models import Category, Product, ProductPhoto, Seller, 
 from marketplace.coops.models import Cooperative, Membership, ShareHolding, SharingRule
 from marketplace.coops.services import record_supply_lot
 from marketplace.crypto import blind_index, mask
+from marketplace.demo import buyer_address
 from marketplace.demo.organisations import seed_demo_organisation
 from marketplace.demo.pictures import draw_product_picture
 from marketplace.demo.presales import seed_demo_presales
@@ -326,12 +327,12 @@ def _seed_users(coops, towns, supplier, points):
 
 def _seed_buyer_address():
     """The city buyer's saved address in 淄博市张店区, preselected at checkout (the demo orders keep free text)."""
-    from marketplace.orders.addresses import add_address, default_address, region_address
+    from marketplace.orders.addresses import add_address, default_address
 
     buyer = db.session.scalar(select(User.id).filter_by(email="buyer@demo.cn"))
     if default_address(buyer) is None:
-        add_address(buyer, "城市买家 小林", "13800000000",
-                    region_address("370000", "370300", "370303", "华光路 188 号 3 号楼 501"), commit=False)
+        add_address(buyer, buyer_address.RECIPIENT_NAME, buyer_address.RECIPIENT_PHONE,
+                    buyer_address.buyer_region().checked(), commit=False)
 
 
 def _seed_deposit(coops):

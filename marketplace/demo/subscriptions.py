@@ -1,9 +1,11 @@
 """The demo's subscription box: the demo buyer has chosen 寨里有机小米 (2 斤 a month) and has yet
 to save a card, so the demo shows the saved-card step (with `make run`, the local Stripe
-stand-in's test cards) and, once saved, the first box charged and ordered at once."""
+stand-in's test cards) and, once saved, the first box charged and ordered at once. The box goes
+to the buyer's address picked by region (demo/buyer_address.py), as the subscription form sends it."""
 from sqlalchemy import select
 
 from marketplace.catalog.models import Variant
+from marketplace.demo import buyer_address
 from marketplace.extensions import db
 from marketplace.people.models import User
 from marketplace.subscriptions.models import Subscription
@@ -16,4 +18,5 @@ def seed_demo_subscriptions():
     if buyer is None or variant is None or db.session.scalar(
             select(Subscription.id).where(Subscription.buyer_id == buyer.id)) is not None:
         return
-    subscribe(buyer.id, variant.id, 1, "monthly", "城市买家 小林", "13800000000", "上海市徐汇区漕溪北路 1 号")
+    subscribe(buyer.id, variant.id, 1, "monthly", buyer_address.RECIPIENT_NAME, buyer_address.RECIPIENT_PHONE,
+              region=buyer_address.buyer_region())

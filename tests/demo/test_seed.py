@@ -104,3 +104,29 @@ def test_the_demo_buyer_has_a_default_address_in_zhangdian(demo):
 
     address = default_address(db.session.scalar(select(User.id).where(User.email == "buyer@demo.cn")))
     assert (address.region_code, address.region_name) == ("370303", "山东省淄博市张店区")
+
+
+def test_the_demo_pre_orders_and_subscription_deliver_to_the_buyers_address_picked_by_region(app, client, auth):
+    from marketplace.orders.addresses import default_address
+    from marketplace.presales.models import PreOrder
+    from marketplace.subscriptions.models import Subscription
+
+    with app.app_context():
+        seed_demo()
+        buyer = db.session.scalar(select(User.id).where(User.email == "buyer@demo.cn"))
+        saved = default_address(buyer)
+        preorders = db.session.scalars(select(PreOrder).where(PreOrder.buyer_id == buyer).order_by(PreOrder.id)).all()
+        subscriptions = db.session.scalars(select(Subscription).where(Subscription.buyer_id == buyer)).all()
+        assert len(preorders) == 2 and len(subscriptions) == 1
+        for row in (*preorders, *subscriptions):
+            assert (row.delivery_kind, row.region_code, row.region_name, row.address_detail) == \
+                ("address", saved.region_code, "山东省淄博市张店区", saved.address_detail)
+            assert (row.recipient_name, row.recipient_phone, row.address) == \
+                (saved.recipient_name, saved.recipient_phone, saved.full_address)
+        pages = [f"/preorders/{p.id}" for p in preorders] + [f"/subscriptions/{s.id}" for s in subscriptions]
+        db.session.remove()
+
+    auth.login_as("buyer@demo.cn")
+    for url in pages:
+        page = client.get(url).get_data(as_text=True)
+        assert "城市买家 小林 · 山东省淄博市张店区华光路 188 号 3 号楼 501" in page, url
