@@ -124,11 +124,15 @@ def _restock(variant_id, quantity):
                        .execution_options(synchronize_session=False))
 
 
-def refund_unpaid_lines(actor_id, order_id, lines, restock, reason=""):
+def refund_unpaid_lines(actor_id, order_id, lines, restock, reason="", due_before_fen=None):
     """Take `lines` ({order_line_id: quantity}) off what the organisation owes; not all of them
-    (that is `cancel_unpaid_order`). Refused, nothing changed, for bad quantities or a paid order."""
+    (that is `cancel_unpaid_order`). Refused, nothing changed, for bad quantities or a paid order,
+    and when the amount due is no longer `due_before_fen` (what a reviewed refund was reviewed
+    against: a confirmation sent twice refunds once)."""
     _admin(actor_id)
     order, requisition = _unpaid_on_terms(order_id)
+    if due_before_fen is not None and amount_due_fen(order) != due_before_fen:
+        raise Conflict(_("The amount due has changed since this refund was reviewed: review it again."))
     by_id = {line.id: line for line in order.lines}
     line_fen = _refunded_fen(order, lines)
     refund = Refund(order_id=order.id, payment_id=None, amount_fen=sum(line_fen.values()), status=DEDUCTED,

@@ -87,6 +87,23 @@ def test_refunding_some_lines_is_reviewed_then_shrinks_the_amount_due(app, terms
     assert "deducted" not in re.sub(r"<[^>]+>", "", page)  # no status code shown to people
 
 
+def test_a_confirmation_sent_twice_refunds_once(app, terms):
+    requisition, order = two_line_order(terms)
+    admin = signed_in(app, terms.admin)
+    line = line_of(order, terms.variant)
+    form = {"csrf_token": csrf(admin.get(page_url(requisition)).get_data(as_text=True)), f"qty-{line.id}": "2",
+            "refund-reason": "少发两袋"}
+    review = admin.post(page_url(requisition) + "/refund", data=form).get_data(as_text=True)
+    confirm = {**form, "confirmed": "1",
+               "due_before": re.search(r'name="due_before" value="(\d+)"', review).group(1)}
+    assert admin.post(page_url(requisition) + "/refund", data=confirm).status_code == 303
+    again = admin.post(page_url(requisition) + "/refund", data=confirm, follow_redirects=True)
+    assert "核对之后应付金额已有变化" in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).refunded_fen == 2 * 800
+    assert db.session.scalar(select(func.count(Refund.id)).where(Refund.order_id == order.id)) == 1
+
+
 def test_refunded_units_stay_off_sale_unless_asked(app, terms):
     requisition, order = two_line_order(terms)
     admin = signed_in(app, terms.admin)

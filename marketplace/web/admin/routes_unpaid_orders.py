@@ -82,8 +82,10 @@ def refund_before_payment(requisition_id):
             return _page(requisition, refund_form=form, status=422)
         if request.form.get("confirmed") != "1":
             return _page(requisition, refund_form=form, review={"kind": "refund", "preview": preview, "lines": lines})
+        reviewed_due = whole_number_or_none(request.form.get("due_before", ""), Order.total_fen)
         refund = unpaid_orders.refund_unpaid_lines(current_user.id, requisition.order_id, lines,
-                                                   restock=form.restock.data, reason=form.reason.data.strip())
+                                                   restock=form.restock.data, reason=form.reason.data.strip(),
+                                                   due_before_fen=reviewed_due)
     except DomainError as error:
         flash(error.message, "error")
         return _back(requisition_id)
