@@ -15,10 +15,14 @@ payment_clock.py). So nothing can be owed back for it either:
   its open shipments too, stock put back if asked; no Refund, nothing posted, nothing due. A
   transfer that still arrives is a `not_payable` discrepancy.
 
-Only the platform admin does either, as with other refunds; each is audited.
+Only the platform admin does either, as with other refunds; each is audited. The admin's page
+asks before doing either: `preview_refund` and `preview_cancel` refuse exactly what the action
+would refuse, and say what the amount due becomes, without changing anything.
 """
+from typing import NamedTuple
+
 from flask_babel import lazy_gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from marketplace.audit.services import record
 from marketplace.catalog.models import Variant
@@ -35,33 +39,45 @@ from marketplace.payments.refunds import DEDUCTED
 CLOSED = ("cancelled", "refunded")
 
 
+class Preview(NamedTuple):
+    """What a refund or cancellation before payment would take off the amount due."""
+
+    line_fen: dict  # {order_line_id: fen} of the lines refunded (empty for a cancellation)
+    amount_fen: int  # taken off the amount due
+    due_before_fen: int
+    due_after_fen: int
+
+
 def amount_due_fen(order):
     """What the organisation is to transfer for its order: the total less what was refunded before it paid."""
     return order.total_fen - (order.refunded_fen if order.paid_at is None else 0)
 
 
-def _unpaid_on_terms(order_id):
-    order = db.session.scalar(lock_for_update(select(Order).where(Order.id == order_id))
-                              .execution_options(populate_existing=True))
+def deducted_fen(order_id):
+    """What was refunded of the order before its organisation paid (deducted from the amount due)."""
+    return db.session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0))
+                             .where(Refund.order_id == order_id, Refund.status == DEDUCTED))
+
+
+def changeable_before_payment(requisition, order):
+    """Whether lines of `order` may still be refunded, or the order cancelled, before it is paid."""
+    return (order is not None and requisition is not None and requisition.payment_terms == "after_acceptance"
+            and order.paid_at is None and order.status not in CLOSED)
+
+
+def _unpaid_on_terms(order_id, lock=True):
+    query = select(Order).where(Order.id == order_id)
+    order = db.session.scalar((lock_for_update(query) if lock else query).execution_options(populate_existing=True))
     requisition = db.session.scalar(select(Requisition).where(Requisition.order_id == order_id)) if order else None
     if order is None or requisition is None:
         raise NotFound(_("No such order."))
-    if requisition.payment_terms != "after_acceptance" or order.paid_at is not None or order.status in CLOSED:
+    if not changeable_before_payment(requisition, order):
         raise Conflict(_("Only an unpaid order on pay-after-acceptance terms is changed this way."))
     return order, requisition
 
 
-def _restock(variant_id, quantity):
-    db.session.execute(update(Variant).where(Variant.id == variant_id)
-                       .values(stock_available=Variant.stock_available + quantity)
-                       .execution_options(synchronize_session=False))
-
-
-def refund_unpaid_lines(actor_id, order_id, lines, restock, reason=""):
-    """Take `lines` ({order_line_id: quantity}) off what the organisation owes; not all of them
-    (that is `cancel_unpaid_order`). Refused, nothing changed, for bad quantities or a paid order."""
-    _admin(actor_id)
-    order, requisition = _unpaid_on_terms(order_id)
+def _refunded_fen(order, lines):
+    """{order_line_id: fen} of `lines` ({order_line_id: quantity}), or the refusal of a bad choice."""
     by_id = {line.id: line for line in order.lines}
     if not lines:
         raise DomainError(_("Choose at least one item to refund."), field="lines")
@@ -74,7 +90,51 @@ def refund_unpaid_lines(actor_id, order_id, lines, restock, reason=""):
             raise DomainError(_("Refund between 1 and the units not yet refunded."), field="lines")
     if all(line.refunded_quantity + lines.get(line.id, 0) == line.quantity for line in order.lines):
         raise DomainError(_("That is every item left: cancel the order instead."), field="lines")
-    line_fen = {line_id: by_id[line_id].unit_price_fen * quantity for line_id, quantity in lines.items()}
+    return {line_id: by_id[line_id].unit_price_fen * quantity for line_id, quantity in lines.items()}
+
+
+def _reason(reason):
+    reason = (reason or "").strip()
+    if not 1 <= len(reason) <= 200:
+        raise DomainError(_("Say why the order is cancelled (up to 200 characters)."), field="reason")
+    return reason
+
+
+def preview_refund(actor_id, order_id, lines):
+    """What `refund_unpaid_lines` would take off the amount due, refused as it would be; changes nothing."""
+    _admin(actor_id)
+    order, _requisition = _unpaid_on_terms(order_id, lock=False)
+    line_fen = _refunded_fen(order, lines)
+    due = amount_due_fen(order)
+    return Preview(line_fen, sum(line_fen.values()), due, due - sum(line_fen.values()))
+
+
+def preview_cancel(actor_id, order_id, reason):
+    """What `cancel_unpaid_order` would leave due (nothing), refused as it would be; changes nothing."""
+    _admin(actor_id)
+    _reason(reason)
+    order, _requisition = _unpaid_on_terms(order_id, lock=False)
+    due = amount_due_fen(order)
+    return Preview({}, due, due, 0)
+
+
+def _restock(variant_id, quantity):
+    db.session.execute(update(Variant).where(Variant.id == variant_id)
+                       .values(stock_available=Variant.stock_available + quantity)
+                       .execution_options(synchronize_session=False))
+
+
+def refund_unpaid_lines(actor_id, order_id, lines, restock, reason="", due_before_fen=None):
+    """Take `lines` ({order_line_id: quantity}) off what the organisation owes; not all of them
+    (that is `cancel_unpaid_order`). Refused, nothing changed, for bad quantities or a paid order,
+    and when the amount due is no longer `due_before_fen` (what a reviewed refund was reviewed
+    against: a confirmation sent twice refunds once)."""
+    _admin(actor_id)
+    order, requisition = _unpaid_on_terms(order_id)
+    if due_before_fen is not None and amount_due_fen(order) != due_before_fen:
+        raise Conflict(_("The amount due has changed since this refund was reviewed: review it again."))
+    by_id = {line.id: line for line in order.lines}
+    line_fen = _refunded_fen(order, lines)
     refund = Refund(order_id=order.id, payment_id=None, amount_fen=sum(line_fen.values()), status=DEDUCTED,
                     method="transfer", reason=(reason or "")[:200], restock=restock, created_by_id=actor_id,
                     borne_by="")
@@ -100,9 +160,7 @@ def refund_unpaid_lines(actor_id, order_id, lines, restock, reason=""):
 def cancel_unpaid_order(actor_id, order_id, restock, reason=""):
     """Cancel an unpaid order on pay-after-acceptance terms: nothing was paid, nothing is owed back."""
     _admin(actor_id)
-    reason = (reason or "").strip()
-    if not 1 <= len(reason) <= 200:
-        raise DomainError(_("Say why the order is cancelled (up to 200 characters)."), field="reason")
+    reason = _reason(reason)
     order, requisition = _unpaid_on_terms(order_id)
     if restock:
         for line in order.lines:

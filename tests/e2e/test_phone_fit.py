@@ -92,7 +92,11 @@ def _ids():
                                                    .where(Village.town_id == town_staff.town_id).order_by(Household.id)),
                  "batch_id": db.session.scalar(select(PayoutBatch.id).filter_by(town_id=town_staff.town_id))},
         "admin": {"household_id": db.session.scalar(select(Household.id).order_by(Household.id)),
-                  "user_id": coop_manager.id, "records": records},
+                  "user_id": coop_manager.id, "records": records,
+                  # the demo canteen's order paid by transfer (an unpaid one on terms, with its refund and
+                  # cancel forms, is opened on a phone by tests/e2e/test_unpaid_order_admin.py)
+                  "requisition_id": db.session.scalar(select(Requisition.id).where(Requisition.order_id.is_not(None))
+                                                      .order_by(Requisition.id))},
         "agent": {"household_id": agent_household},
         "storefront": {"public_no": buyer_order.public_no, "slug": "jiao-snow-pears", "presale_id": presale,
                        "preorder_id": preorder, "variant_id": product.variants[0].id,

@@ -131,3 +131,28 @@ def test_terms_reminders_are_mailed_once_near_the_deadline_and_once_overdue(app,
     assert payment_clock.send_payment_reminders(now=late) == 0
     assert sum("已逾期" in mail.get_content() for mail in sent(log)) == 3
     assert db.session.get(Order, order.id).status != "cancelled"  # overdue is flagged, never cancelled
+
+
+def test_the_previews_say_what_the_amount_due_becomes_and_refuse_as_the_actions_do(terms):
+    requisition, order = two_line_order(terms)
+    direct_line = next(line for line in order.lines if line.variant_id == terms.direct.id)
+    preview = unpaid_orders.preview_refund(terms.admin.id, order.id, {direct_line.id: 1})
+    assert preview == (({direct_line.id: 1500}), 1500, order.total_fen, order.total_fen - 1500)
+    assert unpaid_orders.preview_cancel(terms.admin.id, order.id, "退回").due_after_fen == 0
+    with pytest.raises(DomainError):
+        unpaid_orders.preview_refund(terms.admin.id, order.id, {line.id: line.quantity for line in order.lines})
+    with pytest.raises(DomainError):
+        unpaid_orders.preview_cancel(terms.admin.id, order.id, " ")
+    with pytest.raises(Forbidden):
+        unpaid_orders.preview_refund(terms.finance.id, order.id, {direct_line.id: 1})
+    db.session.rollback()
+    order = db.session.get(Order, order.id)
+    assert order.refunded_fen == 0 and unpaid_orders.deducted_fen(order.id) == 0  # nothing was changed
+    unpaid_orders.refund_unpaid_lines(terms.admin.id, order.id, {direct_line.id: 1}, restock=False)
+    assert unpaid_orders.deducted_fen(order.id) == 1500
+    transfers.record_transfer(terms.admin.id, DAY, order.total_fen - 1500, "一中", requisition.transfer_reference)
+    order = db.session.get(Order, order.id)
+    assert not unpaid_orders.changeable_before_payment(db.session.get(Requisition, requisition.id), order)
+    with pytest.raises(Conflict):
+        unpaid_orders.preview_cancel(terms.admin.id, order.id, "退回")
+    db.session.rollback()

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, SelectField, StringField
+from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.organisations.models import KINDS, PAYMENT_TERMS
@@ -56,3 +56,21 @@ class RefundTransferForm(Form):
     value_date = DateField(_l("Date sent"), validators=[DataRequired()])
     amount = MoneyField(_l("Amount sent (yuan)"), validators=[DataRequired(), Length(max=20)], minimum_fen=1)
     bank_reference = StringField(_l("Bank transaction number"), validators=[DataRequired(), Length(max=80)])
+
+
+class UnpaidRefundForm(Form):
+    """Lines of an unpaid order on terms refunded before payment; the units come as `qty-<order line id>`."""
+
+    restock = BooleanField(_l("Put the refunded units back on sale"))
+    reason = StringField(_l("Why they are refunded"), validators=[
+        DataRequired(_l("Say why these items are refunded (up to 200 characters).")),
+        Length(max=200, message=_l("Say why these items are refunded (up to 200 characters)."))])
+
+
+class UnpaidCancelForm(Form):
+    """The whole of an unpaid order on terms cancelled before payment."""
+
+    restock = BooleanField(_l("Put the goods back on sale"))
+    reason = StringField(_l("Why the order is cancelled"), validators=[
+        DataRequired(_l("Say why the order is cancelled (up to 200 characters).")),
+        Length(max=200, message=_l("Say why the order is cancelled (up to 200 characters)."))])
