@@ -33,7 +33,9 @@ from marketplace.catalog.models import Product, Variant
 from marketplace.extensions import db
 
 RELEVANCE = "relevance"
-RANK_CANDIDATES = 600  # a multiple of the storefront's page size (12)
+# Ten pages of 12. Scoring 600 took 9–12 ms of PostgreSQL per search at 50,000 products (a walk of
+# 6,000 listing entries for a common word, 600 rows scored); 120 take about 3 ms.
+RANK_CANDIDATES = 120
 ANY_WORD_LIMIT = 12
 SUGGESTIONS = 6
 TITLE_AS_TYPED, TITLE_HOLDS, IN_STOCK = 4, 2, 1
