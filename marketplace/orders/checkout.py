@@ -358,19 +358,27 @@ def simulate_wallet_payment(order_id, outcome):
     Then the order is brought in line with Stripe, the same path as the webhook."""
     from marketplace.payments.settlement import settle_payment_intent
 
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
+    intent_id = simulate_phone(payment, outcome, _("There is no WeChat Pay or Alipay payment waiting for this order."))
+    settle_payment_intent(intent_id)
+    return db.session.get(Order, order_id)
+
+
+def simulate_phone(payment, outcome, nothing_waiting):
+    """Local Stripe stand-in only: tell it what the buyer's phone did with `payment` (an order's or
+    a pre-order's), no transaction held over the call. Returns the PaymentIntent's id, for the
+    caller to bring its payment in line with Stripe."""
     if not stripe_gateway.uses_local_server():
         raise Forbidden(_("Simulated payments work only with the local test payment server."))
-    payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
     if payment is None or outcome not in ("succeed", "fail", "expire"):
-        raise Conflict(_("There is no WeChat Pay or Alipay payment waiting for this order."))
+        raise Conflict(nothing_waiting)
     intent_id = payment.stripe_payment_intent_id
     db.session.rollback()
     try:
         stripe_gateway.simulate_wallet(intent_id, outcome)
     except OSError as error:  # the stand-in answers 400 when nothing awaits the phone
-        raise Conflict(_("There is no WeChat Pay or Alipay payment waiting for this order.")) from error
-    settle_payment_intent(intent_id)
-    return db.session.get(Order, order_id)
+        raise Conflict(nothing_waiting) from error
+    return intent_id
 
 
 def confirm_with_test_card(intent, method):

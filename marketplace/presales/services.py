@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.orders.checkout import confirm_with_test_card, wallet_step
+from marketplace.orders.checkout import confirm_with_test_card, simulate_phone, wallet_step
 from marketplace.catalog.models import Variant
 from marketplace.coops.scope import acting_user, managed_cooperative_id
 from marketplace.database import utcnow
@@ -336,17 +336,9 @@ def pending_presale_wallet_step(buyer_id, preorder_id):
 def simulate_presale_wallet(buyer_id, preorder_id, outcome):
     """Local Stripe stand-in only: the buyer's phone scans and pays, declines, or lets the QR expire;
     then the pre-order is brought in line with Stripe, the webhook's path."""
-    if not stripe_gateway.uses_local_server():
-        raise Forbidden(_("Simulated payments work only with the local test payment server."))
     payment = _open_payment(preorder_for_buyer(preorder_id, buyer_id))
-    if payment is None or outcome not in ("succeed", "fail", "expire"):
-        raise Conflict(_("There is no WeChat Pay or Alipay payment waiting for this pre-order."))
-    intent_id = payment.stripe_payment_intent_id
-    db.session.rollback()
-    try:
-        stripe_gateway.simulate_wallet(intent_id, outcome)
-    except OSError as error:  # the stand-in answers 400 when nothing awaits the phone
-        raise Conflict(_("There is no WeChat Pay or Alipay payment waiting for this pre-order.")) from error
+    intent_id = simulate_phone(payment, outcome,
+                               _("There is no WeChat Pay or Alipay payment waiting for this pre-order."))
     settle_presale_intent(intent_id)
     return db.session.get(PreOrder, preorder_id)
 
