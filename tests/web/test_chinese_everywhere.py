@@ -167,17 +167,20 @@ def client_as(app, email):
 
 def data_words():
     """Latin words that are data, not the UI's: the English side of bilingual records (a product's
-    English title, a town's English name, a URL slug), which admin and portal pages show as such.
+    English title, a town's English name, a URL slug), which admin and portal pages show as such,
+    and codes a person copies as they are (a company transfer's reference).
     Names only: a story's prose would excuse any word."""
     from marketplace.catalog.models import Category, Variant
     from marketplace.coops.models import Cooperative
     from marketplace.funds.models import FixedReturnInvestment
+    from marketplace.organisations.models import Requisition
     from marketplace.people.models import Supplier
     from marketplace.places.models import ServicePoint
 
     columns = [Product.title_en, Product.slug, Variant.name_en, Category.name_en, Category.slug, Town.name_en,
                Town.slug, Village.name_en, Cooperative.name_en, Cooperative.registration_no, Supplier.name_en,
-               ServicePoint.name_en, FixedReturnInvestment.name_en, User.name, Household.display_label_en]
+               ServicePoint.name_en, FixedReturnInvestment.name_en, User.name, Household.display_label_en,
+               Requisition.transfer_reference]  # XF + 7 random characters: all letters now and then
     words = set()
     for column in columns:
         for value in db.session.scalars(select(column)):
