@@ -22,6 +22,7 @@ NUMBERS = {"zh": "13811112222", "en": "13933334444"}
 
 
 def fits(phone):
+    phone.wait_for_load_state("load")  # a click returns once the page commits, maybe before its stylesheet
     assert phone.evaluate("document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"), \
         "no sideways scrolling on a phone"
 

@@ -30,6 +30,7 @@ def signed_in(browser, live_server, email):
 
 
 def fits(page):
+    page.wait_for_load_state("load")  # a click returns once the page commits, maybe before its stylesheet
     assert page.evaluate("document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"), page.url
 
 

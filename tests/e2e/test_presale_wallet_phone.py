@@ -41,6 +41,7 @@ CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\b(?:pi|ch|pm|evt)_\w+")
 
 def fits_and_reads_well(phone, language):
     """Nothing wider than the phone; no internal code; no English on the Chinese page."""
+    phone.wait_for_load_state("load")  # a click returns once the page commits, maybe before its stylesheet
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390, f"sideways scrolling on {phone.url}"
     assert not CODE.findall(phone.locator("main").inner_text()), phone.url
     if language == "zh":
