@@ -110,11 +110,11 @@ def apply_event(event_id):
 
 
 def _is_ours(intent_id):
-    """Whether a payment of ours is for this PaymentIntent. The read opens the transaction that
-    records the event (a round trip fewer than ending it here); the request's end closes it
-    when there is nothing to record."""
+    """Whether a payment of ours is for this PaymentIntent (read without holding a transaction)."""
     found = db.session.scalar(select(Payment.id).where(Payment.stripe_payment_intent_id == intent_id))
-    return found is not None or is_presale_intent(intent_id)  # a pre-order's deposit or balance
+    found = found is not None or is_presale_intent(intent_id)  # a pre-order's deposit or balance
+    db.session.rollback()
+    return found
 
 
 def _intent_id(body):
